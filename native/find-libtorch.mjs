@@ -1,0 +1,71 @@
+// Locates libtorch for the native build, in this order: $LIBTORCH (a directory with include/ and
+// lib/), the libtorch inside a pip `torch` install, Debian's libtorch-dev. Prints one field for
+// binding.gyp (--include, --libdir, --libs, --defines) or the whole record as JSON (--json).
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+
+function fromPrefix(root, source) {
+  const api = path.join(root, 'include', 'torch', 'csrc', 'api', 'include');
+  if (!existsSync(path.join(root, 'include', 'ATen', 'ATen.h')) || !existsSync(api)) return null;
+  return { source, include: [path.join(root, 'include'), api], libdir: path.join(root, 'lib'), cxx11abi: null };
+}
+
+function fromPip() {
+  for (const python of [process.env.PYTHON, 'python3', 'python'].filter(Boolean)) {
+    try {
+      const out = execFileSync(
+        python,
+        ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
+        { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
+      ).trim().split('\n');
+      const found = fromPrefix(out[0], `pip torch (${python})`);
+      if (found) return { ...found, cxx11abi: Number(out[1]) };
+    } catch {
+      // this interpreter has no torch with headers; try the next one
+    }
+  }
+  return null;
+}
+
+function fromDebian() {
+  if (!existsSync('/usr/include/torch/csrc/api/include/torch/torch.h')) return null;
+  const multiarch = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib'].find((d) =>
+    existsSync(path.join(d, 'libtorch_cpu.so')),
+  );
+  if (!multiarch) return null;
+  return { source: 'debian libtorch-dev', include: ['/usr/include', '/usr/include/torch/csrc/api/include'], libdir: multiarch, cxx11abi: 1 };
+}
+
+export function findLibtorch() {
+  const env = process.env.LIBTORCH;
+  if (env) {
+    const found = fromPrefix(env, '$LIBTORCH');
+    if (!found) throw new Error(`LIBTORCH=${env} does not contain include/ATen/ATen.h and include/torch/csrc/api/include`);
+    return found;
+  }
+  const found = fromPip() ?? fromDebian();
+  if (!found) {
+    throw new Error(
+      'libtorch not found. Install Debian\'s libtorch-dev (apt-get install libtorch-dev), install PyTorch with pip, ' +
+        'or set LIBTORCH to a libtorch directory with include/ and lib/.',
+    );
+  }
+  return found;
+}
+
+function libraries(libdir) {
+  const names = readdirSync(libdir);
+  const wanted = ['torch', 'torch_cpu', 'c10', 'torch_cuda', 'c10_cuda'];
+  return wanted.filter((n) => names.includes(`lib${n}.so`)).map((n) => `-l${n}`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const lib = findLibtorch();
+  const field = process.argv[2];
+  if (field === '--include') console.log(lib.include.join(' '));
+  else if (field === '--libdir') console.log(lib.libdir);
+  else if (field === '--libs') console.log(libraries(lib.libdir).join(' '));
+  else if (field === '--defines') console.log(lib.cxx11abi === null ? '' : `_GLIBCXX_USE_CXX11_ABI=${lib.cxx11abi}`);
+  else console.log(JSON.stringify({ ...lib, libs: libraries(lib.libdir) }));
+}

@@ -1,0 +1,227 @@
+// Generic operator calls through the c10 dispatcher: any ATen operator is looked up once by
+// name and overload, and called with arguments converted according to its schema. Autograd,
+// autocast and device selection happen inside the dispatcher exactly as for PyTorch.
+#include "common.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+#include <ATen/core/stack.h>
+
+namespace regts {
+namespace {
+
+std::vector<c10::OperatorHandle>& operatorTable() {
+  static std::vector<c10::OperatorHandle> table;
+  return table;
+}
+
+std::string describe(const c10::OperatorHandle& op, const c10::Argument& arg) {
+  return op.schema().name() + (op.schema().overload_name().empty() ? "" : "." + op.schema().overload_name()) +
+         ": argument '" + arg.name() + "'";
+}
+
+c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const c10::Argument& arg,
+                     const c10::OperatorHandle& op);
+
+c10::IValue toScalarIValue(Napi::Env env, const Napi::Value& v, const std::string& where) {
+  if (v.IsBoolean()) return c10::IValue(v.As<Napi::Boolean>().Value());
+  if (!v.IsNumber()) throw Napi::TypeError::New(env, where + " expects a number");
+  double d = v.As<Napi::Number>().DoubleValue();
+  // Integral JavaScript numbers become integer scalars so integer tensors keep their dtype.
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) {
+    return c10::IValue(static_cast<int64_t>(d));
+  }
+  return c10::IValue(d);
+}
+
+c10::IValue toListIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& elem, const c10::Argument& arg,
+                         const c10::OperatorHandle& op) {
+  auto kind = elem->kind();
+  const bool intLike = kind == c10::TypeKind::IntType || kind == c10::TypeKind::SymIntType;
+  if (intLike && v.IsNumber()) {
+    // PyTorch accepts one integer for a fixed-size list such as int[2] stride.
+    int64_t x = toInt64(env, v, describe(op, arg).c_str());
+    return c10::IValue(std::vector<int64_t>(arg.N() ? static_cast<size_t>(*arg.N()) : 1, x));
+  }
+  if (!v.IsArray()) throw Napi::TypeError::New(env, describe(op, arg) + " expects an array");
+  auto arr = v.As<Napi::Array>();
+  const uint32_t n = arr.Length();
+  if (intLike) {
+    return c10::IValue(toIntVector(env, v, describe(op, arg).c_str()));
+  }
+  if (kind == c10::TypeKind::TensorType) {
+    std::vector<at::Tensor> out;
+    out.reserve(n);
+    for (uint32_t i = 0; i < n; i++) out.push_back(unwrapTensor(env, arr.Get(i), describe(op, arg).c_str()));
+    return c10::IValue(out);
+  }
+  if (kind == c10::TypeKind::OptionalType) {
+    c10::List<c10::optional<at::Tensor>> out;
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value e = arr.Get(i);
+      if (e.IsNull() || e.IsUndefined()) {
+        out.push_back(c10::nullopt);
+      } else {
+        out.push_back(unwrapTensor(env, e, describe(op, arg).c_str()));
+      }
+    }
+    return c10::IValue(out);
+  }
+  if (kind == c10::TypeKind::FloatType) {
+    std::vector<double> out(n);
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value e = arr.Get(i);
+      if (!e.IsNumber()) throw Napi::TypeError::New(env, describe(op, arg) + " expects numbers");
+      out[i] = e.As<Napi::Number>().DoubleValue();
+    }
+    return c10::IValue(out);
+  }
+  if (kind == c10::TypeKind::BoolType) {
+    c10::List<bool> out;
+    for (uint32_t i = 0; i < n; i++) {
+      Napi::Value e = arr.Get(i);
+      if (!e.IsBoolean()) throw Napi::TypeError::New(env, describe(op, arg) + " expects booleans");
+      out.push_back(e.As<Napi::Boolean>().Value());
+    }
+    return c10::IValue(out);
+  }
+  throw Napi::TypeError::New(env, describe(op, arg) + " has an unsupported list type " + elem->str());
+}
+
+c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const c10::Argument& arg,
+                     const c10::OperatorHandle& op) {
+  switch (type->kind()) {
+    case c10::TypeKind::TensorType:
+      return c10::IValue(unwrapTensor(env, v, describe(op, arg).c_str()));
+    case c10::TypeKind::OptionalType:
+      if (v.IsNull() || v.IsUndefined()) return c10::IValue();
+      return toIValue(env, v, type->castRaw<c10::OptionalType>()->getElementType(), arg, op);
+    case c10::TypeKind::IntType:
+    case c10::TypeKind::SymIntType:
+      return c10::IValue(toInt64(env, v, describe(op, arg).c_str()));
+    case c10::TypeKind::FloatType:
+      if (!v.IsNumber()) throw Napi::TypeError::New(env, describe(op, arg) + " expects a number");
+      return c10::IValue(v.As<Napi::Number>().DoubleValue());
+    case c10::TypeKind::BoolType:
+      if (!v.IsBoolean()) throw Napi::TypeError::New(env, describe(op, arg) + " expects a boolean");
+      return c10::IValue(v.As<Napi::Boolean>().Value());
+    case c10::TypeKind::NumberType:
+      return toScalarIValue(env, v, describe(op, arg));
+    case c10::TypeKind::StringType:
+      if (!v.IsString()) throw Napi::TypeError::New(env, describe(op, arg) + " expects a string");
+      return c10::IValue(v.As<Napi::String>().Utf8Value());
+    case c10::TypeKind::DeviceObjType:
+      return c10::IValue(toDevice(env, v));
+    case c10::TypeKind::GeneratorType:
+      return c10::IValue(unwrapGenerator(env, v));
+    case c10::TypeKind::ScalarTypeType:
+    case c10::TypeKind::LayoutType:
+    case c10::TypeKind::MemoryFormatType:
+      return c10::IValue(toInt64(env, v, describe(op, arg).c_str()));
+    case c10::TypeKind::ListType:
+      return toListIValue(env, v, type->castRaw<c10::ListType>()->getElementType(), arg, op);
+    default:
+      throw Napi::TypeError::New(env, describe(op, arg) + " has unsupported type " + type->str());
+  }
+}
+
+Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
+  if (v.isTensor()) return wrapTensor(env, v.toTensor());
+  if (v.isNone()) return env.Null();
+  if (v.isInt()) return Napi::Number::New(env, static_cast<double>(v.toInt()));
+  if (v.isDouble()) return Napi::Number::New(env, v.toDouble());
+  if (v.isBool()) return Napi::Boolean::New(env, v.toBool());
+  if (v.isString()) return Napi::String::New(env, v.toStringRef());
+  if (v.isTensorList()) {
+    auto list = v.toTensorList();
+    auto arr = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) arr.Set(static_cast<uint32_t>(i), wrapTensor(env, list.get(i)));
+    return arr;
+  }
+  if (v.isTuple()) {
+    const auto& elems = v.toTupleRef().elements();
+    auto arr = Napi::Array::New(env, elems.size());
+    for (size_t i = 0; i < elems.size(); i++) arr.Set(static_cast<uint32_t>(i), fromIValue(env, elems[i]));
+    return arr;
+  }
+  if (v.isList()) {
+    auto list = v.toListRef();
+    auto arr = Napi::Array::New(env, list.size());
+    for (size_t i = 0; i < list.size(); i++) arr.Set(static_cast<uint32_t>(i), fromIValue(env, list[i]));
+    return arr;
+  }
+  if (v.isDevice()) return Napi::String::New(env, v.toDevice().str());
+  throw Napi::TypeError::New(env, "operator returned an unsupported value of type " + v.tagKind());
+}
+
+/** findOp(name, overload) -> id, or -1 when this libtorch has no such operator. */
+Napi::Value FindOp(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString() || !info[1].IsString()) throw Napi::TypeError::New(env, "findOp(name, overload)");
+    auto handle = c10::Dispatcher::singleton().findSchema(
+        {info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value()});
+    if (!handle) return Napi::Number::New(env, -1);
+    operatorTable().push_back(*handle);
+    return Napi::Number::New(env, static_cast<double>(operatorTable().size() - 1));
+  });
+}
+
+const c10::OperatorHandle& operatorById(Napi::Env env, const Napi::Value& v) {
+  int64_t id = toInt64(env, v, "operator id");
+  auto& table = operatorTable();
+  if (id < 0 || id >= static_cast<int64_t>(table.size())) throw Napi::RangeError::New(env, "unknown operator id");
+  return table[static_cast<size_t>(id)];
+}
+
+/** opSchema(id) -> the operator's schema as text. */
+Napi::Value OpSchema(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    std::ostringstream os;
+    os << operatorById(info.Env(), info[0]).schema();
+    return Napi::String::New(info.Env(), os.str());
+  });
+}
+
+/** call(id, ...args): arguments in schema order; undefined takes the schema default. */
+Napi::Value Call(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    const c10::OperatorHandle& op = operatorById(env, info[0]);
+    const auto& args = op.schema().arguments();
+    const size_t given = info.Length() - 1;
+    if (given > args.size()) {
+      throw Napi::TypeError::New(env, op.schema().name() + " takes at most " + std::to_string(args.size()) +
+                                          " arguments, got " + std::to_string(given));
+    }
+    torch::jit::Stack stack;
+    stack.reserve(args.size());
+    for (size_t i = 0; i < args.size(); i++) {
+      const c10::Argument& arg = args[i];
+      Napi::Value js = i < given ? info[i + 1] : env.Undefined();
+      if (!js.IsUndefined()) {
+        stack.push_back(toIValue(env, js, arg.type(), arg, op));
+      } else if (arg.default_value()) {
+        stack.push_back(*arg.default_value());
+      } else if (arg.type()->kind() == c10::TypeKind::OptionalType) {
+        stack.emplace_back();
+      } else {
+        throw Napi::TypeError::New(env, describe(op, arg) + " is required");
+      }
+    }
+    op.callBoxed(&stack);
+    if (stack.size() == 1) return fromIValue(env, stack[0]);
+    auto arr = Napi::Array::New(env, stack.size());
+    for (size_t i = 0; i < stack.size(); i++) arr.Set(static_cast<uint32_t>(i), fromIValue(env, stack[i]));
+    return arr;
+  });
+}
+
+}  // namespace
+
+void registerDispatch(Napi::Env env, Napi::Object exports) {
+  exports.Set("findOp", Napi::Function::New(env, FindOp, "findOp"));
+  exports.Set("opSchema", Napi::Function::New(env, OpSchema, "opSchema"));
+  exports.Set("call", Napi::Function::New(env, Call, "call"));
+}
+
+}  // namespace regts
