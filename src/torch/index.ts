@@ -1,0 +1,18 @@
+/**
+ * reg-ts's tensor library: libtorch tensors, operators and autograd for TypeScript.
+ *
+ *   import * as torch from 'reg-ts/torch';
+ *   const y = torch.scope(() => torch.F.gelu(torch.randn([2, 3]), 'tanh'));
+ */
+export { Tensor, type TensorOrScalar } from './tensor.js';
+export type { DType } from './dtype.js';
+export { isFloatingPoint } from './dtype.js';
+export type { Device } from './device.js';
+export * from './creation.js';
+export { Generator, manualSeed, getRngState, setRngState } from './random.js';
+export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
+export { autocast, isAutocastEnabled } from './autocast.js';
+export { scope, keep, scopeDepth } from './scope.js';
+export { op, hasOp } from './ops.js';
+export { buildInfo, cudaAvailable, cudaDeviceCount, setNumThreads, getNumThreads, liveTensors } from './runtime.js';
+export * as F from './functional.js';

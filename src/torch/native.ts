@@ -1,0 +1,82 @@
+/**
+ * The compiled libtorch addon (native/build/Release/regts.node) and the shape of what it exports.
+ * Everything in src/torch goes through this module; nothing else loads the addon.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Opaque reference to a native tensor (a tagged external). */
+export type Handle = { readonly __nativeTensor: unique symbol };
+/** Opaque reference to a native random generator. */
+export type GeneratorHandle = { readonly __nativeGenerator: unique symbol };
+/** Opaque reference to a memory-mapped file. */
+export type MappingHandle = { readonly __nativeMapping: unique symbol };
+
+/** Facts about the libtorch the addon runs with. */
+export interface BuildInfo {
+  libtorch: string;
+  cudaAvailable: boolean;
+  cudaDeviceCount: number;
+  mkl: boolean;
+  openmp: boolean;
+  mkldnn: boolean;
+  parallelInfo: string;
+}
+
+/** Functions exported by the addon; see native/src for their contracts. */
+export interface NativeAddon {
+  findOp(name: string, overload: string): number;
+  opSchema(id: number): string;
+  call(id: number, ...args: unknown[]): unknown;
+  fromBytes(bytes: ArrayBufferView | ArrayBuffer, dtype: number, shape: readonly number[]): Handle;
+  toBytes(t: Handle): ArrayBuffer;
+  meta(t: Handle): [number, string, ...number[]];
+  strides(t: Handle): number[];
+  dispose(t: Handle): boolean;
+  isDisposed(t: Handle): boolean;
+  liveTensors(): number;
+  mmapFile(path: string): MappingHandle;
+  tensorFromMapping(m: MappingHandle, byteOffset: number, dtype: number, shape: readonly number[]): Handle;
+  backward(t: Handle, grad: Handle | null, retainGraph: boolean): void;
+  grad(t: Handle): Handle | null;
+  setGrad(t: Handle, g: Handle | null): void;
+  requiresGrad(t: Handle): boolean;
+  setRequiresGrad(t: Handle, on: boolean): void;
+  isLeaf(t: Handle): boolean;
+  retainGrad(t: Handle): void;
+  setGradEnabled(on: boolean): boolean;
+  isGradEnabled(): boolean;
+  autocastEnter(device: string, dtype: number): [boolean, number];
+  autocastExit(device: string, enabled: boolean, dtype: number): void;
+  isAutocastEnabled(device: string): boolean;
+  manualSeed(seed: number): void;
+  newGenerator(device: string, seed: number): GeneratorHandle;
+  defaultGenerator(device: string): GeneratorHandle;
+  generatorState(g: GeneratorHandle): Handle;
+  setGeneratorState(g: GeneratorHandle, state: Handle): void;
+  generatorSeed(g: GeneratorHandle): number;
+  setNumThreads(n: number): void;
+  getNumThreads(): number;
+  setNumInteropThreads(n: number): void;
+  buildInfo(): BuildInfo;
+}
+
+function loadAddon(): NativeAddon {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  // src/torch (tests run from dist/src/torch) → repository root holding native/
+  const candidates = [path.resolve(here, '../../native'), path.resolve(here, '../../../native')];
+  const dir = candidates.find((d) => existsSync(path.join(d, 'build', 'Release', 'regts.node')));
+  if (!dir) {
+    throw new Error(
+      'reg-ts native addon is not built: run `npm install` (or `node native/build.mjs`) in the reg-ts directory. ' +
+        'It needs libtorch: `apt-get install libtorch-dev` on Debian, a pip torch, or LIBTORCH=<dir>.',
+    );
+  }
+  const require = createRequire(import.meta.url);
+  return require(path.join(dir, 'build', 'Release', 'regts.node')) as NativeAddon;
+}
+
+/** The loaded addon. */
+export const native: NativeAddon = loadAddon();
