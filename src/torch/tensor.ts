@@ -112,6 +112,7 @@ const O = {
   toDtype: op('aten::to', 'dtype'),
   toDevice: op('aten::to', 'device'),
   item: op('aten::item'),
+  setData: op('aten::set_data'),
   add_: op('aten::add_', 'Tensor'),
   addS_: op('aten::add_', 'Scalar'),
   sub_: op('aten::sub_', 'Tensor'),
@@ -330,6 +331,17 @@ export class Tensor implements Scoped {
   /** int64 copy. */
   long(): Tensor {
     return this.to('int64');
+  }
+
+  /**
+   * Makes this tensor object point at `source`'s data (dtype, device and shape may change), keeping
+   * its identity and autograd leaf status — how modules move parameters between devices.
+   */
+  setData_(source: Tensor): Tensor {
+    native.call(O.setData.id, this.#h, source.handle);
+    this.#meta = undefined;
+    this.#shape = undefined;
+    return this;
   }
 
   /** Contiguous version (a copy only when needed). */
