@@ -1,0 +1,119 @@
+/**
+ * Noto Color Emoji images from the npm package `emoji-datasource-google` (16.0.0: 3,786 PNGs of 64×64
+ * RGBA under `img/google/64/`, metadata in `emoji.json`), flattened onto white and labelled by their
+ * Unicode category or subcategory.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import type { ImageDataset } from './dataset.js';
+import { decodeRgb } from './decode.js';
+import { InMemoryDataset } from './memory-dataset.js';
+import { hwcToChw } from './pixels.js';
+import { forEachConcurrent } from './pool.js';
+import { resizeHWC } from './resample.js';
+
+/** The npm package holding the images. */
+export const EMOJI_PACKAGE = 'emoji-datasource-google';
+
+/** Side of the PNGs under `img/google/64/`. */
+export const EMOJI_SIZE = 64;
+
+/** Options of {@link loadEmoji}. */
+export interface EmojiOptions {
+  /** Root of an `emoji-datasource-google` layout (`emoji.json`, `img/google/64/`); default: the installed package. */
+  readonly dir?: string;
+  /** Label by Unicode `category` (default) or by `subcategory`. */
+  readonly labels?: 'category' | 'subcategory';
+  /** Classes with fewer images are left out, e.g. "Component" (default 10). */
+  readonly minPerClass?: number;
+  /** Include the skin-tone variations (default false: they are recoloured copies, and would make "People & Body" 60 % of the set). */
+  readonly skinTones?: boolean;
+  /** Side of the delivered square images (default 64; other sizes use Pillow-exact bicubic). */
+  readonly resolution?: number;
+  /** Images decoded concurrently (default 8). */
+  readonly concurrency?: number;
+}
+
+/** The fields of an `emoji.json` entry used here. */
+interface EmojiEntry {
+  readonly image: string;
+  readonly category: string;
+  readonly subcategory: string;
+  readonly sort_order: number;
+  readonly has_img_google: boolean;
+  readonly skin_variations?: Record<string, { readonly image: string; readonly has_img_google: boolean }>;
+}
+
+/** One image file with its class key and Unicode sort position. */
+interface EmojiFile {
+  readonly file: string;
+  readonly key: string;
+  readonly order: number;
+}
+
+/** Directory of the installed `emoji-datasource-google` package. */
+export function defaultEmojiDir(): string {
+  try {
+    return dirname(createRequire(import.meta.url).resolve(`${EMOJI_PACKAGE}/package.json`));
+  } catch {
+    throw new Error(`npm package ${EMOJI_PACKAGE} is not installed: run \`npm install\` in reg-ts or pass the directory`);
+  }
+}
+
+function listFiles(entries: readonly EmojiEntry[], by: 'category' | 'subcategory', skinTones: boolean): EmojiFile[] {
+  const files: EmojiFile[] = [];
+  for (const e of entries) {
+    const key = e[by];
+    if (e.has_img_google) files.push({ file: e.image, key, order: e.sort_order });
+    if (!skinTones || e.skin_variations === undefined) continue;
+    for (const tone of Object.keys(e.skin_variations).sort()) {
+      const v = e.skin_variations[tone]!;
+      if (v.has_img_google) files.push({ file: v.image, key, order: e.sort_order });
+    }
+  }
+  return files.sort((a, b) => a.order - b.order);
+}
+
+/**
+ * Decodes the emoji images into memory and returns them as an {@link ImageDataset} (3×R×R, CHW).
+ * Images are in Unicode order (skin tones after their base emoji); classes are ordered by their first
+ * emoji in that order.
+ */
+export async function loadEmoji(options: EmojiOptions = {}): Promise<ImageDataset> {
+  const dir = options.dir ?? defaultEmojiDir();
+  const by = options.labels ?? 'category';
+  const minPerClass = options.minPerClass ?? 10;
+  const res = options.resolution ?? EMOJI_SIZE;
+  const metaPath = join(dir, 'emoji.json');
+  if (!existsSync(metaPath)) {
+    throw new Error(`emoji metadata not found: ${metaPath} (expected an ${EMOJI_PACKAGE} package directory)`);
+  }
+  const entries = JSON.parse(readFileSync(metaPath, 'utf8')) as EmojiEntry[];
+  const all = listFiles(entries, by, options.skinTones ?? false);
+  const counts = new Map<string, number>();
+  for (const f of all) counts.set(f.key, (counts.get(f.key) ?? 0) + 1);
+  const classNames = [...new Set(all.map((f) => f.key))].filter((k) => counts.get(k)! >= minPerClass);
+  if (classNames.length === 0) throw new Error(`${metaPath}: no ${by} has at least ${minPerClass} images`);
+  const classIndex = new Map(classNames.map((k, i) => [k, i]));
+  const files = all.filter((f) => classIndex.has(f.key));
+
+  const imgDir = join(dir, 'img', 'google', String(EMOJI_SIZE));
+  const bytes = 3 * res * res;
+  const pixels = new Uint8Array(files.length * bytes);
+  await forEachConcurrent(files.length, options.concurrency ?? 8, async (i) => {
+    const img = await decodeRgb(join(imgDir, files[i]!.file), 'white');
+    if (img.width !== EMOJI_SIZE || img.height !== EMOJI_SIZE) {
+      throw new Error(`${files[i]!.file}: expected ${EMOJI_SIZE}×${EMOJI_SIZE}, got ${img.width}×${img.height}`);
+    }
+    const hwc = res === EMOJI_SIZE ? img.data : resizeHWC(img.data, img.width, img.height, 3, res, res, 'bicubic');
+    pixels.set(hwcToChw(hwc, res, res, 3), i * bytes);
+  });
+  return new InMemoryDataset({
+    name: `emoji/${by}`,
+    classNames,
+    labels: Int32Array.from(files, (f) => classIndex.get(f.key)!),
+    pixels,
+    stored: { channels: 3, height: res, width: res },
+  });
+}
