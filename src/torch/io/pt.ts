@@ -1,0 +1,282 @@
+/**
+ * Reader for PyTorch `.pt`/`.pth` files written by `torch.save` (the zip format, PyTorch ≥ 1.6):
+ * `<root>/data.pkl` is a pickle whose tensors refer, through persistent ids
+ * `('storage', torch.FloatStorage, key, location, numel)`, to raw little-endian storages stored in
+ * `<root>/data/<key>`. Tensors are rebuilt from (storage, offset, size, stride) as contiguous
+ * {@link RawTensor}s; every storage location (`cuda:0`, `mps`, …) is read onto the CPU.
+ *
+ * Not supported: the legacy pre-1.6 (non-zip) format, TorchScript archives, quantized/sparse/nested
+ * tensors (they come back as {@link PyObject}s naming their rebuild function), complex dtypes.
+ */
+import { SerializationError } from './errors.js';
+import { unpickle, type GlobalHandler } from './pickle.js';
+import { PyGlobal, type PyValue } from './pyvalue.js';
+import { gatherStrided, isContiguous, ITEM_SIZE, numel, rawTensor, viewExtent, type RawDType, type RawTensor } from './raw.js';
+import { MemorySource, openSource, type ByteSource } from './source.js';
+import { replaceLeaves } from './tree.js';
+import { ZipReader } from './zip.js';
+
+/** Element type of each `torch.*Storage` class name. */
+export const STORAGE_DTYPES: ReadonlyMap<string, RawDType> = new Map<string, RawDType>([
+  ['DoubleStorage', 'float64'],
+  ['FloatStorage', 'float32'],
+  ['HalfStorage', 'float16'],
+  ['BFloat16Storage', 'bfloat16'],
+  ['LongStorage', 'int64'],
+  ['IntStorage', 'int32'],
+  ['ShortStorage', 'int16'],
+  ['CharStorage', 'int8'],
+  ['ByteStorage', 'uint8'],
+  ['BoolStorage', 'bool'],
+  ['UntypedStorage', 'uint8'],
+]);
+
+/** Element type of each `torch.<dtype>` name (for `_rebuild_tensor_v3`). */
+export const TORCH_DTYPES: ReadonlyMap<string, RawDType> = new Map<string, RawDType>([
+  ['float64', 'float64'],
+  ['double', 'float64'],
+  ['float32', 'float32'],
+  ['float', 'float32'],
+  ['float16', 'float16'],
+  ['half', 'float16'],
+  ['bfloat16', 'bfloat16'],
+  ['int64', 'int64'],
+  ['long', 'int64'],
+  ['int32', 'int32'],
+  ['int', 'int32'],
+  ['int16', 'int16'],
+  ['short', 'int16'],
+  ['int8', 'int8'],
+  ['uint8', 'uint8'],
+  ['bool', 'bool'],
+]);
+
+/** A storage named by a persistent id; its bytes are read from the archive when first needed. */
+class StorageRef {
+  /** Number of tensor views built on this storage (known once unpickling is done). */
+  views = 0;
+
+  constructor(
+    readonly key: string,
+    readonly dtype: RawDType,
+    readonly numel: number,
+    readonly location: string,
+    readonly bytes: () => Uint8Array,
+  ) {}
+}
+
+/** A tensor view of a storage, materialised after unpickling. */
+class PendingTensor {
+  constructor(
+    readonly storage: StorageRef,
+    readonly dtype: RawDType,
+    readonly offset: number,
+    readonly shape: number[],
+    readonly stride: number[],
+    public requiresGrad: boolean,
+  ) {}
+}
+
+function intList(v: unknown, what: string): number[] {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'number' && Number.isSafeInteger(x))) {
+    throw new TypeError(`${what} is not a tuple of integers`);
+  }
+  return [...(v as number[])];
+}
+
+function intArg(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw new TypeError(`${what} ${String(v)} is not a non-negative integer`);
+  return v;
+}
+
+function rebuild(storage: unknown, offset: unknown, size: unknown, stride: unknown, requiresGrad: unknown, dtype?: RawDType): PendingTensor {
+  if (!(storage instanceof StorageRef)) throw new TypeError('first argument is not a storage');
+  const shape = intList(size, 'size');
+  const strides = intList(stride, 'stride');
+  if (shape.length !== strides.length) throw new TypeError(`size [${shape.join(', ')}] and stride [${strides.join(', ')}] differ in length`);
+  const t = new PendingTensor(storage, dtype ?? storage.dtype, intArg(offset, 'storage offset'), shape, strides, requiresGrad === true);
+  storage.views++;
+  return t;
+}
+
+function markParameter(data: unknown, requiresGrad: unknown): unknown {
+  if (data instanceof PendingTensor) data.requiresGrad = requiresGrad !== false;
+  return data;
+}
+
+/** Handlers for the torch names that appear in `torch.save` pickles. */
+const TORCH_GLOBALS: ReadonlyMap<string, GlobalHandler> = new Map<string, GlobalHandler>([
+  ['torch._utils._rebuild_tensor', (a) => rebuild(a[0], a[1], a[2], a[3], false)],
+  ['torch._utils._rebuild_tensor_v2', (a) => rebuild(a[0], a[1], a[2], a[3], a[4])],
+  [
+    'torch._utils._rebuild_tensor_v3',
+    (a) => {
+      const d = a[6];
+      const dtype = d instanceof PyGlobal && d.module === 'torch' ? TORCH_DTYPES.get(d.name) : undefined;
+      if (dtype === undefined) throw new TypeError(`unsupported tensor dtype ${String(d)}`);
+      return rebuild(a[0], a[1], a[2], a[3], a[4], dtype);
+    },
+  ],
+  ['torch._utils._rebuild_parameter', (a) => markParameter(a[0], a[1])],
+  ['torch._utils._rebuild_parameter_with_state', (a) => markParameter(a[0], a[1])],
+  ['torch._tensor._rebuild_from_type_v2', (a, ctx) => ctx.call(a[0], Array.isArray(a[2]) ? a[2] : [])],
+  ['torch._utils._rebuild_from_type_v2', (a, ctx) => ctx.call(a[0], Array.isArray(a[2]) ? a[2] : [])],
+  ['torch.Size', (a) => (Array.isArray(a[0]) ? [...(a[0] as unknown[])] : [])],
+  [
+    'torch.device',
+    (a) => {
+      const [type, index] = a;
+      if (typeof type !== 'string') throw new TypeError('torch.device expects a string');
+      return typeof index === 'number' && !type.includes(':') ? `${type}:${index}` : type;
+    },
+  ],
+]);
+
+/** Options for {@link readPtRaw}. */
+export interface ReadPtOptions {
+  /** Check every record's CRC-32 (default true; costs one pass over the data). */
+  verifyCrc?: boolean;
+}
+
+/** Find `<root>/data.pkl`; explain what the file is if it is not a torch.save zip. */
+function findRoot(src: ByteSource, zip: ZipReader): string {
+  const pkl = zip.names().filter((n) => /^([^/]*\/)?data\.pkl$/.test(n));
+  if (pkl.length === 0) {
+    if (zip.names().some((n) => /^([^/]*\/)?constants\.pkl$/.test(n))) {
+      throw new SerializationError(src.name, 'this is a TorchScript archive (torch.jit.save), not a torch.save file');
+    }
+    throw new SerializationError(src.name, 'archive has no data.pkl record (not a torch.save file, or corrupt)');
+  }
+  return (pkl[0] as string).slice(0, -'data.pkl'.length);
+}
+
+function isLegacyPt(src: ByteSource): boolean {
+  // legacy torch.save: a bare pickle starting with PROTO 2 and LONG1 of the magic number 0x1950a86a20f9469cfc6c
+  if (src.size < 4) return false;
+  const head = src.read(0, 4);
+  return head[0] === 0x80 && head[1] === 0x02 && head[2] === 0x8a && head[3] === 0x0a;
+}
+
+/** Swap each element's bytes (big-endian archive → little-endian). */
+function byteSwap(b: Uint8Array, itemSize: number): Uint8Array {
+  if (itemSize === 1) return b;
+  const out = new Uint8Array(b.byteLength);
+  for (let i = 0; i < b.byteLength; i += itemSize) for (let k = 0; k < itemSize; k++) out[i + k] = b[i + itemSize - 1 - k] as number;
+  return out;
+}
+
+/**
+ * Read a `torch.save` file (path or bytes) into a value tree whose tensors are {@link RawTensor}s
+ * (contiguous copies; strides and storage offsets are honoured). Dicts are Maps, unknown classes such as
+ * `argparse.Namespace` are `{__class__, ...attrs}` objects; nothing is executed.
+ * Throws {@link SerializationError} on a malformed, truncated or unsupported file.
+ */
+export function readPtRaw(input: string | Uint8Array, options: ReadPtOptions = {}): PyValue<RawTensor> {
+  const src = openSource(input);
+  try {
+    return readFromSource(src, options.verifyCrc ?? true);
+  } finally {
+    src.close();
+  }
+}
+
+function readFromSource(src: ByteSource, verify: boolean): PyValue<RawTensor> {
+  let zip: ZipReader;
+  try {
+    zip = new ZipReader(src);
+  } catch (e) {
+    if (isLegacyPt(src)) {
+      throw new SerializationError(src.name, 'legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with a recent PyTorch (torch.save uses the zip format by default since 1.6)', { cause: e });
+    }
+    throw e;
+  }
+  const root = findRoot(src, zip);
+  const text = (name: string): string | undefined => {
+    const e = zip.get(root + name);
+    return e === undefined ? undefined : new TextDecoder().decode(zip.read(e, verify)).trim();
+  };
+  const byteorder = text('byteorder') ?? 'little';
+  if (byteorder !== 'little' && byteorder !== 'big') throw new SerializationError(src.name, `unknown byteorder record ${JSON.stringify(byteorder)}`);
+
+  // storages: one StorageRef per (key, dtype); bytes cached per key until every view is materialised
+  const storages = new Map<string, StorageRef>();
+  const cache = new Map<string, Uint8Array>();
+  const recordBytes = (key: string, dtype: RawDType, n: number): Uint8Array => {
+    const rec = `${root}data/${key}`;
+    let b = cache.get(key);
+    if (b === undefined) {
+      const entry = zip.get(rec);
+      if (entry === undefined) throw new SerializationError(src.name, `archive has no record ${JSON.stringify(rec)} for storage ${key} (truncated or corrupt)`);
+      b = zip.read(entry, verify);
+      // stored records of an in-memory archive are views of the caller's buffer: never hand those out
+      if (src instanceof MemorySource && entry.method === 0) b = b.slice();
+      if (byteorder === 'big') b = byteSwap(b, ITEM_SIZE[dtype]);
+      cache.set(key, b);
+    }
+    const want = n * ITEM_SIZE[dtype];
+    if (b.byteLength !== want) {
+      throw new SerializationError(src.name, `record ${JSON.stringify(rec)} has ${b.byteLength} bytes, storage ${key} needs ${n} × ${ITEM_SIZE[dtype]} = ${want}`);
+    }
+    return b;
+  };
+  const persistentLoad = (pid: unknown): unknown => {
+    if (!Array.isArray(pid) || pid.length === 0) throw new TypeError('persistent id is not a tuple');
+    if (pid[0] !== 'storage') throw new TypeError(`unsupported persistent id type ${JSON.stringify(pid[0])}`);
+    const [, type, key, location, n] = pid as unknown[];
+    if (!(type instanceof PyGlobal) || type.module !== 'torch' || !STORAGE_DTYPES.has(type.name)) {
+      throw new TypeError(`unsupported storage type ${String(type)}`);
+    }
+    if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw new TypeError(`bad storage key ${JSON.stringify(key)}`);
+    if (typeof location !== 'string') throw new TypeError(`bad storage location for storage ${key}`);
+    const count = intArg(n, `storage ${key} size`);
+    const dtype = STORAGE_DTYPES.get(type.name) as RawDType;
+    const id = `${key}\u0000${dtype}`;
+    let s = storages.get(id);
+    if (s === undefined) {
+      s = new StorageRef(key, dtype, count, location, () => recordBytes(key, dtype, count));
+      storages.set(id, s);
+    } else if (s.numel !== count) throw new TypeError(`storage ${key} is declared with sizes ${s.numel} and ${count}`);
+    return s;
+  };
+
+  const pklName = `${root}data.pkl`;
+  const tree = unpickle(zip.read(pklName, verify), {
+    name: `${src.name}: ${pklName}`,
+    persistentLoad,
+    globals: TORCH_GLOBALS,
+  });
+
+  const total = new Map<string, number>();
+  for (const s of storages.values()) total.set(s.key, (total.get(s.key) ?? 0) + s.views);
+  const remaining = new Map(total);
+  const materialise = (t: PendingTensor): RawTensor => {
+    const s = t.storage;
+    const where = `tensor on storage ${s.key}`;
+    const item = ITEM_SIZE[t.dtype];
+    const bytes = s.bytes();
+    const capacity = Math.floor(bytes.byteLength / item);
+    let ext: { begin: number; end: number } | null;
+    try {
+      ext = viewExtent(t.offset, t.shape, t.stride);
+      numel(t.shape);
+    } catch (e) {
+      throw new SerializationError(src.name, `${where}: ${(e as Error).message}`);
+    }
+    if (ext !== null && ext.end > capacity) {
+      throw new SerializationError(src.name, `${where}: view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`);
+    }
+    const left = (remaining.get(s.key) ?? 1) - 1;
+    remaining.set(s.key, left);
+    if (left === 0) cache.delete(s.key);
+    let data: Uint8Array;
+    if (ext === null) data = new Uint8Array(0);
+    else if (isContiguous(t.shape, t.stride)) {
+      const view = bytes.subarray(t.offset * item, t.offset * item + numel(t.shape) * item);
+      // hand the buffer over when nothing else uses it and little of it is wasted; copy otherwise
+      const sole = total.get(s.key) === 1 && view.byteLength * 2 >= bytes.byteLength;
+      data = sole ? view : view.slice();
+    } else data = gatherStrided(bytes, item, t.offset, t.shape, t.stride);
+    return rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined);
+  };
+  return replaceLeaves(tree, (v): v is PendingTensor => v instanceof PendingTensor, materialise) as PyValue<RawTensor>;
+}
