@@ -84,6 +84,8 @@ const O = {
   matmul: op('aten::matmul'),
   mm: op('aten::mm'),
   bmm: op('aten::bmm'),
+  dot: op('aten::dot'),
+  diagonal: op('aten::diagonal'),
   view: op('aten::view'),
   reshape: op('aten::reshape'),
   permute: op('aten::permute'),
@@ -535,6 +537,10 @@ export class Tensor implements Scoped {
   mm(other: Tensor): Tensor { return callT(O.mm, this.#h, other.handle); }
   /** Batched matrix product (B,n,m)·(B,m,p). */
   bmm(other: Tensor): Tensor { return callT(O.bmm, this.#h, other.handle); }
+  /** Inner product of two 1-D tensors. */
+  dot(other: Tensor): Tensor { return callT(O.dot, this.#h, other.handle); }
+  /** View of the diagonal (offset above the main one when positive) of dims dim1, dim2. */
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return callT(O.diagonal, this.#h, offset, dim1, dim2); }
   /** Transpose of a 2-D tensor. */
   t(): Tensor { return this.transpose(0, 1); }
 
