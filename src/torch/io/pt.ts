@@ -172,15 +172,23 @@ function byteSwap(b: Uint8Array, itemSize: number): Uint8Array {
  * Throws {@link SerializationError} on a malformed, truncated or unsupported file.
  */
 export function readPtRaw(input: string | Uint8Array, options: ReadPtOptions = {}): PyValue<RawTensor> {
+  return readPtWith(input, (t) => t, options);
+}
+
+/**
+ * Like {@link readPtRaw}, but each tensor is passed through `convert` as soon as it is materialised, so
+ * its bytes can be dropped before the next one is built (how `loadPt` makes libtorch tensors).
+ */
+export function readPtWith<T>(input: string | Uint8Array, convert: (t: RawTensor) => T, options: ReadPtOptions = {}): PyValue<T> {
   const src = openSource(input);
   try {
-    return readFromSource(src, options.verifyCrc ?? true);
+    return readFromSource(src, convert, options.verifyCrc ?? true);
   } finally {
     src.close();
   }
 }
 
-function readFromSource(src: ByteSource, verify: boolean): PyValue<RawTensor> {
+function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify: boolean): PyValue<T> {
   let zip: ZipReader;
   try {
     zip = new ZipReader(src);
@@ -249,7 +257,7 @@ function readFromSource(src: ByteSource, verify: boolean): PyValue<RawTensor> {
   const total = new Map<string, number>();
   for (const s of storages.values()) total.set(s.key, (total.get(s.key) ?? 0) + s.views);
   const remaining = new Map(total);
-  const materialise = (t: PendingTensor): RawTensor => {
+  const materialise = (t: PendingTensor): T => {
     const s = t.storage;
     const where = `tensor on storage ${s.key}`;
     const item = ITEM_SIZE[t.dtype];
@@ -276,7 +284,7 @@ function readFromSource(src: ByteSource, verify: boolean): PyValue<RawTensor> {
       const sole = total.get(s.key) === 1 && view.byteLength * 2 >= bytes.byteLength;
       data = sole ? view : view.slice();
     } else data = gatherStrided(bytes, item, t.offset, t.shape, t.stride);
-    return rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined);
+    return convert(rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined));
   };
-  return replaceLeaves(tree, (v): v is PendingTensor => v instanceof PendingTensor, materialise) as PyValue<RawTensor>;
+  return replaceLeaves(tree, (v): v is PendingTensor => v instanceof PendingTensor, materialise) as PyValue<T>;
 }
