@@ -67,12 +67,7 @@ export class InMemoryDataset implements ImageDataset {
   }
 
   /** Returns sample `index` (a fresh copy of its pixels). */
-  get(index: number): Promise<ImageSample> {
-    return Promise.resolve(this.getSync(index));
-  }
-
-  /** Synchronous form of {@link get}, for callers that know the data is in memory. */
-  getSync(index: number): ImageSample {
+  async get(index: number): Promise<ImageSample> {
     checkIndex(index, this.length, this.name);
     const stored = this.#pixels.subarray(index * this.#storedBytes, (index + 1) * this.#storedBytes);
     const pixels = this.#transform ? this.#transform(stored) : stored.slice();

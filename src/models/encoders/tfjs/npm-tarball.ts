@@ -51,7 +51,7 @@ export async function fetchPinnedTarball(pkg: PinnedPackage): Promise<Uint8Array
   const path = tarballCachePath(pkg);
   if (existsSync(path)) {
     const cached = readFileSync(path);
-    if (checkIntegrity(cached, pkg.integrity)) return cached;
+    if (checkIntegrity(cached, pkg.integrity)) return new Uint8Array(cached.buffer, cached.byteOffset, cached.byteLength);
   }
   const url = tarballUrl(pkg);
   let bytes: Uint8Array;

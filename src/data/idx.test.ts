@@ -1,0 +1,53 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import { parseIdx, readIdxFile } from './idx.js';
+
+const FMNIST = fileURLToPath(new URL('../../../test/fixtures/data/fashion-mnist/', import.meta.url));
+
+function idx(type: number, shape: number[], body: number[]): Uint8Array {
+  const head = [0, 0, type, shape.length];
+  for (const d of shape) head.push((d >>> 24) & 255, (d >>> 16) & 255, (d >>> 8) & 255, d & 255);
+  return Uint8Array.from([...head, ...body]);
+}
+
+test('parseIdx reads uint8 and big-endian int32 / float32', () => {
+  const u8 = parseIdx(idx(0x08, [2, 3], [1, 2, 3, 4, 5, 6]));
+  assert.equal(u8.dtype, 'uint8');
+  assert.deepEqual(u8.shape, [2, 3]);
+  assert.deepEqual([...u8.data], [1, 2, 3, 4, 5, 6]);
+  const i32 = parseIdx(idx(0x0c, [2], [0xff, 0xff, 0xff, 0xfe, 0, 0, 1, 0]));
+  assert.deepEqual([...i32.data], [-2, 256]);
+  const f32 = parseIdx(idx(0x0d, [1], [0x3f, 0xc0, 0, 0]));
+  assert.deepEqual([...f32.data], [1.5]);
+});
+
+test('parseIdx rejects bad magic, unknown types, truncation and trailing bytes', () => {
+  assert.throws(() => parseIdx(Uint8Array.from([1, 0, 8, 1]), 'x.idx'), /x\.idx: not an IDX file/);
+  assert.throws(() => parseIdx(Uint8Array.from([0, 0, 0x42, 1]), 'x.idx'), /unknown IDX type code 0x42/);
+  assert.throws(() => parseIdx(Uint8Array.from([0, 0, 8, 2, 0, 0, 0]), 'x.idx'), /truncated IDX header/);
+  assert.throws(() => parseIdx(idx(0x08, [2, 3], [1, 2, 3]), 'x.idx'), /truncated IDX data: shape \[2, 3\] needs 6 bytes, found 3/);
+  assert.throws(() => parseIdx(idx(0x08, [2], [1, 2, 3])), /1 unexpected trailing bytes/);
+});
+
+test('readIdxFile gunzips the real Fashion-MNIST slice', () => {
+  const images = readIdxFile(join(FMNIST, 't10k-images-idx3-ubyte.gz'));
+  assert.deepEqual(images.shape, [300, 28, 28]);
+  const labels = readIdxFile(join(FMNIST, 't10k-labels-idx1-ubyte.gz'));
+  assert.deepEqual([...labels.data.subarray(0, 12)], [9, 2, 1, 1, 6, 1, 4, 6, 5, 7, 4, 5]);
+});
+
+test('readIdxFile reports a truncated or corrupt gzip stream with the path', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reg-idx-'));
+  const whole = readFileSync(join(FMNIST, 't10k-images-idx3-ubyte.gz'));
+  const cut = join(dir, 'cut.gz');
+  writeFileSync(cut, whole.subarray(0, whole.length >> 1));
+  assert.throws(() => readIdxFile(cut), (e: Error) => e.message.startsWith(`${cut}: corrupt or truncated gzip`));
+  const short = join(dir, 'short.gz');
+  writeFileSync(short, gzipSync(idx(0x08, [10, 28, 28], [1, 2, 3])));
+  assert.throws(() => readIdxFile(short), /short\.gz: truncated IDX data/);
+});
