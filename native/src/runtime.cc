@@ -40,6 +40,10 @@ Napi::Value SetGrad(const Napi::CallbackInfo& info) {
     } else {
       at::Tensor& g = unwrapTensor(env, info[1], "setGrad gradient");
       TORCH_CHECK(g.sizes() == t.sizes(), "setGrad: gradient shape ", g.sizes(), " does not match tensor shape ", t.sizes());
+      // As PyTorch's `.grad =` setter: a gradient of another dtype or device fails later, inside backward.
+      TORCH_CHECK(g.scalar_type() == t.scalar_type(), "setGrad: gradient dtype ", g.scalar_type(), " does not match tensor dtype ",
+                  t.scalar_type());
+      TORCH_CHECK(g.device() == t.device(), "setGrad: gradient device ", g.device(), " does not match tensor device ", t.device());
       t.mutable_grad() = g;
     }
     return env.Undefined();
@@ -56,7 +60,15 @@ Napi::Value SetRequiresGrad(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     if (!info[1].IsBoolean()) throw Napi::TypeError::New(env, "setRequiresGrad(tensor, boolean)");
-    unwrapTensor(env, info[0], "setRequiresGrad").set_requires_grad(info[1].As<Napi::Boolean>().Value());
+    at::Tensor& t = unwrapTensor(env, info[0], "setRequiresGrad");
+    const bool on = info[1].As<Napi::Boolean>().Value();
+    // libtorch's C++ setter silently ignores this for computed tensors; PyTorch's requires_grad_ rejects it.
+    if (!on && !t.is_leaf()) {
+      throw Napi::Error::New(env,
+                             "you can only change requires_grad flags of leaf tensors; use detach() to cut a computed tensor "
+                             "from the graph");
+    }
+    t.set_requires_grad(on);
     return env.Undefined();
   });
 }
