@@ -155,6 +155,7 @@ function intValue(v: bigint): number | bigint {
 }
 
 const LATIN1 = new TextDecoder('latin1');
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
 
 /** Decode a Python-literal string body (protocol 0 STRING) with backslash escapes into bytes. */
 function unescapeBytes(s: string): Uint8Array {
@@ -270,7 +271,7 @@ class Unpickler implements CallContext {
 
   private utf8(b: Uint8Array): string {
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+      return UTF8.decode(b);
     } catch (e) {
       return this.fail('invalid UTF-8 in string', e);
     }
@@ -279,7 +280,7 @@ class Unpickler implements CallContext {
   private py2String(b: Uint8Array): string {
     if (this.options.py2StringEncoding === 'latin1') return LATIN1.decode(b);
     try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(b);
+      return UTF8.decode(b);
     } catch {
       return LATIN1.decode(b);
     }

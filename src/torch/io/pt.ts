@@ -257,21 +257,15 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
   const total = new Map<string, number>();
   for (const s of storages.values()) total.set(s.key, (total.get(s.key) ?? 0) + s.views);
   const remaining = new Map(total);
-  const materialise = (t: PendingTensor): T => {
+  const materialise = (t: PendingTensor): RawTensor => {
     const s = t.storage;
-    const where = `tensor on storage ${s.key}`;
     const item = ITEM_SIZE[t.dtype];
     const bytes = s.bytes();
     const capacity = Math.floor(bytes.byteLength / item);
-    let ext: { begin: number; end: number } | null;
-    try {
-      ext = viewExtent(t.offset, t.shape, t.stride);
-      numel(t.shape);
-    } catch (e) {
-      throw new SerializationError(src.name, `${where}: ${(e as Error).message}`);
-    }
+    const ext = viewExtent(t.offset, t.shape, t.stride);
+    const n = numel(t.shape);
     if (ext !== null && ext.end > capacity) {
-      throw new SerializationError(src.name, `${where}: view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`);
+      throw new RangeError(`view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`);
     }
     const left = (remaining.get(s.key) ?? 1) - 1;
     remaining.set(s.key, left);
@@ -279,12 +273,22 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
     let data: Uint8Array;
     if (ext === null) data = new Uint8Array(0);
     else if (isContiguous(t.shape, t.stride)) {
-      const view = bytes.subarray(t.offset * item, t.offset * item + numel(t.shape) * item);
+      const view = bytes.subarray(t.offset * item, (t.offset + n) * item);
       // hand the buffer over when nothing else uses it and little of it is wasted; copy otherwise
       const sole = total.get(s.key) === 1 && view.byteLength * 2 >= bytes.byteLength;
       data = sole ? view : view.slice();
     } else data = gatherStrided(bytes, item, t.offset, t.shape, t.stride);
-    return convert(rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined));
+    return rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined);
   };
-  return replaceLeaves(tree, (v): v is PendingTensor => v instanceof PendingTensor, materialise) as PyValue<T>;
+  const build = (t: PendingTensor): T => {
+    let raw: RawTensor;
+    try {
+      raw = materialise(t);
+    } catch (e) {
+      if (e instanceof SerializationError) throw e;
+      throw new SerializationError(src.name, `tensor on storage ${t.storage.key}: ${(e as Error).message}`, { cause: e });
+    }
+    return convert(raw);
+  };
+  return replaceLeaves(tree, (v): v is PendingTensor => v instanceof PendingTensor, build) as PyValue<T>;
 }

@@ -74,8 +74,10 @@ class Fields {
   }
 }
 
+const UTF8 = new TextDecoder('utf-8');
+
 function decodeName(raw: Uint8Array, utf8: boolean): string {
-  if (utf8) return new TextDecoder('utf-8').decode(raw);
+  if (utf8) return UTF8.decode(raw);
   // CP437 agrees with ASCII, which is all torch ever writes; decode the rest as Latin-1
   return String.fromCharCode(...raw);
 }
@@ -210,7 +212,8 @@ export class ZipReader {
       data = raw;
     } else if (e.method === 8) {
       try {
-        data = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+        const out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
+        data = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
       } catch (err) {
         return this.fail(`${what}: cannot inflate (${(err as Error).message})`);
       }

@@ -13,6 +13,9 @@ Writes into test/fixtures/io/:
 - ckpt.expected.json    the expected value tree (same for all of the above), see `encode` below
 - tensors.safetensors   every safetensors dtype, written by the hand-rolled writer below
 - tensors.expected.json the expected contents of tensors.safetensors
+- tiny.pt               {'w': arange(6).reshape(2, 3) float32, 'p': nn.Parameter(ones(2)), 'dev': torch.device('cuda', 1),
+                        'size': torch.Size([2, 3])}: the TypeScript tests repack it (deflate, ZIP64, big-endian, …)
+- legacy.pt             the same tensor saved in the legacy non-zip format, which the reader rejects with a clear error
 
 The legacy (pre-1.6, non-zip) torch.save format is not produced and not supported by the reader.
 
@@ -261,6 +264,14 @@ def main():
     with open(os.path.join(OUT, "ckpt.expected.json"), "w") as f:
         json.dump(want, f, indent=1, allow_nan=False)
     make_safetensors()
+    tiny = {
+        "w": torch.arange(6, dtype=torch.float32).reshape(2, 3),
+        "p": torch.nn.Parameter(torch.ones(2)),
+        "dev": torch.device("cuda", 1),
+        "size": torch.Size([2, 3]),
+    }
+    torch.save(tiny, os.path.join(OUT, "tiny.pt"))
+    torch.save({"w": tiny["w"]}, os.path.join(OUT, "legacy.pt"), _use_new_zipfile_serialization=False)
     print("torch", torch.__version__, "wrote fixtures to", os.path.normpath(OUT), file=sys.stderr)
 
 
