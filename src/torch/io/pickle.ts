@@ -7,19 +7,10 @@
  * Opcode reference: CPython `Lib/pickletools.py` and `Lib/pickle.py`.
  */
 import { SerializationError } from './errors.js';
+import { DEFAULT_GLOBALS, type CallContext, type GlobalHandler } from './builtins.js';
 import { isPyObject, PyGlobal, type PyObject } from './pyvalue.js';
 
-/** Context given to global handlers: call another global the same way REDUCE would. */
-export interface CallContext {
-  /** Apply `fn` (usually a {@link PyGlobal}) to `args`, as REDUCE does. */
-  call(fn: unknown, args: unknown[]): unknown;
-}
-
-/**
- * Implements a Python callable by name for REDUCE/NEWOBJ: gets the (already unpickled) arguments,
- * returns the value to push. Must not have side effects outside the value it builds.
- */
-export type GlobalHandler = (args: unknown[], ctx: CallContext) => unknown;
+export { DEFAULT_GLOBALS, type CallContext, type GlobalHandler } from './builtins.js';
 
 /** Options for {@link unpickle}. */
 export interface UnpickleOptions {
@@ -44,77 +35,6 @@ const PY2_MODULES: ReadonlyMap<string, string> = new Map([
   ['UserDict', 'collections'],
   ['UserList', 'collections'],
 ]);
-
-function toMap(src: unknown): Map<unknown, unknown> {
-  const m = new Map<unknown, unknown>();
-  if (src instanceof Map) for (const [k, v] of src) m.set(k, v);
-  else if (Array.isArray(src)) {
-    for (const kv of src) {
-      if (!Array.isArray(kv) || kv.length !== 2) throw new TypeError('dict() expects (key, value) pairs');
-      m.set(kv[0], kv[1]);
-    }
-  } else if (src !== undefined && src !== null) throw new TypeError('dict() expects a mapping or a list of pairs');
-  return m;
-}
-
-function toArray(src: unknown): unknown[] {
-  if (src === undefined) return [];
-  if (Array.isArray(src)) return [...src];
-  if (src instanceof Set) return [...src];
-  if (src instanceof Map) return [...src.keys()];
-  throw new TypeError('expected a list, tuple or set');
-}
-
-/** Encode a Python str as bytes the way `_codecs.encode(s, encoding)` would, for latin-1/utf-8. */
-function encodeString(s: unknown, encoding: unknown): Uint8Array {
-  if (typeof s !== 'string') throw new TypeError('_codecs.encode expects a str');
-  const enc = typeof encoding === 'string' ? encoding.toLowerCase().replace('_', '-') : 'utf-8';
-  if (enc === 'latin1' || enc === 'latin-1' || enc === 'iso-8859-1') {
-    const out = new Uint8Array(s.length);
-    for (let i = 0; i < s.length; i++) {
-      const c = s.charCodeAt(i);
-      if (c > 0xff) throw new TypeError('latin-1 string has a character above U+00FF');
-      out[i] = c;
-    }
-    return out;
-  }
-  if (enc === 'utf-8' || enc === 'utf8') return new TextEncoder().encode(s);
-  throw new TypeError(`unsupported encoding ${String(encoding)}`);
-}
-
-function bytesFrom(args: unknown[]): Uint8Array {
-  const [src, encoding] = args;
-  if (src === undefined) return new Uint8Array(0);
-  if (src instanceof Uint8Array) return src.slice();
-  if (typeof src === 'string') return encodeString(src, encoding);
-  if (Array.isArray(src)) return Uint8Array.from(src as number[]);
-  throw new TypeError('bytes/bytearray: unsupported argument');
-}
-
-/**
- * Handlers for the builtin/collections names that pickles of plain data use. Everything else becomes a
- * {@link PyObject} or {@link PyGlobal}.
- */
-export const DEFAULT_GLOBALS: ReadonlyMap<string, GlobalHandler> = new Map<string, GlobalHandler>([
-  ['collections.OrderedDict', (a) => toMap(a[0])],
-  ['collections.defaultdict', () => new Map()],
-  ['builtins.dict', (a) => toMap(a[0])],
-  ['builtins.list', (a) => toArray(a[0])],
-  ['builtins.tuple', (a) => toArray(a[0])],
-  ['builtins.set', (a) => new Set(toArray(a[0]))],
-  ['builtins.frozenset', (a) => new Set(toArray(a[0]))],
-  ['builtins.bytes', bytesFrom],
-  ['builtins.bytearray', bytesFrom],
-  ['_codecs.encode', (a) => encodeString(a[0], a[1])],
-  // protocol 0/1 object construction: _reconstructor(cls, base, state) ≈ object.__new__(cls)
-  ['copyreg._reconstructor', (a, ctx) => newObject(a[0], [], ctx)],
-  ['copyreg.__newobj__', (a, ctx) => newObject(a[0], a.slice(1), ctx)],
-]);
-
-/** An instance of `cls` for NEWOBJ / _reconstructor: a handler's result for known names, else a PyObject. */
-function newObject(cls: unknown, args: unknown[], ctx: CallContext): unknown {
-  return ctx.call(cls, args);
-}
 
 function makePyObject(qualname: string, args: unknown[], kwargs?: unknown): PyObject {
   const o: Record<string, unknown> = { __class__: qualname };
@@ -216,11 +136,8 @@ class Unpickler implements CallContext {
   ) {
     this.name = options.name ?? '<pickle>';
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-    this.handlers = new Map(DEFAULT_GLOBALS);
     const extra = options.globals;
-    if (extra !== undefined) {
-      for (const [k, v] of extra instanceof Map ? extra : Object.entries(extra)) this.handlers.set(k, v);
-    }
+    this.handlers = extra === undefined ? new Map() : new Map(extra instanceof Map ? extra : Object.entries(extra));
   }
 
   private fail(msg: string, cause?: unknown): never {
@@ -329,7 +246,7 @@ class Unpickler implements CallContext {
   /** REDUCE / NEWOBJ: a registered handler, or a PyObject of that class. */
   call(fn: unknown, args: unknown[], kwargs?: unknown): unknown {
     if (!(fn instanceof PyGlobal)) this.fail(`cannot call a ${fn === null ? 'None' : typeof fn} value (only class/function names are callable)`);
-    const h = this.handlers.get(fn.qualname);
+    const h = this.handlers.get(fn.qualname) ?? DEFAULT_GLOBALS.get(fn.qualname);
     if (h === undefined) {
       const o = makePyObject(fn.qualname, args, kwargs);
       this.pyObjects.add(o);

@@ -15,7 +15,7 @@ import {
   writeSafetensorsRaw,
 } from './safetensors.js';
 import { MemorySource } from './source.js';
-import { encode, rng, type Json } from './testing.js';
+import { encode, rng, sparseLargeFile, type Json } from './testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'regts-st-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -192,5 +192,19 @@ test('a file truncated anywhere, or with bytes flipped in its header, never read
     } catch (e) {
       assert.ok(e instanceof SerializationError, `flip at ${at}: ${String(e)}`);
     }
+  }
+});
+
+test('files larger than 4 GiB: 64-bit offsets and positioned reads (sparse file)', () => {
+  const path = join(dir, 'sparse.safetensors');
+  const made = sparseLargeFile(path);
+  if (made === null) return;
+  try {
+    using f = SafetensorsFile.open(path);
+    assert.ok(f.entry('far').byteOffset > 2 ** 32);
+    assert.deepEqual(f.readRaw('far').data, made.far);
+    assert.deepEqual(f.readRaw('near').data, new Uint8Array(4));
+  } finally {
+    rmSync(path, { force: true });
   }
 });

@@ -11,7 +11,7 @@ import { scope } from '../scope.js';
 import { Tensor } from '../tensor.js';
 import { SerializationError } from './errors.js';
 import { readSafetensorsRaw } from './safetensors.js';
-import { encode, makeZip, normalize, rng, unzip, type Json } from './testing.js';
+import { encode, makeZip, normalize, rng, sparseLargeFile, unzip, type Json } from './testing.js';
 import { asStateDict, loadPt, loadSafetensors, saveSafetensors, toRaw, toTensor } from './tensors.js';
 import { ITEM_SIZE, rawTensor } from './raw.js';
 import type { PyObject, PyValue } from './pyvalue.js';
@@ -128,4 +128,16 @@ test('device option moves loaded tensors (cuda only when available)', { skip: !c
   const path = join(dir, 'from-cuda.safetensors');
   saveSafetensors(path, model);
   assert.deepEqual(encode(readSafetensorsRaw(path).tensors.get('transposed')), encode(toRaw(model.get('transposed')!.cpu())));
+});
+
+test('memory-maps a file larger than 4 GiB (sparse) and reads a tensor past 4 GiB', () => {
+  const path = join(dir, 'sparse.safetensors');
+  const made = sparseLargeFile(path);
+  if (made === null) return;
+  try {
+    const { tensors } = loadSafetensors(path, { mmap: true });
+    assert.deepEqual(tensors.get('far')?.toArray(), [0x04030201, 0x08070605, 0x0c0b0a09, 0x100f0e0d]);
+  } finally {
+    rmSync(path, { force: true });
+  }
 });

@@ -3,6 +3,7 @@
  * (test/reference/io/make_pt_fixtures.py), a small zip writer for hand-made archives, and a seeded PRNG.
  * Pure TypeScript; not used by the library itself.
  */
+import { closeSync, openSync, writeSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
 import { crc32 } from './crc32.js';
 import { isPyObject, PyGlobal } from './pyvalue.js';
@@ -151,4 +152,29 @@ export function rng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A sparse file with a tensor 4.5 GB into the data section: exercises 64-bit offsets and positioned
+ * reads past 4 GiB without using that much disk. Returns null where the filesystem cannot make it.
+ */
+export function sparseLargeFile(path: string): { far: Uint8Array } | null {
+  const far = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
+  const at = 4_500_000_000;
+  const json = JSON.stringify({ near: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, far: { dtype: 'I32', shape: [2, 2], data_offsets: [at, at + 16] } });
+  const header = new TextEncoder().encode(json.padEnd(Math.ceil(json.length / 8) * 8, ' '));
+  const fd = openSync(path, 'w');
+  try {
+    const len = new Uint8Array(8);
+    new DataView(len.buffer).setBigUint64(0, BigInt(header.byteLength), true);
+    writeSync(fd, len, 0, 8, 0);
+    writeSync(fd, header, 0, header.byteLength, 8);
+    writeSync(fd, new Uint8Array(4), 0, 4, 8 + header.byteLength);
+    writeSync(fd, far, 0, 16, 8 + header.byteLength + at);
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+  return { far };
 }
