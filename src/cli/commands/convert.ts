@@ -1,0 +1,30 @@
+/** `reg convert <official.pt> <dir>`: import an official REG checkpoint as a native checkpoint directory. */
+import { existsSync, readdirSync } from 'node:fs';
+import { UsageError, type Command } from '../args.js';
+import { convertOfficial } from '../../models/pretrained.js';
+import type { SiTConfig } from '../../models/configs.js';
+
+export const convertCommand: Command = {
+  name: 'convert',
+  summary: 'import an official REG/REPA/SiT .pt checkpoint (model + EMA, config inferred) into a reg-ts checkpoint directory',
+  positionals: '<official.pt> <dir>',
+  options: [
+    { name: 'num-heads', type: 'integer', help: 'attention heads, when the width is not a standard SiT width (inferred otherwise)' },
+    { name: 'encoder-depth', type: 'integer', help: 'block whose output feeds the projectors (default: the checkpoint args, else 8)' },
+    { name: 'force', type: 'boolean', default: false, help: 'write into a non-empty directory' },
+  ],
+  async run({ options, positionals }) {
+    const [src, dir, ...rest] = positionals;
+    if (src === undefined || dir === undefined || rest.length > 0) throw new UsageError('expected two arguments: <official.pt> <dir>');
+    if (!existsSync(src)) throw new UsageError(`checkpoint not found: ${src}`);
+    if (existsSync(dir) && readdirSync(dir).length > 0 && !options.force) throw new UsageError(`${dir} is not empty (pass --force to write into it)`);
+    const overrides: Partial<SiTConfig> = {};
+    if (options.numHeads !== undefined) overrides.numHeads = options.numHeads as number;
+    if (options.encoderDepth !== undefined) overrides.encoderDepth = options.encoderDepth as number;
+    const r = convertOfficial(src, dir, { overrides });
+    const c = r.config;
+    console.log(`${src} → ${dir}`);
+    console.log(`model    ${c.name ?? 'custom'} variant=${c.variant} D=${c.hiddenSize} depth=${c.depth} heads=${c.numHeads} p=${c.patchSize} input=${c.inputSize}×${c.inputSize}×${c.inChannels} classes=${c.numClasses} zDims=[${c.zDims.join(', ')}] encoderDepth=${c.encoderDepth}`);
+    console.log(`weights  ${r.tensors} tensors${r.hasEma ? ' (model + ema)' : ' (model only)'}${r.step !== undefined ? `, step ${r.step}` : ''}`);
+  },
+};
