@@ -188,9 +188,13 @@ export function resolveConfig(nameOrConfig: string | Partial<SiTConfig>, overrid
     base = { ...nameOrConfig };
   }
   const defined = (o: Partial<SiTConfig>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  for (const k of [...Object.keys(base), ...Object.keys(overrides)]) {
+    if (!FIELDS.includes(k as keyof SiTConfig)) throw new TypeError(`model config: unknown field '${k}' (known: ${FIELDS.join(', ')})`);
+  }
   const merged = { ...DEFAULT_CONFIG, ...defined(base), ...defined(overrides) } as SiTConfig;
   merged.zDims = [...merged.zDims];
   for (const k of ['depth', 'hiddenSize', 'numHeads', 'patchSize'] as const) {
+    if (merged[k] === undefined && typeof base.name === 'string') throw new UnknownModelError(base.name);
     if (merged[k] === undefined) throw new TypeError(`model config: '${k}' is required (or give a registry name: ${modelNames().join(', ')})`);
   }
   const ordered = Object.fromEntries(FIELDS.filter((k) => merged[k] !== undefined).map((k) => [k, merged[k]])) as unknown as SiTConfig;
