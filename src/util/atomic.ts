@@ -1,27 +1,67 @@
-/** Crash-safe file writes: write a temporary file beside the target, fsync, then rename over it. */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import path from 'node:path';
+/**
+ * Atomic file replacement: write a temporary file in the destination's directory, fsync it, rename it
+ * over the destination, fsync the directory. Readers see the old file or the new one, never a torn one.
+ */
+import { randomBytes } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** Largest single `writeSync` request. */
+const MAX_WRITE = 1 << 30;
+
+/** Write all of `bytes` to `fd`, looping over short writes. */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  let done = 0;
+  while (done < bytes.byteLength) {
+    done += writeSync(fd, bytes, done, Math.min(MAX_WRITE, bytes.byteLength - done));
+  }
+}
+
+/** fsync a directory so the rename is durable; ignored where directories cannot be opened or synced. */
+function syncDir(dir: string): void {
+  let fd: number | null = null;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // not supported on this platform/filesystem: the rename itself is still atomic
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
+}
+
+/** What writeFileAtomic accepts: text, bytes, or byte chunks (or functions producing them) in order. */
+export type AtomicContent = string | Uint8Array | Iterable<Uint8Array | (() => Uint8Array)>;
 
 /**
- * Writes `data` to `file` atomically: readers see the old file or the complete new one, never a
- * partial write, even if the process is killed midway.
+ * Atomically replace `path` with `content` (creating its directory). Chunks given as functions are
+ * produced on demand, so a large file never has to be in memory at once. On any error the
+ * temporary file is removed and the destination is left untouched.
  */
-export function writeFileAtomic(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Date.now()}`;
-  const fd = openSync(tmp, 'w');
+export function writeFileAtomic(path: string, content: AtomicContent): void {
+  const parts = typeof content === 'string' ? [Buffer.from(content)] : content instanceof Uint8Array ? [content] : content;
+  const full = resolve(path);
+  mkdirSync(dirname(full), { recursive: true });
+  const tmp = join(dirname(full), `.${basename(full)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', 0o644);
+  let ok = false;
   try {
-    const parts = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
-    for (const part of parts) {
-      let off = 0;
-      while (off < part.byteLength) off += writeSync(fd, part, off, part.byteLength - off);
+    try {
+      for (const p of parts) writeAll(fd, typeof p === 'function' ? p() : p);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
     }
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    rmSync(tmp, { force: true });
-    throw err;
+    renameSync(tmp, full);
+    ok = true;
+  } finally {
+    if (!ok) {
+      try {
+        unlinkSync(tmp);
+      } catch {
+        // already gone
+      }
+    }
   }
-  closeSync(fd);
-  renameSync(tmp, file);
+  syncDir(dirname(full));
 }

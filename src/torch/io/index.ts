@@ -27,5 +27,5 @@ export { readPtRaw, readPtWith, STORAGE_DTYPES, type ReadPtOptions } from './pt.
 export { unpickle, DEFAULT_GLOBALS, HIGHEST_PROTOCOL, type UnpickleOptions, type GlobalHandler, type CallContext } from './pickle.js';
 export { PyGlobal, isPyObject, type PyObject, type PyValue } from './pyvalue.js';
 export { ZipReader, type ZipEntry } from './zip.js';
-export { writeFileAtomic } from './atomic.js';
+export { writeFileAtomic } from '../../util/atomic.js';
 export { toTensor, toRaw, loadSafetensors, saveSafetensors, loadPt, asStateDict, type LoadOptions, type TensorDict } from './tensors.js';

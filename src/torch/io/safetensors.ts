@@ -6,7 +6,7 @@
  * `"__metadata__"` string→string map. Data is little-endian and C-contiguous.
  * Spec: https://github.com/huggingface/safetensors#format
  */
-import { writeFileAtomic } from './atomic.js';
+import { writeFileAtomic } from '../../util/atomic.js';
 import { SerializationError } from './errors.js';
 import { byteLengthOf, isRawTensor, ITEM_SIZE, rawTensor, type RawDType, type RawTensor } from './raw.js';
 import { openSource, type ByteSource } from './source.js';
