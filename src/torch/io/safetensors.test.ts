@@ -141,7 +141,14 @@ test('writer rejects bad input', () => {
   assert.throws(() => serializeSafetensorsRaw({ a: t }, { k: 1 as unknown as string }), /metadata value for "k" is not a string/);
   assert.throws(() => serializeSafetensorsRaw({ a: { dtype: 'float32', shape: [2], data: new Uint8Array(4) } }), /needs 8 bytes, got 4/);
   assert.throws(() => serializeSafetensorsRaw({ a: 5 as unknown as RawTensor }), /not a RawTensor/);
-  assert.throws(() => writeSafetensorsRaw(join(dir, 'no/such/dir/x.safetensors'), { a: t }), /ENOENT/);
+  assert.throws(() => writeSafetensorsRaw(join(dir, 'atomic.safetensors', 'x.safetensors'), { a: t }), /ENOTDIR|EEXIST/);
+});
+
+test('writer creates missing parent directories', () => {
+  const t = randomTensor('float32', [2], 1);
+  const path = join(dir, 'made/on/demand/x.safetensors');
+  writeSafetensorsRaw(path, { a: t });
+  assert.deepEqual([...readSafetensorsRaw(path).tensors.keys()], ['a']);
 });
 
 /** Assert that reading `bytes` fails with a SerializationError whose message matches `re`. */
