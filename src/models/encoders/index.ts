@@ -1,0 +1,22 @@
+/**
+ * Representation encoders (REPA/REG targets): one interface, a registry, MobileNetV2 (nsfwjs 4.4.0
+ * ImageNet weights, converted and cached) and DINOv2 (local Hugging Face safetensors).
+ */
+export * from './encoder.js';
+export { toUnitRgb, resizeSquare } from './preprocess.js';
+export { kerasPadAmounts, kerasConvOutput, kerasConv2d, zeroPad2d, convKernelToTorch, depthwiseKernelToTorch, type KerasPadding } from './keras.js';
+export { MobileNetV2, MOBILENETV2_BLOCKS, mobileNetV2Layers, KERAS_MOBILENETV2_CONFIG, type MobileNetV2Config, type KerasLayerDesc } from './mobilenetv2.js';
+export {
+  loadMobileNetV2,
+  mobileNetV2FromTfjs,
+  mobileNetV2StateFromTfjs,
+  mobileNetV2CachePath,
+  readTfjsFolder,
+  saveMobileNetV2,
+  readMobileNetV2,
+  stateDigest,
+  NSFWJS_MOBILENETV2_SOURCE,
+  type LoadedMobileNetV2,
+} from './mobilenetv2-weights.js';
+export { MobileNetV2Encoder, createMobileNetV2Encoder, MOBILENETV2_ENCODER, MOBILENETV2_INPUT_SIZE, type MobileNetV2EncoderOptions, type MobileNetV2PixelRange } from './mobilenetv2-encoder.js';
+export { Dinov2, Dinov2Encoder, createDinov2Encoder, loadDinov2, dinov2ConfigFromState, DINOV2_ENCODER, IMAGENET_MEAN, IMAGENET_STD, type Dinov2Config } from './dinov2.js';
