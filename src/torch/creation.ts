@@ -224,7 +224,8 @@ export function tensor(
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== values.length) throw new RangeError(`tensor(): ${values.length} values do not fill shape [${shape.join(', ')}]`);
   const storage: DType = dtype === 'float16' || dtype === 'bfloat16' ? 'float32' : dtype;
-  let t = fromBytes(typedArrayFor(storage, values), storage, shape);
+  // A typed array of the requested dtype is copied as is (exact for int64 beyond 2^53).
+  let t = ArrayBuffer.isView(data) && dtype === natural ? fromBytes(data, dtype, shape) : fromBytes(typedArrayFor(storage, values), storage, shape);
   if (storage !== dtype) {
     const converted = t.to(dtype);
     t.dispose();
