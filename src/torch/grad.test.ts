@@ -97,6 +97,8 @@ const CHECKS: Record<string, Check> = {
   mm: () => [(a, b) => a!.mm(b!), [n(4, 5), n(5, 3)]],
   bmm: () => [(a, b) => a!.bmm(b!), [n(2, 3, 4), n(2, 4, 2)]],
   t: () => [(a) => a!.t(), [n(3, 4)]],
+  dot: () => [(a, b) => a!.dot(b!), [n(6), n(6)]],
+  diagonal: () => [(x) => x!.diagonal(1, 1, 2), [n(2, 3, 4)]],
   linear: () => [(x, w, b) => F.linear(x!, w!, b!), [n(2, 3, 4), n(5, 4), n(5)]],
   linear_nobias: () => [(x, w) => F.linear(x!, w!), [n(3, 4), n(5, 4)]],
 

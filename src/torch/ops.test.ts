@@ -269,6 +269,10 @@ const CASES: Record<string, Case> = {
   linear: ['red', (i) => F.linear(i.x!, i.w!, i.b!)],
   linear_nobias: ['red', (i) => F.linear(i.x!, i.w!)],
   t: ['exact', (i) => i.x!.t()],
+  dot: ['red', (i) => i.a!.dot(i.b!)],
+  diagonal: ['exact', (i) => i.x!.diagonal()],
+  diagonal_offset_dims: ['exact', (i) => i.x!.diagonal(1, 1, 2)],
+  diagonal_negative: ['exact', (i) => i.x!.diagonal(-1, 0, 2)],
 
   // normalisation, activations, attention
   layer_norm: ['red', (i) => F.layerNorm(i.x!, [8], i.w!, i.b!)],

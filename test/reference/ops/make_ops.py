@@ -264,6 +264,12 @@ case("linear", F.linear(x, w, bias), x=x, w=w, b=bias)
 case("linear_nobias", F.linear(x, w), x=x, w=w)
 x = randn(3, 4)
 case("t", x.t(), x=x)
+a, b = randn(9), randn(9)
+case("dot", a.dot(b), a=a, b=b)
+x = randn(3, 4, 5)
+case("diagonal", x.diagonal(), x=x)
+case("diagonal_offset_dims", x.diagonal(1, 1, 2), x=x)
+case("diagonal_negative", x.diagonal(-1, 0, 2), x=x)
 
 # ------------------------------------------------------------------------------------------------
 # Normalisation, activations, attention
