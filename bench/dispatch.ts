@@ -1,0 +1,81 @@
+/**
+ * `dispatch`: overhead per operator call on a tiny tensor — `add` of two 1-element float32 tensors,
+ * in µs per call — for the ways TypeScript code releases results, against PyTorch's own per-op
+ * overhead in Python (test/reference/bench/dispatch.py). Target: below 5 µs.
+ *
+ * Rows, reg-ts:
+ *   add + dispose()       a.add(b) then an explicit dispose()
+ *   add in scope()        a.add(b) inside scope(), 100 calls per scope (the recommended style)
+ *   add, left to GC       a.add(b), result dropped; the garbage collector finalizes it later
+ *   native.call + dispose the addon's generic dispatcher call on raw handles (the binding's floor)
+ *   N-API no-op           native.isGradEnabled(): the cost of crossing into C++ at all
+ * Rows, PyTorch: torch.add(a, b), a + b, and the empty Python loop.
+ * Headline ratio: `add in scope()` / `torch.add`.
+ */
+import { getNumThreads, ones, op, scope } from '../src/torch/index.js';
+import { native, type Handle } from '../src/torch/native.js';
+import { type BenchOptions, type BenchResult, fmt, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+
+const CALLS = 20_000;
+const PER_SCOPE = 100;
+
+export const name = 'dispatch';
+export const description = 'per-operator overhead (µs) of add on two 1-element tensors, with and without scope/dispose, vs PyTorch';
+
+export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
+  const pairs = pairsFor(options, 9);
+  const threads = getNumThreads();
+  const a = ones([1]);
+  const b = ones([1]);
+  const addId = op('aten::add', 'Tensor').id;
+  const ha = a.handle, hb = b.handle;
+
+  const ts: Record<string, () => void> = {
+    'add + dispose()': () => {
+      for (let i = 0; i < CALLS; i++) a.add(b).dispose();
+    },
+    'add in scope()': () => {
+      for (let i = 0; i < CALLS; i += PER_SCOPE) {
+        scope(() => {
+          for (let j = 0; j < PER_SCOPE; j++) a.add(b);
+        });
+      }
+    },
+    'add, left to GC': () => {
+      for (let i = 0; i < CALLS; i++) a.add(b);
+    },
+    'native.call + dispose': () => {
+      for (let i = 0; i < CALLS; i++) native.dispose(native.call(addId, ha, hb) as Handle);
+    },
+    'N-API no-op': () => {
+      for (let i = 0; i < CALLS; i++) native.isGradEnabled();
+    },
+  };
+  const pyVariants = ['torch.add', 'a + b', 'empty loop'];
+
+  const py = await PyWorker.start('dispatch.py', threads);
+  const samples: Record<string, number[]> = {};
+  try {
+    for (const f of Object.values(ts)) timeReps(f, 2);
+    for (const v of pyVariants) await py.time({ variant: v, calls: CALLS, reps: 2 });
+    for (let r = 0; r < pairs; r++) {
+      for (const [k, f] of Object.entries(ts)) (samples[k] ??= []).push(...timeReps(f, 1));
+      for (const v of pyVariants) (samples[v] ??= []).push(...(await py.time({ variant: v, calls: CALLS, reps: 1 })));
+    }
+  } finally {
+    await py.close();
+    a.dispose();
+    b.dispose();
+  }
+  const us = (k: string): number => (median(samples[k]!) / CALLS) * 1e6;
+  const rows = [
+    ...Object.keys(ts).map((k) => ['reg-ts', k, fmt(us(k), 2)]),
+    ...pyVariants.map((k) => ['PyTorch', k, fmt(us(k), 2)]),
+  ];
+  const ratio = pairedRatio({ ts: samples['add in scope()']!, py: samples['torch.add']! }).paired;
+  const text = [
+    `intra-op threads ${threads} (both sides); ${CALLS} calls per sample, medians of ${pairs} alternating rounds; load average ${loadAverage()}; target < 5 µs`,
+    table(['side', 'variant', 'µs/call'], rows),
+  ].join('\n');
+  return { table: text, ratio };
+}

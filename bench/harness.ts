@@ -1,0 +1,222 @@
+/**
+ * Shared machinery of the benchmarks: the Benchmark contract, timing with warm-up and medians,
+ * a PyTorch worker process for same-run comparisons, and plain-text tables.
+ *
+ * Fairness on a noisy machine: reg-ts and PyTorch samples alternate one by one (reg-ts, PyTorch,
+ * reg-ts, …) so that load from other processes hits both sides alike; ratios are medians of the
+ * per-pair ratios and times are medians. Both sides run with the same intra-op
+ * thread count (libtorch's `at::set_num_threads`), and the PyTorch child inherits this
+ * process's environment (OPENBLAS_*, OMP_*), so BLAS settings match too.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What a benchmark hands back to the runner. */
+export interface BenchResult {
+  /** Human-readable table of everything measured. */
+  table: string;
+  /** Headline figure: reg-ts time / PyTorch time (lower is better; 1 = parity). */
+  ratio: number;
+}
+
+/** Knobs the runner passes to every benchmark. */
+export interface BenchOptions {
+  /** Alternating (reg-ts, PyTorch) sample pairs per case; each benchmark has its own default. */
+  pairs?: number;
+  /** A third of the default pairs, for a quick look (numbers are then rougher). */
+  quick: boolean;
+}
+
+/** A benchmark module exports one of these; register it in bench/registry.ts. */
+export interface Benchmark {
+  name: string;
+  description: string;
+  run(opts?: Partial<BenchOptions>): Promise<BenchResult>;
+}
+
+/** Number of sample pairs: `--pairs` when given, else the benchmark's default (a third with --quick). */
+export function pairsFor(opts: Partial<BenchOptions> | undefined, defaultPairs: number): number {
+  if (opts?.pairs !== undefined) return opts.pairs;
+  return opts?.quick ? Math.max(3, Math.round(defaultPairs / 3)) : defaultPairs;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Statistics and timing
+// -------------------------------------------------------------------------------------------------
+
+/** Median of a non-empty sample. */
+export function median(xs: readonly number[]): number {
+  if (xs.length === 0) throw new RangeError('median of an empty sample');
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Geometric mean of positive numbers. */
+export function geomean(xs: readonly number[]): number {
+  return Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length);
+}
+
+/** Seconds since an arbitrary origin, high resolution. */
+export function now(): number {
+  return Number(process.hrtime.bigint()) / 1e9;
+}
+
+/** Runs `fn` `reps` times and returns each call's duration in seconds. */
+export function timeReps(fn: () => void, reps: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t0 = now();
+    fn();
+    out.push(now() - t0);
+  }
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// The PyTorch side: a long-lived /usr/bin/python3 worker speaking JSON lines
+// -------------------------------------------------------------------------------------------------
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** test/reference/bench, from bench/ (sources) or dist/bench/ (compiled). */
+const referenceDir =
+  [path.resolve(here, '../test/reference/bench'), path.resolve(here, '../../test/reference/bench')].find((d) => existsSync(d)) ??
+  path.resolve(here, '../../test/reference/bench');
+
+/** The Python that has Debian's python3-torch (override with REG_PYTHON). */
+export const pythonExe = process.env.REG_PYTHON ?? '/usr/bin/python3';
+
+/** Reply to a `time` request: seconds per sample. */
+export interface PyTimes {
+  times: number[];
+}
+
+/**
+ * A PyTorch process running `test/reference/bench/<script>`. Requests are JSON objects with an
+ * `op` field, one per line on stdin; each gets one JSON line back on stdout.
+ */
+export class PyWorker {
+  readonly #child: ChildProcessWithoutNullStreams;
+  readonly #waiting: { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
+  #stderr = '';
+  #exited: Error | null = null;
+
+  private constructor(script: string) {
+    const file = path.join(referenceDir, script);
+    this.#child = spawn(pythonExe, ['-u', file], { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+    this.#child.stderr.on('data', (d: Buffer) => {
+      this.#stderr = (this.#stderr + d.toString()).slice(-4000);
+    });
+    const lines = createInterface({ input: this.#child.stdout });
+    lines.on('line', (line) => {
+      const w = this.#waiting.shift();
+      if (!w) return;
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        w.reject(new Error(`PyTorch worker ${script} printed a non-JSON line: ${line}`));
+        return;
+      }
+      if (msg.ok === false) w.reject(new Error(`PyTorch worker ${script}: ${String(msg.error)}`));
+      else w.resolve(msg);
+    });
+    const fail = (why: string): void => {
+      this.#exited = new Error(`PyTorch worker ${script} (${pythonExe}) ${why}\n${this.#stderr}`);
+      for (const w of this.#waiting.splice(0)) w.reject(this.#exited);
+    };
+    this.#child.on('error', (e) => fail(`could not start: ${e.message}`));
+    this.#child.on('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal})`));
+  }
+
+  /** Starts `script` and sets its intra-op thread count. */
+  static async start(script: string, threads: number): Promise<PyWorker> {
+    const w = new PyWorker(script);
+    await w.request({ op: 'threads', n: threads });
+    return w;
+  }
+
+  /** Sends one request and waits for its reply. */
+  request<T = Record<string, unknown>>(msg: Record<string, unknown>): Promise<T> {
+    if (this.#exited) return Promise.reject(this.#exited);
+    return new Promise<T>((resolve, reject) => {
+      this.#waiting.push({ resolve: resolve as (v: Record<string, unknown>) => void, reject });
+      this.#child.stdin.write(`${JSON.stringify(msg)}\n`);
+    });
+  }
+
+  /** Times `reps` samples of a case set up earlier (seconds per sample). */
+  async time(msg: Record<string, unknown>): Promise<number[]> {
+    return (await this.request<PyTimes>({ op: 'time', ...msg })).times;
+  }
+
+  /** Ends the process. */
+  async close(): Promise<void> {
+    if (this.#exited) return;
+    const done = new Promise<void>((resolve) => this.#child.once('exit', () => resolve()));
+    this.#child.stdin.end();
+    await done;
+  }
+}
+
+/** Paired samples of both sides. */
+export interface Paired {
+  ts: number[];
+  py: number[];
+}
+
+/**
+ * Alternating measurement: after `warmup` untimed calls on each side, `pairs` times one reg-ts
+ * sample then one PyTorch sample, so that load from other processes hits both sides alike.
+ */
+export async function interleave(
+  ts: (reps: number) => number[],
+  py: (reps: number) => Promise<number[]>,
+  pairs: number,
+  warmup = 2,
+): Promise<Paired> {
+  ts(warmup);
+  await py(warmup);
+  const out: Paired = { ts: [], py: [] };
+  for (let i = 0; i < pairs; i++) {
+    out.ts.push(...ts(1));
+    out.py.push(...(await py(1)));
+  }
+  return out;
+}
+
+/**
+ * reg-ts time / PyTorch time: the median of the per-pair ratios (robust to load that drifts during
+ * the run), with the plain ratio of medians beside it.
+ */
+export function pairedRatio(p: Paired): { paired: number; ofMedians: number } {
+  return { paired: median(p.ts.map((t, i) => t / p.py[i]!)), ofMedians: median(p.ts) / median(p.py) };
+}
+
+/** The 1-minute load average (Linux), to judge how quiet the machine was. */
+export function loadAverage(): string {
+  try {
+    return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+  } catch {
+    return 'n/a';
+  }
+}
+
+// -------------------------------------------------------------------------------------------------
+// Output
+// -------------------------------------------------------------------------------------------------
+
+/** A plain-text table with right-aligned numeric columns. */
+export function table(headers: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
+  const cells = [headers.map(String), ...rows.map((r) => r.map(String))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const line = (r: readonly string[]): string =>
+    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** Fixed-point formatting. */
+export const fmt = (x: number, digits = 2): string => x.toFixed(digits);

@@ -1,0 +1,105 @@
+/**
+ * Benchmark runner.
+ *
+ *   npm run bench                         every registered benchmark (bench/registry.ts)
+ *   npm run bench -- gemm block           the named ones
+ *   npm run bench -- block --threads 1,2  once per intra-op thread count (both sides)
+ *   npm run bench -- --list               names and descriptions
+ *
+ * Options: --threads N[,M…] (default: libtorch's current setting), --pairs N (alternating
+ * reg-ts/PyTorch sample pairs per case; each benchmark has a default), --quick (a third of them).
+ * Each benchmark prints its table and ends with `ratio <reg-ts time / PyTorch time>`.
+ */
+import { cpus } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { buildInfo, getNumThreads, setNumThreads } from '../src/torch/index.js';
+import { type Benchmark, type BenchOptions, pythonExe } from './harness.js';
+import { BENCHMARK_MODULES } from './registry.js';
+
+function usage(): never {
+  console.error('usage: npm run bench -- [name …] [--threads N[,M…]] [--pairs N] [--quick] [--list]');
+  process.exit(2);
+}
+
+function parseArgs(argv: string[]): { names: string[]; threads: number[] | null; options: Partial<BenchOptions>; list: boolean } {
+  const names: string[] = [];
+  let threads: number[] | null = null;
+  const options: Partial<BenchOptions> = {};
+  let list = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => argv[++i] ?? usage();
+    if (a === '--threads') threads = value().split(',').map((s) => Number(s));
+    else if (a === '--pairs') options.pairs = Number(value());
+    else if (a === '--quick') options.quick = true;
+    else if (a === '--list') list = true;
+    else if (a === '--help' || a === '-h') usage();
+    else if (a.startsWith('-')) usage();
+    else names.push(a);
+  }
+  if (threads?.some((t) => !Number.isInteger(t) || t < 1)) usage();
+  if (options.pairs !== undefined && !(Number.isInteger(options.pairs) && options.pairs >= 1)) usage();
+  return { names, threads, options, list };
+}
+
+async function loadAll(): Promise<Benchmark[]> {
+  const out: Benchmark[] = [];
+  for (const file of BENCHMARK_MODULES) {
+    const mod = (await import(`./${file}.js`)) as Partial<Benchmark>;
+    if (typeof mod.name !== 'string' || typeof mod.description !== 'string' || typeof mod.run !== 'function') {
+      throw new Error(`bench/${file}.ts must export name, description and run()`);
+    }
+    out.push(mod as Benchmark);
+  }
+  return out;
+}
+
+function machine(): string {
+  let model = cpus()[0]?.model ?? 'unknown CPU';
+  try {
+    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
+  } catch {
+    /* not Linux */
+  }
+  const env = Object.entries(process.env)
+    .filter(([k]) => /^(OPENBLAS_|OMP_|MKL_|GOMP_)/.test(k))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+  return [
+    `date ${new Date().toISOString()}`,
+    `machine ${cpus().length} CPUs, ${model}`,
+    `libtorch ${buildInfo().libtorch}, Node ${process.version}, PyTorch via ${pythonExe}`,
+    `environment ${env || '(no OPENBLAS_/OMP_ variables)'}`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const { names, threads, options, list } = parseArgs(process.argv.slice(2));
+  const all = await loadAll();
+  if (list) {
+    for (const b of all) console.log(`${b.name.padEnd(12)} ${b.description}`);
+    return;
+  }
+  const unknown = names.filter((n) => !all.some((b) => b.name === n));
+  if (unknown.length) {
+    console.error(`unknown benchmark ${unknown.join(', ')}; known: ${all.map((b) => b.name).join(', ')}`);
+    process.exit(2);
+  }
+  const chosen = names.length ? names.map((n) => all.find((b) => b.name === n)!) : all;
+  const threadCounts = threads ?? [getNumThreads()];
+  console.log(machine());
+  for (const b of chosen) {
+    for (const t of threadCounts) {
+      setNumThreads(t);
+      console.log(`\n== ${b.name}: ${b.description}${threadCounts.length > 1 ? ` [intra-op threads ${t}]` : ''}`);
+      const { table, ratio } = await b.run(options);
+      console.log(table);
+      console.log(`ratio ${ratio.toFixed(3)}`);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+  process.exit(1);
+});
