@@ -32,10 +32,18 @@ const NASTY: Record<string, [ErrorClass, RegExp, () => unknown]> = {
   'where with a float condition': [Error, /boolean/, () => torch.where(torch.tensor([1.0]), torch.zeros([1]), torch.ones([1]))],
   'in-place write into an expanded tensor': [Error, /single memory location/, () => torch.zeros([1]).expand(3).add_(torch.ones([3]))],
 
-  // devices
-  'device cuda:0 without CUDA': [Error, /CUDA is not available/, () => torch.zeros([2], { device: 'cuda:0' })],
-  'move to cuda without CUDA': [Error, /CUDA is not available/, () => torch.zeros([2]).to('cuda')],
-  'cuda generator without CUDA': [Error, /CUDA is not available/, () => new torch.Generator(1, 'cuda')],
+  // devices (on a machine with CUDA: an index past the last device)
+  ...(torch.cudaAvailable()
+    ? {
+        'CUDA device index out of range': [RangeError, /only \d+ CUDA device/, () => torch.zeros([2], { device: `cuda:${torch.cudaDeviceCount()}` })],
+        'move to a missing CUDA device': [RangeError, /only \d+ CUDA device/, () => torch.zeros([2]).to(`cuda:${torch.cudaDeviceCount() + 3}`)],
+      } satisfies Record<string, [ErrorClass, RegExp, () => unknown]>
+    : {
+        'device cuda:0 without CUDA': [Error, /CUDA is not available/, () => torch.zeros([2], { device: 'cuda:0' })],
+        'move to cuda without CUDA': [Error, /CUDA is not available/, () => torch.zeros([2]).to('cuda')],
+        'cuda generator without CUDA': [Error, /CUDA is not available/, () => new torch.Generator(1, 'cuda')],
+      } satisfies Record<string, [ErrorClass, RegExp, () => unknown]>),
+  'device with a cross-device operation': [Error, /./, () => torch.zeros([2]).add(torch.zeros([2]).to(torch.cudaAvailable() ? 'cuda:0' : 'cuda'))],
   'malformed device name': [TypeError, /invalid device 'tpu'/, () => torch.zeros([2], { device: 'tpu' as torch.Device })],
 
   // released tensors
