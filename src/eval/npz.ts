@@ -1,0 +1,455 @@
+/**
+ * NumPy `.npy` / `.npz` files without NumPy: the format the ADM evaluator reads (`np.load(f)['arr_0']`,
+ * uint8 N×H×W×3 for samples).
+ *
+ * .npy (format 1.0): magic "\x93NUMPY", version 1 0, uint16 LE header length, then an ASCII dict
+ *   {'descr': '|u1', 'fortran_order': False, 'shape': (N, H, W, 3), } padded with spaces and ended by
+ *   '\n' so that the data starts at a multiple of 64 bytes; then the C-order little-endian data.
+ * .npz: a zip archive of `<name>.npy` members, stored (no compression) as `np.savez` writes them. The
+ *   writer streams each member (sizes known up front from the shape, CRC-32 patched in afterwards), so
+ *   a 50,000-image archive never sits in memory, and switches to ZIP64 records when a size or offset
+ *   does not fit in 32 bits (numpy's zipfile reads both). Files appear atomically (temporary file +
+ *   rename).
+ */
+import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync, fstatSync } from 'node:fs';
+import * as zlib from 'node:zlib';
+
+/** Element types written to .npy. */
+export type NpyDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'float16' | 'float32' | 'float64' | 'bool';
+
+/** NumPy `descr` of each dtype (little-endian). */
+export const NPY_DESCR: Readonly<Record<NpyDType, string>> = Object.freeze({
+  uint8: '|u1',
+  int8: '|i1',
+  int16: '<i2',
+  int32: '<i4',
+  int64: '<i8',
+  float16: '<f2',
+  float32: '<f4',
+  float64: '<f8',
+  bool: '|b1',
+});
+
+const ITEM: Readonly<Record<NpyDType, number>> = { uint8: 1, int8: 1, int16: 2, int32: 4, int64: 8, float16: 2, float32: 4, float64: 8, bool: 1 };
+
+/** An array as bytes: C order, little-endian. */
+export interface NpyArray {
+  dtype: NpyDType;
+  shape: readonly number[];
+  data: Uint8Array;
+}
+
+function checkShape(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) {
+    if (!Number.isSafeInteger(d) || d < 0) throw new RangeError(`npy: invalid shape [${shape.join(', ')}]`);
+    n *= d;
+  }
+  if (!Number.isSafeInteger(n)) throw new RangeError(`npy: shape [${shape.join(', ')}] is too large`);
+  return n;
+}
+
+/** Bytes of data of an array of `dtype` and `shape`. */
+export function npyDataBytes(dtype: NpyDType, shape: readonly number[]): number {
+  return checkShape(shape) * ITEM[dtype];
+}
+
+/** The .npy header (magic, version 1.0, length, dict padded to a 64-byte boundary). */
+export function npyHeader(dtype: NpyDType, shape: readonly number[]): Uint8Array {
+  checkShape(shape);
+  const descr = NPY_DESCR[dtype];
+  if (descr === undefined) throw new TypeError(`npy: unsupported dtype '${String(dtype)}'`);
+  const shapeText = shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(', ')})`;
+  let dict = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shapeText}, }`;
+  const unpadded = 10 + dict.length + 1;
+  dict += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  if (dict.length > 0xffff) throw new RangeError('npy: header too long for format 1.0');
+  const out = new Uint8Array(10 + dict.length);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]); // \x93NUMPY 1.0
+  out[8] = dict.length & 0xff;
+  out[9] = dict.length >>> 8;
+  for (let i = 0; i < dict.length; i++) out[10 + i] = dict.charCodeAt(i);
+  return out;
+}
+
+/** Parses a .npy header: dtype, shape and where the data starts. */
+export function parseNpyHeader(bytes: Uint8Array): { dtype: NpyDType; shape: number[]; fortranOrder: boolean; dataOffset: number } {
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || magic.some((m, i) => bytes[i] !== m)) throw new Error('npy: bad magic');
+  const major = bytes[6]!;
+  const lenBytes = major === 1 ? 2 : 4;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const hlen = lenBytes === 2 ? dv.getUint16(8, true) : dv.getUint32(8, true);
+  const start = 8 + lenBytes;
+  const text = Buffer.from(bytes.subarray(start, start + hlen)).toString('latin1');
+  const descr = /'descr':\s*'([^']+)'/.exec(text)?.[1];
+  const fortran = /'fortran_order':\s*(True|False)/.exec(text)?.[1] === 'True';
+  const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
+  const dtype = (Object.keys(NPY_DESCR) as NpyDType[]).find((k) => NPY_DESCR[k] === descr || (descr !== undefined && NPY_DESCR[k] === descr.replace(/^=/, '<')));
+  if (!dtype || shapeText === undefined) throw new Error(`npy: unsupported header ${text.trim()}`);
+  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  return { dtype, shape, fortranOrder: fortran, dataOffset: start + hlen };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CRC-32 (incremental)
+// ---------------------------------------------------------------------------------------------
+
+const zcrc = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
+let table: Uint32Array | null = null;
+
+/** CRC-32 (zip's) of `bytes` continuing from `previous` (0 to start). */
+export function crc32Update(previous: number, bytes: Uint8Array): number {
+  if (zcrc) return zcrc(bytes, previous) >>> 0;
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[n] = c >>> 0;
+    }
+  }
+  let c = (previous ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Zip (STORE) writer
+// ---------------------------------------------------------------------------------------------
+
+const U32 = 0xffffffff;
+const DOS_DATE = (0 << 9) | (1 << 5) | 1; // 1980-01-01: fixed, so equal content gives equal files
+const DOS_TIME = 0;
+
+interface Member {
+  name: Uint8Array;
+  offset: number;
+  size: number;
+  crc: number;
+  zip64: boolean;
+}
+
+/** Options of {@link NpzWriter}. */
+export interface NpzWriterOptions {
+  /** Always write ZIP64 records (as numpy does); default only when needed. */
+  zip64?: boolean;
+}
+
+/**
+ * Streams arrays into an .npz: `beginArray(name, dtype, shape)`, `write(bytes)` until the array's
+ * data is complete, `endArray()`; then `close()`. Nothing is visible at `path` before close().
+ */
+export class NpzWriter {
+  readonly #path: string;
+  readonly #tmp: string;
+  readonly #fd: number;
+  readonly #force64: boolean;
+  readonly #members: Member[] = [];
+  #pos = 0;
+  #cur: (Member & { headerPos: number; written: number }) | null = null;
+  #closed = false;
+
+  constructor(path: string, opts: NpzWriterOptions = {}) {
+    this.#path = path;
+    this.#tmp = `${path}.tmp-${process.pid}-${Date.now()}`;
+    this.#fd = openSync(this.#tmp, 'w');
+    this.#force64 = Boolean(opts.zip64);
+  }
+
+  #put(bytes: Uint8Array, position?: number): void {
+    let off = 0;
+    const at = position ?? this.#pos;
+    while (off < bytes.length) off += writeSync(this.#fd, bytes, off, bytes.length - off, at + off);
+    if (position === undefined) this.#pos += bytes.length;
+  }
+
+  #localHeader(m: Member): Uint8Array {
+    const extra = m.zip64 ? 20 : 0;
+    const b = Buffer.alloc(30 + m.name.length + extra);
+    b.writeUInt32LE(0x04034b50, 0);
+    b.writeUInt16LE(m.zip64 ? 45 : 20, 4);
+    b.writeUInt16LE(0, 6); // flags
+    b.writeUInt16LE(0, 8); // stored
+    b.writeUInt16LE(DOS_TIME, 10);
+    b.writeUInt16LE(DOS_DATE, 12);
+    b.writeUInt32LE(m.crc, 14);
+    b.writeUInt32LE(m.zip64 ? U32 : m.size, 18);
+    b.writeUInt32LE(m.zip64 ? U32 : m.size, 22);
+    b.writeUInt16LE(m.name.length, 26);
+    b.writeUInt16LE(extra, 28);
+    b.set(m.name, 30);
+    if (m.zip64) {
+      const e = 30 + m.name.length;
+      b.writeUInt16LE(0x0001, e);
+      b.writeUInt16LE(16, e + 2);
+      b.writeBigUInt64LE(BigInt(m.size), e + 4); // uncompressed
+      b.writeBigUInt64LE(BigInt(m.size), e + 12); // compressed
+    }
+    return b;
+  }
+
+  /** Starts the member `<name>.npy` holding an array of `dtype` and `shape`; writes its header. */
+  beginArray(name: string, dtype: NpyDType, shape: readonly number[]): void {
+    if (this.#closed) throw new Error('NpzWriter: already closed');
+    if (this.#cur) throw new Error('NpzWriter: the previous array is not finished');
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new RangeError(`npz: invalid array name '${name}'`);
+    if (this.#members.some((m) => Buffer.from(m.name).toString() === `${name}.npy`)) throw new RangeError(`npz: duplicate array '${name}'`);
+    const header = npyHeader(dtype, shape);
+    const size = header.length + npyDataBytes(dtype, shape);
+    const m = { name: Buffer.from(`${name}.npy`), offset: this.#pos, size, crc: 0, zip64: this.#force64 || size >= U32 };
+    const lh = this.#localHeader(m);
+    this.#cur = { ...m, headerPos: this.#pos, written: 0 };
+    this.#put(lh);
+    this.#writeData(header);
+  }
+
+  #writeData(bytes: Uint8Array): void {
+    const cur = this.#cur!;
+    if (cur.written + bytes.length > cur.size) throw new RangeError(`npz: more data than the declared shape of ${Buffer.from(cur.name).toString()} holds`);
+    cur.crc = crc32Update(cur.crc, bytes);
+    cur.written += bytes.length;
+    this.#put(bytes);
+  }
+
+  /** Appends data bytes of the current array (C order, little-endian). */
+  write(bytes: Uint8Array): void {
+    if (!this.#cur) throw new Error('NpzWriter: write() outside beginArray()/endArray()');
+    this.#writeData(bytes);
+  }
+
+  /** Finishes the current array (its data must be complete) and patches its CRC. */
+  endArray(): void {
+    const cur = this.#cur;
+    if (!cur) throw new Error('NpzWriter: endArray() without beginArray()');
+    if (cur.written !== cur.size) throw new RangeError(`npz: ${Buffer.from(cur.name).toString()} received ${cur.written} of its ${cur.size} bytes (header included)`);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32LE(cur.crc, 0);
+    this.#put(crc, cur.headerPos + 14);
+    this.#members.push({ name: cur.name, offset: cur.offset, size: cur.size, crc: cur.crc, zip64: cur.zip64 });
+    this.#cur = null;
+  }
+
+  /** Writes one whole array. */
+  addArray(name: string, arr: NpyArray): void {
+    this.beginArray(name, arr.dtype, arr.shape);
+    this.write(arr.data);
+    this.endArray();
+  }
+
+  /** Writes the central directory, syncs and moves the file into place. */
+  close(): void {
+    if (this.#closed) return;
+    if (this.#cur) throw new Error('NpzWriter: close() with an unfinished array');
+    const cdStart = this.#pos;
+    for (const m of this.#members) {
+      const big = m.zip64 || m.offset >= U32;
+      const extra = big ? 28 : 0;
+      const b = Buffer.alloc(46 + m.name.length + extra);
+      b.writeUInt32LE(0x02014b50, 0);
+      b.writeUInt16LE(big ? 45 : 20, 4); // made by (MS-DOS / spec version)
+      b.writeUInt16LE(big ? 45 : 20, 6);
+      b.writeUInt16LE(0, 8);
+      b.writeUInt16LE(0, 10);
+      b.writeUInt16LE(DOS_TIME, 12);
+      b.writeUInt16LE(DOS_DATE, 14);
+      b.writeUInt32LE(m.crc, 16);
+      b.writeUInt32LE(big ? U32 : m.size, 20);
+      b.writeUInt32LE(big ? U32 : m.size, 24);
+      b.writeUInt16LE(m.name.length, 28);
+      b.writeUInt16LE(extra, 30);
+      b.writeUInt16LE(0, 32); // comment
+      b.writeUInt16LE(0, 34); // disk
+      b.writeUInt16LE(0, 36); // internal attributes
+      b.writeUInt32LE(0, 38); // external attributes
+      b.writeUInt32LE(big ? U32 : m.offset, 42);
+      b.set(m.name, 46);
+      if (big) {
+        const e = 46 + m.name.length;
+        b.writeUInt16LE(0x0001, e);
+        b.writeUInt16LE(24, e + 2);
+        b.writeBigUInt64LE(BigInt(m.size), e + 4);
+        b.writeBigUInt64LE(BigInt(m.size), e + 12);
+        b.writeBigUInt64LE(BigInt(m.offset), e + 20);
+      }
+      this.#put(b);
+    }
+    const cdSize = this.#pos - cdStart;
+    const n = this.#members.length;
+    const need64 = this.#force64 || cdStart >= U32 || cdSize >= U32 || n >= 0xffff;
+    if (need64) {
+      const eocd64At = this.#pos;
+      const r = Buffer.alloc(56 + 20);
+      r.writeUInt32LE(0x06064b50, 0);
+      r.writeBigUInt64LE(44n, 4);
+      r.writeUInt16LE(45, 12);
+      r.writeUInt16LE(45, 14);
+      r.writeUInt32LE(0, 16);
+      r.writeUInt32LE(0, 20);
+      r.writeBigUInt64LE(BigInt(n), 24);
+      r.writeBigUInt64LE(BigInt(n), 32);
+      r.writeBigUInt64LE(BigInt(cdSize), 40);
+      r.writeBigUInt64LE(BigInt(cdStart), 48);
+      r.writeUInt32LE(0x07064b50, 56); // locator
+      r.writeUInt32LE(0, 60);
+      r.writeBigUInt64LE(BigInt(eocd64At), 64);
+      r.writeUInt32LE(1, 72);
+      this.#put(r);
+    }
+    const e = Buffer.alloc(22);
+    e.writeUInt32LE(0x06054b50, 0);
+    e.writeUInt16LE(0, 4);
+    e.writeUInt16LE(0, 6);
+    e.writeUInt16LE(Math.min(n, 0xffff), 8);
+    e.writeUInt16LE(Math.min(n, 0xffff), 10);
+    e.writeUInt32LE(need64 ? U32 : cdSize, 12);
+    e.writeUInt32LE(need64 ? U32 : cdStart, 16);
+    e.writeUInt16LE(0, 20);
+    this.#put(e);
+    fsyncSync(this.#fd);
+    closeSync(this.#fd);
+    renameSync(this.#tmp, this.#path);
+    this.#closed = true;
+  }
+
+  /** Abandons the archive and removes the temporary file. */
+  abort(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      closeSync(this.#fd);
+    } finally {
+      rmSync(this.#tmp, { force: true });
+    }
+  }
+}
+
+/** Writes arrays to an .npz (stored, like `np.savez`); keys become `<key>.npy`. */
+export function writeNpz(path: string, arrays: Record<string, NpyArray>, opts: NpzWriterOptions = {}): void {
+  const w = new NpzWriter(path, opts);
+  try {
+    for (const [name, arr] of Object.entries(arrays)) {
+      if (arr.data.length !== npyDataBytes(arr.dtype, arr.shape)) {
+        throw new RangeError(`npz: array '${name}' has ${arr.data.length} bytes for shape [${arr.shape.join(', ')}] of ${arr.dtype}`);
+      }
+      w.addArray(name, arr);
+    }
+    w.close();
+  } catch (err) {
+    w.abort();
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader (stored members only; for tests, resumption checks and small files)
+// ---------------------------------------------------------------------------------------------
+
+/** One member of an .npz as found in the central directory. */
+export interface NpzMember {
+  /** Array name (member name without `.npy`). */
+  name: string;
+  /** Offset of the local header. */
+  headerOffset: number;
+  /** Offset of the member's data (the .npy bytes). */
+  dataOffset: number;
+  size: number;
+  crc: number;
+  compression: number;
+  zip64: boolean;
+}
+
+function readAt(fd: number, position: number, length: number): Buffer {
+  const b = Buffer.alloc(length);
+  let off = 0;
+  while (off < length) {
+    const n = readSync(fd, b, off, length - off, position + off);
+    if (n === 0) throw new Error('npz: unexpected end of file');
+    off += n;
+  }
+  return b;
+}
+
+/** Lists the members of an .npz (zip central directory, ZIP64 aware). */
+export function listNpz(path: string): NpzMember[] {
+  const fd = openSync(path, 'r');
+  try {
+    const size = fstatSync(fd).size;
+    const tailLen = Math.min(size, 22 + 0xffff);
+    const tail = readAt(fd, size - tailLen, tailLen);
+    let eocd = -1;
+    for (let i = tail.length - 22; i >= 0; i--) if (tail.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
+    if (eocd < 0) throw new Error(`${path}: not a zip file (no end of central directory)`);
+    let count = tail.readUInt16LE(eocd + 10);
+    let cdSize = tail.readUInt32LE(eocd + 12);
+    let cdStart = tail.readUInt32LE(eocd + 16);
+    if (cdStart === U32 || cdSize === U32 || count === 0xffff) {
+      const loc = eocd - 20;
+      if (loc < 0 || tail.readUInt32LE(loc) !== 0x07064b50) throw new Error(`${path}: ZIP64 locator missing`);
+      const at = Number(tail.readBigUInt64LE(loc + 8));
+      const r = readAt(fd, at, 56);
+      if (r.readUInt32LE(0) !== 0x06064b50) throw new Error(`${path}: bad ZIP64 end record`);
+      count = Number(r.readBigUInt64LE(32));
+      cdSize = Number(r.readBigUInt64LE(40));
+      cdStart = Number(r.readBigUInt64LE(48));
+    }
+    const cd = readAt(fd, cdStart, cdSize);
+    const out: NpzMember[] = [];
+    let p = 0;
+    for (let k = 0; k < count; k++) {
+      if (cd.readUInt32LE(p) !== 0x02014b50) throw new Error(`${path}: bad central directory entry ${k}`);
+      const compression = cd.readUInt16LE(p + 10);
+      const crc = cd.readUInt32LE(p + 16);
+      let csize = cd.readUInt32LE(p + 20);
+      let usize = cd.readUInt32LE(p + 24);
+      const nlen = cd.readUInt16LE(p + 28);
+      const xlen = cd.readUInt16LE(p + 30);
+      const clen = cd.readUInt16LE(p + 32);
+      let offset = cd.readUInt32LE(p + 42);
+      const name = cd.subarray(p + 46, p + 46 + nlen).toString('utf8');
+      let zip64 = false;
+      let x = p + 46 + nlen;
+      const xend = x + xlen;
+      while (x + 4 <= xend) {
+        const id = cd.readUInt16LE(x);
+        const len = cd.readUInt16LE(x + 2);
+        if (id === 0x0001) {
+          zip64 = true;
+          let q = x + 4;
+          if (usize === U32) { usize = Number(cd.readBigUInt64LE(q)); q += 8; }
+          if (csize === U32) { csize = Number(cd.readBigUInt64LE(q)); q += 8; }
+          if (offset === U32) { offset = Number(cd.readBigUInt64LE(q)); q += 8; }
+        }
+        x += 4 + len;
+      }
+      const lh = readAt(fd, offset, 30);
+      if (lh.readUInt32LE(0) !== 0x04034b50) throw new Error(`${path}: bad local header for ${name}`);
+      const dataOffset = offset + 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28);
+      out.push({ name: name.replace(/\.npy$/, ''), headerOffset: offset, dataOffset, size: csize === usize ? usize : csize, crc, compression, zip64 });
+      p += 46 + nlen + xlen + clen;
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads every array of a (stored) .npz into memory, verifying CRCs. */
+export function readNpz(path: string): Map<string, NpyArray> {
+  const members = listNpz(path);
+  const fd = openSync(path, 'r');
+  try {
+    const out = new Map<string, NpyArray>();
+    for (const m of members) {
+      if (m.compression !== 0) throw new Error(`${path}: member ${m.name} is compressed (only stored members are read)`);
+      const bytes = readAt(fd, m.dataOffset, m.size);
+      if (crc32Update(0, bytes) !== m.crc) throw new Error(`${path}: CRC mismatch in ${m.name}`);
+      const h = parseNpyHeader(bytes);
+      const data = new Uint8Array(bytes.buffer, bytes.byteOffset + h.dataOffset, bytes.length - h.dataOffset);
+      out.set(m.name, { dtype: h.dtype, shape: h.shape, data });
+    }
+    return out;
+  } finally {
+    closeSync(fd);
+  }
+}
