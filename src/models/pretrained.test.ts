@@ -121,6 +121,12 @@ test('native checkpoints: write, load (device/dtype), clear errors for missing k
     assert.equal(back.pos_embed.dtype, 'float64');
     assert.deepEqual(back.config, m.config);
     assert.equal(readCheckpoint(ckDir).step, 7);
+    // a run directory resolves to its latest checkpoint
+    const run = path.join(dir, 'run');
+    writeNativeCheckpoint(path.join(run, 'checkpoints', '0000007'), { config: m.config, model: m.stateDict(), ema: m.stateDict(), step: 7 });
+    writeFileSync(path.join(run, 'checkpoints', 'latest'), '0000007\n');
+    assert.equal(readCheckpoint(run).step, 7);
+    assert.throws(() => loadModel(path.join(run, 'checkpoints', '..', '..')), /not a reg-ts checkpoint directory/);
     torch.scope(() => {
       const x = torch.randn([2, 4, 4, 4]);
       const c = torch.randn([2, 8]);

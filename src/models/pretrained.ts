@@ -23,7 +23,7 @@ import * as torch from '../torch/index.js';
 import type { Device, DType, Tensor } from '../torch/index.js';
 import { loadPt, loadSafetensors, saveSafetensors, isPyObject, type PyValue } from '../torch/io/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { hasAlign, hasClsInput, hasToken, paramShapes, SiT } from './sit.js';
+import { hasAlign, hasClsInput, paramShapes, SiT } from './sit.js';
 import { resolveConfig, SIT_CONFIGS, type SiTConfig, type SiTVariant } from './configs.js';
 
 // =================================================================================================
@@ -283,9 +283,25 @@ export interface ReadOptions {
   only?: WeightsKind;
 }
 
-/** Reads config.json of a native checkpoint directory. */
+/**
+ * The checkpoint directory `dir` stands for: itself when it has config.json, else the checkpoint named by
+ * `dir/latest` or `dir/checkpoints/latest` (a training run's newest complete checkpoint).
+ */
+export function resolveCheckpointDir(dir: string): string {
+  if (existsSync(path.join(dir, 'config.json'))) return dir;
+  for (const base of [dir, path.join(dir, 'checkpoints')]) {
+    const latest = path.join(base, 'latest');
+    if (existsSync(latest)) {
+      const name = readFileSync(latest, 'utf8').trim();
+      if (name && existsSync(path.join(base, name, 'config.json'))) return path.join(base, name);
+    }
+  }
+  throw new CheckpointError(`${dir} is not a reg-ts checkpoint directory (no config.json, no latest checkpoint)`);
+}
+
+/** Reads config.json of a native checkpoint directory (or of the latest checkpoint of a run). */
 export function readNativeConfig(dir: string): NativeCheckpointConfig {
-  const file = path.join(dir, 'config.json');
+  const file = path.join(resolveCheckpointDir(dir), 'config.json');
   if (!existsSync(file)) throw new CheckpointError(`${dir} is not a reg-ts checkpoint directory (no config.json)`);
   let json: Record<string, unknown>;
   try {
@@ -303,8 +319,9 @@ export function readNativeConfig(dir: string): NativeCheckpointConfig {
  */
 export function readCheckpoint(source: string, { overrides = {}, only }: ReadOptions = {}): CheckpointContents {
   if (!existsSync(source)) throw new CheckpointError(`checkpoint not found: ${source}`);
-  const dir = statSync(source).isDirectory() ? source : path.basename(source) === 'config.json' ? path.dirname(source) : null;
-  if (dir !== null) {
+  const given = statSync(source).isDirectory() ? source : path.basename(source) === 'config.json' ? path.dirname(source) : null;
+  if (given !== null) {
+    const dir = resolveCheckpointDir(given);
     const cfg = readNativeConfig(dir);
     const config = resolveConfig(cfg.model, overrides);
     const file = (w: WeightsKind) => path.join(dir, `${w}.safetensors`);
@@ -497,4 +514,3 @@ export function convertOfficial(ptFile: string, dir: string, options: ReadOption
   }
 }
 
-export { hasAlign, hasClsInput, hasToken };
