@@ -1,10 +1,10 @@
 /**
  * A folder of images with one subfolder per class (the ImageNet / torchvision `ImageFolder` layout):
  * label = index of the class folder among the sorted folder names; files are found recursively and
- * sorted. Each image is decoded on demand and brought to `resolution×resolution` with the official
+ * sorted; symbolic links are followed. Each image is decoded on demand and brought to `resolution×resolution` with the official
  * `center-crop-dhariwal` transform.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, type Dirent } from 'node:fs';
 import { extname, join, relative } from 'node:path';
 import { centerCropDhariwal } from './center-crop.js';
 import { checkIndex, type ImageDataset, type ImageSample } from './dataset.js';
@@ -24,11 +24,19 @@ export interface ImageFolderOptions {
   readonly extensions?: readonly string[];
 }
 
+/** Directory-entry kind, following symbolic links. */
+function kind(path: string, e: Dirent): 'dir' | 'file' | 'other' {
+  const st = e.isSymbolicLink() ? statSync(path, { throwIfNoEntry: false }) : e;
+  if (st === undefined) return 'other';
+  return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+}
+
 function listImages(dir: string, extensions: ReadonlySet<string>, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
-    if (e.isDirectory()) listImages(path, extensions, out);
-    else if (e.isFile() && extensions.has(extname(e.name).toLowerCase())) out.push(path);
+    const k = kind(path, e);
+    if (k === 'dir') listImages(path, extensions, out);
+    else if (k === 'file' && extensions.has(extname(e.name).toLowerCase())) out.push(path);
   }
   return out;
 }
@@ -76,7 +84,7 @@ export function openImageFolder(options: ImageFolderOptions): ImageDataset & { r
   if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`image folder not found: ${root}`);
   const extensions = new Set(options.extensions ?? IMAGE_EXTENSIONS);
   const classNames = readdirSync(root, { withFileTypes: true })
-    .filter((e) => e.isDirectory())
+    .filter((e) => kind(join(root, e.name), e) === 'dir')
     .map((e) => e.name)
     .sort();
   if (classNames.length === 0) throw new Error(`image folder ${root}: no class subfolders`);
