@@ -101,12 +101,17 @@ export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[])
 /** The `--help` text of a command: usage line and every option with its default. */
 export function helpText(cmd: Command): string {
   const lines = [`usage: reg ${cmd.name}${cmd.positionals ? ` ${cmd.positionals}` : ''} [options]`, '', cmd.summary, '', 'options:'];
-  const width = Math.max(...cmd.options.map((o) => o.name.length + (o.type === 'boolean' ? 0 : o.type.length + 3)), 10) + 4;
-  for (const o of cmd.options) {
+  const rows = cmd.options.map((o) => {
     const left = `--${o.name}${o.type === 'boolean' ? '' : ` <${o.choices ? o.choices.join('|') : o.type}>`}`;
     const def = o.required ? ' (required)' : o.default === undefined ? '' : ` (default: ${String(o.default)})`;
-    lines.push(`  ${left.padEnd(width)} ${o.help}${def}`);
+    return [left, `${o.help}${def}`] as const;
+  });
+  rows.push(['--help', 'show this help']);
+  // Long option columns wrap: the description goes on its own indented line.
+  const width = Math.min(Math.max(...rows.map(([l]) => l.length)), 34);
+  for (const [left, text] of rows) {
+    if (left.length <= width) lines.push(`  ${left.padEnd(width)}  ${text}`);
+    else lines.push(`  ${left}`, `  ${' '.repeat(width)}  ${text}`);
   }
-  lines.push(`  ${'--help'.padEnd(width)} show this help`);
   return lines.join('\n');
 }
