@@ -1,0 +1,104 @@
+/**
+ * `reg prepare`: computes the encoder targets (class token + patch tokens) of a dataset once into a
+ * sharded, checksummed feature cache (src/data/feature-cache.ts). Rerunning with the same options
+ * resumes after an interruption; an existing cache with other settings is refused.
+ *
+ *   reg prepare --dataset fashion-mnist --encoder mobilenetv2 --input-size 64 --out runs/fm-features
+ */
+import type { Command } from '../args.js';
+import { UsageError } from '../args.js';
+import type { ImageDataset } from '../../data/dataset.js';
+import { loadEmoji } from '../../data/emoji.js';
+import { loadFashionMnist } from '../../data/fashion-mnist.js';
+import { prepareFeatureCache, type FeatureDType } from '../../data/feature-cache.js';
+import { openImageFolder } from '../../data/image-folder.js';
+import { createEncoder, encoderNames } from '../../models/encoders/encoder.js';
+import { checkDevice } from '../../torch/device.js';
+import { formatDuration } from '../../util/progress.js';
+
+/** Options of {@link openDatasetSpec}. */
+export interface DatasetSpecOptions {
+  /** Side of the delivered images (default: the dataset's own: 28 for Fashion-MNIST, 64 for emoji; required for folders). */
+  readonly resolution?: number;
+  /** Fashion-MNIST IDX directory / emoji package directory (default: the installed ones). */
+  readonly dir?: string;
+}
+
+/**
+ * Opens a dataset named on the command line:
+ *   `fashion-mnist[:train|:test]`   Debian's dataset-fashion-mnist (grey, 28×28)
+ *   `emoji[:category|:subcategory]` emoji-datasource-google (RGB on white, 64×64)
+ *   `folder:<dir>`                  one subfolder per class, center-cropped to `resolution`
+ */
+export async function openDatasetSpec(spec: string, options: DatasetSpecOptions = {}): Promise<ImageDataset> {
+  const [kind, arg] = spec.startsWith('folder:') ? ['folder', spec.slice('folder:'.length)] : (spec.split(':', 2) as [string, string | undefined]);
+  switch (kind) {
+    case 'fashion-mnist': {
+      if (arg !== undefined && arg !== 'train' && arg !== 'test') throw new UsageError(`--dataset fashion-mnist:${arg}: the split must be train or test`);
+      return loadFashionMnist({ dir: options.dir, split: arg ?? 'train', resolution: options.resolution });
+    }
+    case 'emoji': {
+      if (arg !== undefined && arg !== 'category' && arg !== 'subcategory') throw new UsageError(`--dataset emoji:${arg}: labels must be category or subcategory`);
+      return loadEmoji({ dir: options.dir, labels: arg ?? 'category', resolution: options.resolution });
+    }
+    case 'folder': {
+      if (!arg) throw new UsageError('--dataset folder:<dir> needs a directory');
+      if (options.resolution === undefined) throw new UsageError('--dataset folder:<dir> needs --resolution');
+      return openImageFolder({ root: arg, resolution: options.resolution });
+    }
+    default:
+      throw new UsageError(`unknown dataset '${spec}' (fashion-mnist[:train|:test], emoji[:category|:subcategory], folder:<dir>)`);
+  }
+}
+
+export const prepareCommand: Command = {
+  name: 'prepare',
+  summary: 'compute encoder targets (class + patch tokens) of a dataset into a resumable feature cache',
+  options: [
+    { name: 'dataset', type: 'string', help: 'fashion-mnist[:train|:test], emoji[:category|:subcategory] or folder:<dir>', default: 'fashion-mnist' },
+    { name: 'data-dir', type: 'string', help: 'Fashion-MNIST IDX directory or emoji package directory (default: the installed one)' },
+    { name: 'resolution', type: 'integer', help: "dataset image side (default: the dataset's own; required for folders)" },
+    { name: 'limit', type: 'integer', help: 'cache only the first N images' },
+    { name: 'encoder', type: 'string', help: `representation encoder (${encoderNames().join(', ')})`, default: 'mobilenetv2' },
+    { name: 'encoder-weights', type: 'string', help: 'local weights file or folder (mobilenetv2: default nsfwjs 4.4.0, fetched once and cached; dinov2: required)' },
+    { name: 'input-size', type: 'integer', help: 'side the encoder resizes images to (default: the encoder\'s own, 224)' },
+    { name: 'out', type: 'string', help: 'output directory of the cache', required: true },
+    { name: 'dtype', type: 'string', help: 'storage precision of the tokens', default: 'float16', choices: ['float16', 'float32'] },
+    { name: 'shard-size', type: 'integer', help: 'images per shard file', default: 4096 },
+    { name: 'batch-size', type: 'integer', help: 'images per encoder call', default: 64 },
+    { name: 'device', type: 'string', help: 'cpu, cuda or cuda:N', default: 'cpu' },
+  ],
+  async run({ options: o }) {
+    const dataset = await openDatasetSpec(String(o['dataset']), {
+      resolution: o['resolution'] as number | undefined,
+      dir: o['dataDir'] as string | undefined,
+    });
+    const encoder = await createEncoder(String(o['encoder']), {
+      inputSize: o['inputSize'] as number | undefined,
+      weights: o['encoderWeights'] as string | undefined,
+      device: checkDevice(String(o['device'])),
+      log: (line) => console.error(line),
+    });
+    console.error(`dataset  ${dataset.name}: ${dataset.length} images ${dataset.channels}×${dataset.height}×${dataset.width}, ${dataset.numClasses} classes`);
+    console.error(`encoder  ${encoder.name}: ${encoder.dim}-d, ${encoder.grid[0]}×${encoder.grid[1]} tokens at ${encoder.inputSize} px; ${encoder.info.preprocessing}`);
+    const report = await prepareFeatureCache({
+      dataset,
+      datasetSpec: String(o['dataset']),
+      encoder,
+      out: String(o['out']),
+      dtype: o['dtype'] as FeatureDType,
+      shardSize: o['shardSize'] as number,
+      batchSize: o['batchSize'] as number,
+      limit: o['limit'] as number | undefined,
+      log: (line) => console.error(line),
+    });
+    const m = report.manifest;
+    const bytes = m.shards.reduce((n, s) => n + s.bytes, 0);
+    console.log(
+      `feature cache ${String(o['out'])}: ${m.count} images × (1 + ${m.tokens}) tokens × ${m.dim} (${m.dtype}), ${m.numShards} shards, ` +
+        `${(bytes / 2 ** 20).toFixed(1)} MiB; ${report.computed} shards computed, ${report.reused} reused` +
+        (report.computed > 0 ? `, ${report.imagesPerSecond.toFixed(1)} images/s, ${formatDuration(report.seconds)}` : ''),
+    );
+    encoder.dispose();
+  },
+};
