@@ -12,7 +12,7 @@ import { adamw, addDecayedWeights, chain, Optimizer, scaleByAdam, scaleByLearnin
 import { clipGradNorm_, gradNorm } from './clip.js';
 import { EMA } from './ema.js';
 import { constant, linearWarmup, makeSchedule, warmupCosine } from './schedule.js';
-import { loadTensorFile } from './tensor-file.js';
+import { loadSafetensors } from '../torch/io/index.js';
 
 const FIXTURES = new URL('../../../test/fixtures/reference/', import.meta.url).pathname;
 
@@ -37,7 +37,7 @@ function fakeModel(params: [string, Tensor][]) {
 }
 
 describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps, two settings)', { skip: !existsSync(`${FIXTURES}optim_f32.safetensors`) && 'fixture missing' }, () => {
-  const { tensors: fx, metadata } = existsSync(`${FIXTURES}optim_f32.safetensors`) ? loadTensorFile(`${FIXTURES}optim_f32.safetensors`) : { tensors: new Map<string, Tensor>(), metadata: { cases: '{}' } };
+  const { tensors: fx, metadata } = existsSync(`${FIXTURES}optim_f32.safetensors`) ? loadSafetensors(`${FIXTURES}optim_f32.safetensors`) : { tensors: new Map<string, Tensor>(), metadata: { cases: '{}' } };
   const cases = JSON.parse(metadata.cases!) as Record<string, { betas: [number, number]; eps: number; lr: number; weight_decay: number; max_grad_norm: number; ema_decay: number }>;
   for (const [name, hp] of Object.entries(cases)) {
     it(`case '${name}'`, () => {
@@ -69,7 +69,7 @@ describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps,
 
 describe('one clip + AdamW + EMA step of the small SiT+REG vs PyTorch (sit_reg_f32 fixture)', { skip: !existsSync(`${FIXTURES}sit_reg_f32.safetensors`) && 'fixture missing' }, () => {
   it('matches every parameter and EMA weight within 1e-5', () => {
-    const { tensors: fx, metadata } = loadTensorFile(`${FIXTURES}sit_reg_f32.safetensors`);
+    const { tensors: fx, metadata } = loadSafetensors(`${FIXTURES}sit_reg_f32.safetensors`);
     const order = JSON.parse(metadata.param_order!) as string[];
     const params = order.map((n): [string, Tensor] => [n, fx.get(n)!.clone().requiresGrad_(fx.has(`grad.${n}`))]);
     const opt = adamw(params);

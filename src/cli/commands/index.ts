@@ -2,7 +2,9 @@
 import type { Command } from '../args.js';
 import { convertCommand } from './convert.js';
 import { exportCommand } from './export.js';
-import { versionCommand } from './version.js';
 import { prepareCommand } from './prepare.js';
+import { sampleCommand } from './sample.js';
+import { trainCommand } from './train.js';
+import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [prepareCommand, convertCommand, exportCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [prepareCommand, trainCommand, sampleCommand, convertCommand, exportCommand, versionCommand];

@@ -1,0 +1,204 @@
+/**
+ * Training data as the trainer sees it: a {@link BatchSource} yields micro-batches of
+ *
+ *   x            (B, C, H, W) float   clean latents (or pixels), already scaled for the model
+ *   y            (B,)         int64   class labels
+ *   clsTarget    (B, Dz)      float   the encoder's class token (REG's entangled signal), or null
+ *   alignTarget  (B, T', Dz)  float   alignment targets [cls; patch features] (T' = N+1 for REG), or null
+ *
+ * and a JSON position that, handed back to the factory, makes a new source continue with exactly the
+ * batches the old one would have produced next (that is how `--resume` stays bit-exact). Whether the
+ * encoder features are precomputed or computed per batch is the source's business.
+ *
+ * Sources are found by name: 'synthetic' is built in (for tests and benchmarks); datasets register
+ * themselves with {@link registerSource} from `src/data/train-sources.ts`, which is loaded on demand.
+ */
+import * as torch from '../torch/index.js';
+import type { Device, Tensor } from '../torch/index.js';
+import type { SiTConfig } from '../models/configs.js';
+import type { TrainConfig } from './config.js';
+
+/** One micro-batch. */
+export interface TrainBatch {
+  x: Tensor;
+  y: Tensor;
+  clsTarget: Tensor | null;
+  alignTarget: Tensor | null;
+}
+
+/** A JSON value (a source's position). */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+/** An endless stream of micro-batches with a restorable position. */
+export interface BatchSource {
+  /** Short description for logs, e.g. `synthetic 4×8×8`, `fashion-mnist/train + mobilenet-v2`. */
+  readonly name: string;
+  /** The next micro-batch (tensors belong to the caller). */
+  next(): Promise<TrainBatch>;
+  /** Position of the batch next() returns next: pass it as `start` to continue from here. */
+  position(): Json;
+  /** Epoch of the next batch, when the source has epochs (for the metrics). */
+  epoch?(): number;
+  /** Stops background work. */
+  close(): void | Promise<void>;
+}
+
+/** What a source factory is given. */
+export interface SourceContext {
+  /** The full training configuration (dataDir, encoder, seed, …). */
+  config: Readonly<TrainConfig>;
+  /** The model being trained (input size and channels, classes, zDims, variant, patch size). */
+  model: Readonly<SiTConfig>;
+  /** Images per micro-batch on this process. */
+  microBatch: number;
+  /** Where the trainer runs (a source may return CPU tensors; the trainer moves them). */
+  device: Device;
+  /** Position to start from (from a checkpoint), or null for the beginning. */
+  start: Json;
+}
+
+/** Builds a source. */
+export type SourceFactory = (ctx: SourceContext) => BatchSource | Promise<BatchSource>;
+
+/** Thrown for a source name nobody registered, or a dataset that cannot be found. */
+export class DataSourceError extends Error {
+  override name = 'DataSourceError';
+}
+
+const registry = new Map<string, { factory: SourceFactory; description: string }>();
+
+/** Makes `factory` available as `--data <name>`. */
+export function registerSource(name: string, factory: SourceFactory, description = ''): void {
+  registry.set(name, { factory, description });
+}
+
+/** Registered source names with their descriptions. */
+export function sourceNames(): { name: string; description: string }[] {
+  return [...registry].map(([name, { description }]) => ({ name, description }));
+}
+
+/** Where dataset sources register themselves (optional module, owned by src/data). */
+const PLUGIN = '../data/train-sources.js';
+let pluginLoaded: Promise<void> | null = null;
+
+async function loadPlugins(): Promise<void> {
+  pluginLoaded ??= import(PLUGIN).then(
+    () => undefined,
+    (e: NodeJS.ErrnoException) => {
+      // a missing plugin is fine; a plugin that fails to load is not
+      if (e.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes("train-sources.js' imported from")) throw e;
+    },
+  );
+  return pluginLoaded;
+}
+
+/** Creates the source `name` (loading the dataset registrations on first use). */
+export async function createSource(name: string, ctx: SourceContext): Promise<BatchSource> {
+  if (!registry.has(name)) await loadPlugins();
+  const entry = registry.get(name);
+  if (!entry) throw new DataSourceError(`unknown data source '${name}'; known: ${[...registry.keys()].join(', ')}`);
+  return entry.factory(ctx);
+}
+
+// =================================================================================================
+//                                        Synthetic source
+// =================================================================================================
+
+/** MurmurHash3's 32-bit finaliser. */
+function fmix32(h: number): number {
+  h >>>= 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/**
+ * A 32-bit generator seed for stream `stream` at counter `k` of global seed `seed` (libtorch's CPU
+ * generator keeps only 32 bits of a seed, so everything is mixed down to 32 bits).
+ */
+export function mixSeed(seed: number, stream: number, k = 0): number {
+  const lo = seed >>> 0;
+  const hi = Math.floor(seed / 2 ** 32) >>> 0;
+  const kLo = k >>> 0;
+  const kHi = Math.floor(k / 2 ** 32) >>> 0;
+  return fmix32(fmix32(fmix32(lo ^ Math.imul(stream, 0x9e3779b9)) ^ hi) ^ fmix32(kLo + 0x6a09e667) ^ kHi);
+}
+
+/** Tokens of the alignment target: N patches, plus the class token first for REG. */
+export function alignTokens(model: Pick<SiTConfig, 'inputSize' | 'patchSize' | 'variant'>): number {
+  return (model.inputSize / model.patchSize) ** 2 + (model.variant === 'reg' ? 1 : 0);
+}
+
+/**
+ * Deterministic random data shaped for `model`: each class has a fixed mean image, class token and
+ * feature vector; a sample is its class's values plus Gaussian noise, so a model can learn something.
+ * Micro-batch k is drawn from its own generator seeded by (seed, k): the position is just k.
+ */
+export class SyntheticSource implements BatchSource {
+  readonly name: string;
+  readonly #model: Readonly<SiTConfig>;
+  readonly #B: number;
+  readonly #seed: number;
+  readonly #device: Device;
+  readonly #means: { x: Tensor; cls: Tensor; feat: Tensor };
+  #k: number;
+
+  constructor(ctx: Pick<SourceContext, 'model' | 'microBatch' | 'device' | 'start'> & { seed: number }) {
+    const m = (this.#model = ctx.model);
+    this.#B = ctx.microBatch;
+    this.#seed = ctx.seed;
+    this.#device = ctx.device;
+    const start = ctx.start as { batch?: unknown } | null;
+    if (start !== null && !(typeof start === 'object' && Number.isSafeInteger(start.batch) && (start.batch as number) >= 0)) {
+      throw new DataSourceError(`synthetic source: bad start position ${JSON.stringify(start)} (expected {"batch": k})`);
+    }
+    this.#k = start === null ? 0 : (start.batch as number);
+    const g = new torch.Generator(mixSeed(this.#seed, 0x5eed));
+    const dz = m.zDims[0] ?? 1;
+    this.#means = torch.keep(
+      torch.scope(() => ({
+        x: torch.randn([m.numClasses, m.inChannels, m.inputSize, m.inputSize], { generator: g }),
+        cls: torch.randn([m.numClasses, dz], { generator: g }),
+        feat: torch.randn([m.numClasses, 1, dz], { generator: g }),
+      })),
+    );
+    this.name = `synthetic ${m.inChannels}×${m.inputSize}×${m.inputSize}, ${m.numClasses} classes`;
+  }
+
+  async next(): Promise<TrainBatch> {
+    const k = this.#k++;
+    const m = this.#model;
+    const B = this.#B;
+    const g = new torch.Generator(mixSeed(this.#seed, 0xda7a, k));
+    return torch.scope(() => {
+      const y = torch.randint(0, m.numClasses, [B], { generator: g });
+      const x = this.#means.x.indexSelect(0, y).add(torch.randn([B, m.inChannels, m.inputSize, m.inputSize], { generator: g }), 0.5);
+      const token = m.variant === 'reg' || m.variant === 'entangle';
+      const align = m.variant === 'reg' || m.variant === 'repa';
+      const dz = m.zDims[0] ?? 1;
+      const clsTarget = token ? this.#means.cls.indexSelect(0, y).add(torch.randn([B, dz], { generator: g }), 0.1) : null;
+      let alignTarget: Tensor | null = null;
+      if (align) {
+        const T = (m.inputSize / m.patchSize) ** 2;
+        const feats = this.#means.feat.indexSelect(0, y).expand(B, T, dz).add(torch.randn([B, T, dz], { generator: g }), 0.5);
+        alignTarget = m.variant === 'reg' ? torch.cat([clsTarget!.unsqueeze(1), feats], 1) : feats;
+      }
+      const out: TrainBatch = { x, y, clsTarget, alignTarget };
+      if (this.#device === 'cpu') return out;
+      return { x: x.to({ device: this.#device }), y: y.to({ device: this.#device }), clsTarget: clsTarget?.to({ device: this.#device }) ?? null, alignTarget: alignTarget?.to({ device: this.#device }) ?? null };
+    });
+  }
+
+  position(): Json {
+    return { batch: this.#k };
+  }
+
+  close(): void {
+    for (const t of Object.values(this.#means)) t.dispose();
+  }
+}
+
+registerSource('synthetic', (ctx) => new SyntheticSource({ ...ctx, seed: ctx.config.seed }), 'deterministic Gaussian class clusters shaped for the model (tests, benchmarks)');

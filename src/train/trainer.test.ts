@@ -1,0 +1,197 @@
+/**
+ * The training loop end to end on a tiny SiT + REG with synthetic data: bit-exact resume (after a
+ * graceful stop and after SIGKILL of the CLI), non-finite losses, time budget, keep-last-k, clear
+ * errors for bad configurations and resumes.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import * as torch from '../torch/index.js';
+import { checkpointsDir, latestCheckpoint, listCheckpoints, loadCheckpoint } from './checkpoint.js';
+import { ConfigError, resolveTrainConfig, type TrainConfig } from './config.js';
+import { DataSourceError, registerSource, SyntheticSource } from './data.js';
+import { readMetrics, type StepMetrics } from './metrics.js';
+import { NonFiniteLossError, ResumeError, train } from './trainer.js';
+import { parseArgs } from '../cli/args.js';
+import { configFromArgs, trainCommand } from '../cli/commands/train.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const tmp = mkdtempSync(path.join(tmpdir(), 'reg-train-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+let runs = 0;
+const quiet = (): void => undefined;
+
+/** A tiny REG config (2 blocks × 32, 8×8×4 inputs, 17 tokens, encoder width 16) in a fresh run dir. */
+function tiny(over: Partial<TrainConfig> = {}): TrainConfig {
+  return resolveTrainConfig({
+    model: 'SiT-T/2', depth: 2, hiddenSize: 32, numHeads: 2, encoderDepth: 1, encoderDim: 16, projectorDim: 32,
+    inputSize: 8, inChannels: 4, numClasses: 10, batchSize: 8, gradientAccumulationSteps: 2, learningRate: 1e-3,
+    emaDecay: 0.9, maxTrainSteps: 6, checkpointingSteps: 100, progress: false, outputDir: path.join(tmp, `run${runs++}`),
+    ...over,
+  });
+}
+
+/** The computed values of a metrics line (timings removed). */
+const values = (m: StepMetrics) => ({ step: m.step, loss: m.loss, denoise: m.denoise, proj: m.proj, cls: m.cls, gradNorm: m.gradNorm, lr: m.lr, images: m.images });
+
+describe('resume is bit-exact', () => {
+  it('stop at step 3 (graceful) and resume: identical loss curve, weights, EMA and optimizer state', async () => {
+    const a = tiny();
+    const ra = await train(a, { log: quiet });
+    assert.equal(ra.step, 6);
+    const b = tiny();
+    const controller = new AbortController();
+    const rb = await train(b, { log: quiet, signal: controller.signal, onStep: (m) => m.step === 3 && controller.abort() });
+    assert.deepEqual([rb.step, rb.reason, path.basename(rb.checkpoint!)], [3, 'interrupted', '0000003']);
+    assert.equal(readMetrics(rb.metricsFile).length, 3);
+    const rb2 = await train(b, { log: quiet, resume: true });
+    assert.equal(rb2.step, 6);
+
+    const ma = readMetrics(ra.metricsFile).map(values);
+    const mb = readMetrics(rb2.metricsFile).map(values);
+    assert.equal(mb.length, 6);
+    assert.deepEqual(mb, ma);
+    assert.ok(ma.every((m) => Number.isFinite(m.loss) && m.proj !== undefined && m.cls !== undefined));
+    for (const f of ['model.safetensors', 'ema.safetensors', 'optimizer.safetensors']) {
+      assert.ok(readFileSync(path.join(ra.checkpoint!, f)).equals(readFileSync(path.join(rb2.checkpoint!, f))), `${f} differs`);
+    }
+  });
+
+  it('a SIGKILLed `reg train` resumes with --resume to the same curve as an uninterrupted run', async () => {
+    const common = ['train', '--config', 'cpu-synthetic', '--depth', '2', '--hidden-size', '32', '--num-heads', '2', '--encoder-depth', '1', '--max-train-steps', '16', '--checkpointing-steps', '3', '--no-progress', '--batch-size', '16'];
+    // the uninterrupted reference runs in this process, from the same command line
+    const ref = path.join(tmp, 'cli-ref');
+    const { config } = configFromArgs(parseArgs([...common.slice(1), '--output-dir', ref], trainCommand.options).options);
+    await train(config, { log: quiet });
+
+    const run = path.join(tmp, 'cli-killed');
+    const child = spawn(process.execPath, [CLI, ...common, '--output-dir', run], { stdio: 'ignore' });
+    const metricsFile = path.join(run, 'metrics.jsonl');
+    let linesAtKill = 0;
+    await new Promise<void>((resolve) => {
+      const poll = setInterval(() => {
+        const lines = existsSync(metricsFile) ? readFileSync(metricsFile, 'utf8').split('\n').length - 1 : 0;
+        if (lines >= 5) {
+          linesAtKill = lines;
+          child.kill('SIGKILL');
+          clearInterval(poll);
+        }
+      }, 5);
+      child.on('exit', () => {
+        clearInterval(poll);
+        resolve();
+      });
+    });
+    assert.ok(linesAtKill > 0 && linesAtKill < 16, `the run should be killed midway (lines at kill: ${linesAtKill})`);
+    const resumed = spawnSync(process.execPath, [CLI, 'train', '--resume', '--output-dir', run], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resuming from .*checkpoints\/00000\d\d \(step \d+\)/);
+    const want = readMetrics(path.join(ref, 'metrics.jsonl')).map(values);
+    const got = readMetrics(metricsFile).map(values);
+    assert.equal(want.length, 16);
+    assert.deepEqual(got, want);
+  });
+});
+
+describe('failures', () => {
+  it('a NaN loss stops the run with a clear error; the last good checkpoint stays intact', async () => {
+    registerSource('nan-at-5', (ctx) => {
+      const inner = new SyntheticSource({ ...ctx, seed: 0 });
+      let k = (ctx.start as { batch: number } | null)?.batch ?? 0;
+      return {
+        name: 'synthetic with a NaN in batch 5',
+        async next() {
+          const b = await inner.next();
+          if (k++ === 5) b.x.fill_(Number.NaN);
+          return b;
+        },
+        position: () => inner.position(),
+        close: () => inner.close(),
+      };
+    });
+    const cfg = tiny({ data: 'nan-at-5', gradientAccumulationSteps: 1, checkpointingSteps: 2, maxTrainSteps: 10 });
+    await assert.rejects(train(cfg, { log: quiet }), (e: Error) => {
+      assert.ok(e instanceof NonFiniteLossError);
+      assert.match(e.message, /loss is NaN at step 6 \(denoise NaN/);
+      assert.match(e.message, /last good checkpoint is .*0000004/);
+      return true;
+    });
+    assert.deepEqual(listCheckpoints(cfg.outputDir).map((c) => c.step), [2, 4]);
+    assert.equal(path.basename(latestCheckpoint(cfg.outputDir)!), '0000004');
+    const ck = loadCheckpoint(latestCheckpoint(cfg.outputDir)!);
+    assert.equal(ck.trainer.step, 4);
+    for (const t of ck.model.values()) assert.ok(t.isfinite().all().item());
+    assert.equal(readMetrics(path.join(cfg.outputDir, 'metrics.jsonl')).length, 5);
+  });
+
+  it('`reg train` exits non-zero on a diverging run', () => {
+    const out = path.join(tmp, 'cli-nan');
+    const r = spawnSync(process.execPath, [CLI, 'train', '--config', 'cpu-synthetic', '--depth', '2', '--hidden-size', '32', '--num-heads', '2', '--encoder-depth', '1', '--learning-rate', '1e30', '--max-train-steps', '20', '--output-dir', out, '--no-progress'], { encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /reg train: (loss|gradient norm) is (NaN|Infinity|-Infinity) at step \d+/);
+  });
+
+  it('clear errors: unknown model, missing dataset, encoder width vs checkpoint, existing run, fp16 on CPU', async () => {
+    assert.throws(() => tiny({ model: 'SiT-Q/2' }), (e: Error) => e instanceof ConfigError && /unknown model 'SiT-Q\/2'; known models: SiT-S\/2/.test(e.message));
+    await assert.rejects(train(tiny({ data: 'no-such-dataset' }), { log: quiet }), (e: Error) => e instanceof DataSourceError && /unknown data source 'no-such-dataset'; known: synthetic/.test(e.message));
+    const cfg = tiny({ maxTrainSteps: 1 });
+    await train(cfg, { log: quiet });
+    await assert.rejects(train({ ...cfg, maxTrainSteps: 2, encoderDim: 24 }, { log: quiet, resume: true }), (e: Error) => e instanceof ResumeError && /encoder dimension mismatch: .* width 16, this run has 24/.test(e.message));
+    await assert.rejects(train({ ...cfg, hiddenSize: 64 }, { log: quiet, resume: true }), /different model .*hiddenSize 32 → 64/);
+    await assert.rejects(train(cfg, { log: quiet }), /already holds checkpoints .*pass --resume/);
+    await assert.rejects(train(tiny({ mixedPrecision: 'fp16' }), { log: quiet }), /fp16 mixed precision needs a CUDA device/);
+    await assert.rejects(train(tiny(), { log: quiet, resume: true }), /no checkpoint to resume/);
+  });
+});
+
+describe('loop features', () => {
+  it('time budget stops with a checkpoint; keep-last-k prunes; metrics carry every term', async () => {
+    const cfg = tiny({ timeBudget: 1e-6, maxTrainSteps: 50 });
+    const r = await train(cfg, { log: quiet });
+    assert.deepEqual([r.step, r.reason], [1, 'time-budget']);
+    assert.ok(existsSync(path.join(r.checkpoint!, 'model.safetensors')));
+
+    const k = tiny({ checkpointingSteps: 1, maxTrainSteps: 5, keepCheckpoints: 2, gradientAccumulationSteps: 1 });
+    await train(k, { log: quiet });
+    assert.deepEqual(listCheckpoints(k.outputDir).map((c) => c.step), [4, 5]);
+    assert.equal(readFileSync(path.join(checkpointsDir(k.outputDir), 'latest'), 'utf8'), '0000005\n');
+    assert.ok(!readdirSync(checkpointsDir(k.outputDir)).some((n) => n.startsWith('.tmp')));
+    const m = readMetrics(path.join(k.outputDir, 'metrics.jsonl'));
+    for (const key of ['loss', 'denoise', 'proj', 'cls', 'gradNorm', 'lr', 'imagesPerSec', 'gflops', 'stepSeconds']) assert.ok(Number.isFinite((m[0] as unknown as Record<string, number>)[key]), key);
+    assert.ok(Math.abs(m[0]!.loss - (m[0]!.denoise + 0.5 * m[0]!.proj! + 0.03 * m[0]!.cls!)) < 1e-5);
+    const saved = JSON.parse(readFileSync(path.join(k.outputDir, 'checkpoints/0000005/config.json'), 'utf8')) as { model: { hiddenSize: number; zDims: number[] }; train: TrainConfig; step: number; regTs: string };
+    assert.deepEqual([saved.step, saved.model.hiddenSize, saved.model.zDims, saved.train.batchSize], [5, 32, [16], 8]);
+  });
+
+  it('variants without token or alignment train; bf16 autocast on the CPU gives finite losses', async () => {
+    for (const variant of ['sit', 'repa', 'entangle'] as const) {
+      const r = await train(tiny({ variant, maxTrainSteps: 2 }), { log: quiet });
+      const m = readMetrics(r.metricsFile);
+      assert.equal(m.length, 2);
+      assert.equal(m[0]!.proj !== undefined, variant === 'repa');
+      assert.equal(m[0]!.cls !== undefined, variant === 'entangle');
+    }
+    // (variant 'repa': REG's class-token LayerNorm needs a mixed-dtype CPU layer_norm, which libtorch 1.13 lacks)
+    const r = await train(tiny({ variant: 'repa', mixedPrecision: 'bf16', maxTrainSteps: 2 }), { log: quiet });
+    assert.ok(readMetrics(r.metricsFile).every((m) => Number.isFinite(m.loss)));
+  });
+
+  it('a damaged checkpoint is reported by name, and resume falls back to the previous complete one', async () => {
+    const cfg = tiny({ checkpointingSteps: 2, maxTrainSteps: 4, gradientAccumulationSteps: 1 });
+    await train(cfg, { log: quiet });
+    const dir = latestCheckpoint(cfg.outputDir)!;
+    writeFileSync(path.join(dir, 'model.safetensors'), 'garbage');
+    assert.throws(() => loadCheckpoint(dir), /cannot read .*0000004\/model.safetensors/);
+    rmSync(path.join(dir, 'trainer.json'));
+    assert.equal(path.basename(latestCheckpoint(cfg.outputDir)!), '0000002');
+    const r = await train({ ...cfg, maxTrainSteps: 5 }, { log: quiet, resume: true });
+    assert.equal(r.step, 5);
+    assert.deepEqual(readMetrics(r.metricsFile).map((m) => m.step), [1, 2, 3, 4, 5]);
+    torch.manualSeed(0);
+  });
+});
