@@ -4,7 +4,6 @@ import { convertCommand } from './convert.js';
 import { exportCommand } from './export.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
-import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { versionCommand } from './version.js';
 
