@@ -8,10 +8,8 @@
 import type { Command } from '../args.js';
 import { UsageError } from '../args.js';
 import type { ImageDataset } from '../../data/dataset.js';
-import { loadEmoji } from '../../data/emoji.js';
-import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import { prepareFeatureCache, type FeatureDType } from '../../data/feature-cache.js';
-import { openImageFolder } from '../../data/image-folder.js';
+import { openDataset, type DatasetSpec } from '../../data/open.js';
 import { createEncoder, encoderNames } from '../../models/encoders/encoder.js';
 import { checkDevice } from '../../torch/device.js';
 import { formatDuration } from '../../util/progress.js';
@@ -25,30 +23,33 @@ export interface DatasetSpecOptions {
 }
 
 /**
- * Opens a dataset named on the command line:
+ * The {@link DatasetSpec} of a dataset named on the command line:
  *   `fashion-mnist[:train|:test]`   Debian's dataset-fashion-mnist (grey, 28×28)
  *   `emoji[:category|:subcategory]` emoji-datasource-google (RGB on white, 64×64)
  *   `folder:<dir>`                  one subfolder per class, center-cropped to `resolution`
  */
-export async function openDatasetSpec(spec: string, options: DatasetSpecOptions = {}): Promise<ImageDataset> {
-  const [kind, arg] = spec.startsWith('folder:') ? ['folder', spec.slice('folder:'.length)] : (spec.split(':', 2) as [string, string | undefined]);
+export function parseDatasetArg(arg: string, options: DatasetSpecOptions = {}): DatasetSpec {
+  const [kind, rest] = arg.startsWith('folder:') ? ['folder', arg.slice('folder:'.length)] : (arg.split(':', 2) as [string, string | undefined]);
+  const resolution = options.resolution;
   switch (kind) {
-    case 'fashion-mnist': {
-      if (arg !== undefined && arg !== 'train' && arg !== 'test') throw new UsageError(`--dataset fashion-mnist:${arg}: the split must be train or test`);
-      return loadFashionMnist({ dir: options.dir, split: arg ?? 'train', resolution: options.resolution });
-    }
-    case 'emoji': {
-      if (arg !== undefined && arg !== 'category' && arg !== 'subcategory') throw new UsageError(`--dataset emoji:${arg}: labels must be category or subcategory`);
-      return loadEmoji({ dir: options.dir, labels: arg ?? 'category', resolution: options.resolution });
-    }
-    case 'folder': {
-      if (!arg) throw new UsageError('--dataset folder:<dir> needs a directory');
-      if (options.resolution === undefined) throw new UsageError('--dataset folder:<dir> needs --resolution');
-      return openImageFolder({ root: arg, resolution: options.resolution });
-    }
+    case 'fashion-mnist':
+      if (rest !== undefined && rest !== 'train' && rest !== 'test') throw new UsageError(`--dataset fashion-mnist:${rest}: the split must be train or test`);
+      return { kind: 'fashion-mnist', split: rest ?? 'train', ...(options.dir ? { dir: options.dir } : {}), ...(resolution ? { resolution } : {}) };
+    case 'emoji':
+      if (rest !== undefined && rest !== 'category' && rest !== 'subcategory') throw new UsageError(`--dataset emoji:${rest}: labels must be category or subcategory`);
+      return { kind: 'emoji', labels: rest ?? 'category', ...(options.dir ? { dir: options.dir } : {}), ...(resolution ? { resolution } : {}) };
+    case 'folder':
+      if (!rest) throw new UsageError('--dataset folder:<dir> needs a directory');
+      if (resolution === undefined) throw new UsageError('--dataset folder:<dir> needs --resolution');
+      return { kind: 'image-folder', root: rest, resolution };
     default:
-      throw new UsageError(`unknown dataset '${spec}' (fashion-mnist[:train|:test], emoji[:category|:subcategory], folder:<dir>)`);
+      throw new UsageError(`unknown dataset '${arg}' (fashion-mnist[:train|:test], emoji[:category|:subcategory], folder:<dir>)`);
   }
+}
+
+/** Opens a dataset named on the command line (see {@link parseDatasetArg}). */
+export function openDatasetSpec(arg: string, options: DatasetSpecOptions = {}): Promise<ImageDataset> {
+  return openDataset(parseDatasetArg(arg, options));
 }
 
 export const prepareCommand: Command = {

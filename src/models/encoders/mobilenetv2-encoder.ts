@@ -47,6 +47,8 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
   readonly grid: readonly [number, number];
   readonly numPatches: number;
   readonly info: EncoderInfo;
+  /** BatchNorm folded into the convolutions (unless the tapped layer is a raw conv output). */
+  readonly #fused: boolean;
 
   constructor(
     readonly net: MobileNetV2,
@@ -58,6 +60,8 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
   ) {
     if (!Number.isInteger(inputSize) || inputSize < 32) throw new RangeError(`mobilenetv2: inputSize must be an integer ≥ 32, got ${inputSize}`);
     this.dim = net.channels(layer);
+    const kind = net.layers.find((l) => l.name === layer)?.kind;
+    this.#fused = kind !== 'Conv2D' && kind !== 'DepthwiseConv2D';
     this.grid = this.patchGrid(inputSize);
     this.numPatches = this.grid[0] * this.grid[1];
     this.info = {
@@ -89,7 +93,7 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
   encode(images: Tensor): EncoderOutput {
     return torch.noGrad(() =>
       torch.scope(() => {
-        const map = this.net.forward(this.preprocess(images), { until: this.layer });
+        const map = this.net.forward(this.preprocess(images), { until: this.layer, fused: this.#fused });
         const patches = mapToTokens(map);
         return { cls: patches.mean(1), patches };
       }),
@@ -97,7 +101,7 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
   }
 
   dispose(): void {
-    for (const t of this.net.stateDict().values()) t.dispose();
+    this.net.dispose();
   }
 }
 

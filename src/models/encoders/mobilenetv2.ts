@@ -172,12 +172,14 @@ class KerasConv extends Module {
     this.weight = this.param('weight', torch.zeros([desc.channels!, depthwise ? 1 : desc.inChannels!, desc.kernel!, desc.kernel!]), { trainable: false });
   }
 
-  forward(x: Tensor): Tensor {
+  /** The convolution, with this layer's weight or a given one (BatchNorm folded in) and bias. */
+  forward(x: Tensor, weight: Tensor = this.weight, bias: Tensor | null = null): Tensor {
     const s = this.desc.stride!;
-    return kerasConv2d(x, this.weight, {
+    return kerasConv2d(x, weight, {
       stride: [s, s],
       padding: this.desc.padding!,
       groups: this.desc.kind === 'DepthwiseConv2D' ? this.desc.channels! : 1,
+      bias,
     });
   }
 }
@@ -260,20 +262,34 @@ export class MobileNetV2 extends Module {
    * returns its output; `hook` sees every layer's output on the way (each is disposed after its last
    * use in the network: clone it to keep it). Intermediates are released as soon as no later layer
    * needs them, so memory stays at about two feature maps plus the open residual.
+   *
+   * `fused` (inference fast path): each convolution runs with its BatchNorm folded in,
+   *   W' = W · γ/√(σ² + ε),  b' = β − μ · γ/√(σ² + ε),
+   * and ReLU6 / residual adds work in place where nothing else reads their input. Results equal the
+   * layer-by-layer path up to float32 rounding; conv outputs before their BN are then not observable
+   * (the hook sees the BN's name with the folded result).
    */
-  forward(x: Tensor, { until = this.outputLayer, hook }: { until?: string; hook?: LayerHook } = {}): Tensor {
+  forward(x: Tensor, { until = this.outputLayer, hook, fused = false }: { until?: string; hook?: LayerHook; fused?: boolean } = {}): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== 3) throw new RangeError(`MobileNetV2: expected (B, 3, H, W) input, got [${x.shape.join(', ')}]`);
     const end = this.layers.findIndex((l) => l.name === until);
     if (end < 0) throw new RangeError(`MobileNetV2: no layer named ${until}`);
+    const folded = fused ? this.foldedConvs() : null;
+    if (folded !== null && folded.has(until)) throw new RangeError(`MobileNetV2: ${until} is folded into its BatchNorm in the fused path`);
     const lastUse = new Map<string, number>();
     this.layers.forEach((l, i) => l.inputs.forEach((n) => lastUse.set(n, i)));
     const outputs = new Map<string, Tensor>([['input_1', x]]);
+    const aliases = (t: Tensor): number => [...outputs.values()].filter((u) => u === t).length;
+    // In place is safe when this layer is the input's last reader and no other live name holds it.
+    const ownable = (name: string, i: number): boolean => {
+      const t = outputs.get(name)!;
+      return folded !== null && t !== x && lastUse.get(name) === i && aliases(t) === 1;
+    };
     const release = (i: number): void => {
       for (const name of this.layers[i]!.inputs) {
-        const t = outputs.get(name)!;
-        if (lastUse.get(name) !== i || t === x) continue;
+        const t = outputs.get(name);
+        if (t === undefined || lastUse.get(name) !== i || t === x) continue;
         outputs.delete(name);
-        if (![...outputs.values()].includes(t)) t.dispose();
+        if (aliases(t) === 0 && !t.isDisposed) t.dispose();
       }
     };
     for (let i = 0; i <= end; i++) {
@@ -285,23 +301,76 @@ export class MobileNetV2 extends Module {
           y = zeroPad2d(input, this.config.stridePadding);
           break;
         case 'Conv2D':
-        case 'DepthwiseConv2D':
+        case 'DepthwiseConv2D': {
+          const f = folded?.get(layer.name);
+          const conv = this.#modules.get(layer.name) as KerasConv;
+          y = f === undefined ? conv.forward(input) : conv.forward(input, f.weight, f.bias);
+          break;
+        }
         case 'BatchNormalization':
-          y = this.#modules.get(layer.name)!.forward(input);
+          y = folded !== null && folded.has(layer.inputs[0]!) ? input : this.#modules.get(layer.name)!.forward(input);
           break;
         case 'ReLU':
-          y = torch.F.relu6(input);
+          y = ownable(layer.inputs[0]!, i) ? input.clamp_(0, 6) : torch.F.relu6(input);
           break;
-        case 'Add':
-          y = input.add(outputs.get(layer.inputs[1]!)!);
+        case 'Add': {
+          const other = outputs.get(layer.inputs[1]!)!;
+          if (ownable(layer.inputs[1]!, i)) y = other.add_(input);
+          else if (ownable(layer.inputs[0]!, i)) y = input.add_(other);
+          else y = input.add(other);
           break;
+        }
       }
       outputs.set(layer.name, y);
       hook?.(layer.name, y);
       if (i < end) release(i);
     }
     const y = outputs.get(until)!;
-    for (const t of new Set(outputs.values())) if (t !== y && t !== x) t.dispose();
+    for (const t of new Set(outputs.values())) if (t !== y && t !== x && !t.isDisposed) t.dispose();
     return y;
+  }
+
+  #folded: Map<string, { weight: Tensor; bias: Tensor }> | null = null;
+
+  /** Conv weights with their BatchNorm folded in (computed once; recomputed after loadStateDict/to). */
+  foldedConvs(): Map<string, { weight: Tensor; bias: Tensor }> {
+    if (this.#folded !== null) return this.#folded;
+    const out = new Map<string, { weight: Tensor; bias: Tensor }>();
+    torch.noGrad(() => {
+      for (const bnLayer of this.layers) {
+        if (bnLayer.kind !== 'BatchNormalization') continue;
+        const convName = bnLayer.inputs[0]!;
+        const conv = this.#modules.get(convName);
+        if (!(conv instanceof KerasConv)) continue;
+        const bn = this.#modules.get(bnLayer.name) as KerasBatchNorm;
+        const folded = torch.scope(() => {
+          const s = bn.weight.div(bn.runningVar.add(bn.eps).sqrt());
+          return { weight: conv.weight.mul(s.reshape(-1, 1, 1, 1)), bias: bn.bias.sub(bn.runningMean.mul(s)) };
+        });
+        out.set(convName, torch.keep(folded));
+      }
+    });
+    return (this.#folded = out);
+  }
+
+  #dropFolded(): void {
+    for (const f of this.#folded?.values() ?? []) (f.weight.dispose(), f.bias.dispose());
+    this.#folded = null;
+  }
+
+  override loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, options?: { strict?: boolean }): ReturnType<Module['loadStateDict']> {
+    this.#dropFolded();
+    return super.loadStateDict(state, options);
+  }
+
+  override to(target: Parameters<Module['to']>[0]): this {
+    this.#dropFolded();
+    return super.to(target);
+  }
+
+  /** Frees the weights (and the folded copies). */
+  dispose(): void {
+    this.#dropFolded();
+    for (const t of [...this.stateDict().values()]) t.dispose();
   }
 }
