@@ -117,6 +117,11 @@ export class Dinov2 extends Params {
     this.eval();
   }
 
+  /** Frees the weights. */
+  dispose(): void {
+    for (const t of this.stateDict().values()) t.dispose();
+  }
+
   /** Token grid (h, w) for an H×W input. */
   grid(height: number, width: number): [number, number] {
     return [Math.floor(height / this.config.patchSize), Math.floor(width / this.config.patchSize)];
@@ -294,7 +299,8 @@ export class Dinov2Encoder implements RepresentationEncoder {
   }
 
   dispose(): void {
-    for (const t of [...this.net.stateDict().values(), this.#pos, this.#mean, this.#std]) t.dispose();
+    this.net.dispose();
+    for (const t of [this.#pos, this.#mean, this.#std]) t.dispose();
   }
 }
 
