@@ -195,6 +195,18 @@ const CHECKS: Record<string, Check> = {
     t.add_(y!, 0.5).mul_(z!).addcmul_(y!, z!, 0.3).addcdiv_(y!, z!.abs().add(1), -0.2).div_(2);
     return t;
   }, [n(3, 4), n(3, 4), away(4)]],
+  inplace_copy_fill_zero: () => [(x, y) => {
+    const t = x!.mul(2);
+    t.narrow(1, 0, 2).copy_(y!); // gradient of the overwritten part goes to y, not x
+    t.narrow(1, 2, 1).fill_(0.5);
+    t.narrow(1, 3, 1).zero_();
+    return t.mul(x!);
+  }, [n(3, 5), n(3, 2)]],
+  where_scalar: () => [(c, a) => torch.where(c!, a!, 0.5).add(torch.where(c!, -1, a!)), [torch.keep(torch.tensor([true, false, true])), n(2, 3)]],
+  masked_fill_tensor_value: () => [(x, m, v) => x!.maskedFill(m!, v!), [n(2, 3), torch.keep(torch.tensor([true, false, true])), n()]],
+  interp_bilinear_down: () => [(x) => F.interpolate(x!, { size: [2, 3], mode: 'bilinear' }), [n(1, 1, 5, 6)]],
+  interp_bicubic_down: () => [(x) => F.interpolate(x!, { size: [2, 3], mode: 'bicubic' }), [n(1, 1, 5, 6)]],
+  dtype_round_trip: () => [(x) => x!.to('float64').mul(x!), [n(3)]],
   inplace_clamp_lerp: () => [(x, y) => x!.mul(1).clamp_(-0.5, 0.5).lerp_(y!, 0.3), [away(3, 4), n(3, 4)]],
 };
 
