@@ -7,4 +7,5 @@ export const BENCHMARK_MODULES: readonly string[] = [
   'gemm',
   'block',
   'dispatch',
+  'sample',
 ];
