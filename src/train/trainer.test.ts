@@ -88,9 +88,11 @@ describe('resume is bit-exact', () => {
       });
     });
     assert.ok(linesAtKill > 0 && linesAtKill < 16, `the run should be killed midway (lines at kill: ${linesAtKill})`);
-    const resumed = spawnSync(process.execPath, [CLI, 'train', '--resume', '--output-dir', run], { encoding: 'utf8' });
-    assert.equal(resumed.status, 0, resumed.stderr);
-    assert.match(resumed.stderr, /resuming from .*checkpoints\/00000\d\d \(step \d+\)/);
+    // `reg train --resume --output-dir <run>` (in this process: the killed one was the separate one)
+    const again = configFromArgs(parseArgs(['--resume', '--output-dir', run], trainCommand.options).options);
+    const lines: string[] = [];
+    await train(again.config, { resume: again.resume, log: (l) => lines.push(l) });
+    assert.match(lines.join('\n'), /resuming from .*checkpoints\/00000\d\d \(step \d+\)/);
     const want = readMetrics(path.join(ref, 'metrics.jsonl')).map(values);
     const got = readMetrics(metricsFile).map(values);
     assert.equal(want.length, 16);
@@ -157,7 +159,9 @@ describe('loop features', () => {
     assert.ok(existsSync(path.join(r.checkpoint!, 'model.safetensors')));
 
     const k = tiny({ checkpointingSteps: 1, maxTrainSteps: 5, keepCheckpoints: 2, gradientAccumulationSteps: 1 });
-    await train(k, { log: quiet });
+    const live: number[] = [];
+    await train(k, { log: quiet, onStep: () => live.push(torch.liveTensors()) });
+    assert.ok(live.every((n) => n === live[0]), `no tensor leaks per step or checkpoint: ${live.join(' ')}`);
     assert.deepEqual(listCheckpoints(k.outputDir).map((c) => c.step), [4, 5]);
     assert.equal(readFileSync(path.join(checkpointsDir(k.outputDir), 'latest'), 'utf8'), '0000005\n');
     assert.ok(!readdirSync(checkpointsDir(k.outputDir)).some((n) => n.startsWith('.tmp')));

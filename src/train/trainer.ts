@@ -216,10 +216,10 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
       format: 'reg-ts/trainer@1',
       step,
       data: source.position(),
-      rng: {
+      rng: torch.scope(() => ({
         global: [encodeRng('cpu', torch.getRngState('cpu')), ...(device === 'cpu' ? [] : [encodeRng(device, torch.getRngState(device))])],
         generators: { trainer: encodeRng(device, rng.getState()) },
-      },
+      })),
       metrics: metrics.cursor(),
       lossScaler: scaler?.state() ?? null,
       imagesSeen,
