@@ -8,4 +8,5 @@ export const BENCHMARK_MODULES: readonly string[] = [
   'block',
   'dispatch',
   'sample',
+  'train-step',
 ];
