@@ -51,3 +51,23 @@ export function checkIndex(index: number, length: number, name: string): void {
     throw new RangeError(`${name}: index ${index} out of range [0, ${length})`);
   }
 }
+
+/** The first `count` samples of `dataset` (the dataset itself when it has no more than that). */
+export function firstSamples(dataset: ImageDataset, count: number): ImageDataset {
+  if (count >= dataset.length) return dataset;
+  if (!Number.isInteger(count) || count < 1) throw new RangeError(`${dataset.name}: cannot take the first ${count} samples`);
+  return {
+    name: `${dataset.name}[:${count}]`,
+    length: count,
+    channels: dataset.channels,
+    height: dataset.height,
+    width: dataset.width,
+    numClasses: dataset.numClasses,
+    classNames: dataset.classNames,
+    labels: dataset.labels.subarray(0, count),
+    get(index: number) {
+      checkIndex(index, count, this.name);
+      return dataset.get(index);
+    },
+  };
+}
