@@ -19,7 +19,7 @@
  *   + 2·B·D·6D (adaLN), and forward + backward = 3 × forward.
  */
 import { F, Generator, randn, scope, getNumThreads, type Tensor } from '../src/torch/index.js';
-import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, quality, table, timeReps } from './harness.js';
 
 /** CPU fp32 peak of the project machine: 2 cores × 2 AVX-512 FMA units × 16 lanes × 2 FLOP × 2.5 GHz. */
 export const PEAK_GFLOPS = 320;
@@ -121,11 +121,11 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     const maxRel = Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(1e-12, Math.abs(ref[i]!))));
     if (!(maxRel < 1e-3)) throw new Error(`block: reg-ts and PyTorch disagree (max relative difference ${maxRel}); the blocks are not the same`);
 
-    const t = await interleave((n) => timeReps(() => step(x, c, p, gOut, leaves), n), (n) => py.time({ reps: n }), pairs, 2);
+    const t = await interleave((n) => timeReps(() => step(x, c, p, gOut, leaves), n), (n) => py.time({ reps: n }), pairs, 2, py);
     const { ts, py: pt } = t;
     // Forward alone (graph recorded, then dropped): where the two sides' code differs; backward is
     // libtorch's autograd engine on both.
-    const fwd = await interleave((n) => timeReps(() => blockForward(x, c, p).dispose(), n), (n) => py.time({ reps: n, forward: true }), pairs, 2);
+    const fwd = await interleave((n) => timeReps(() => blockForward(x, c, p).dispose(), n), (n) => py.time({ reps: n, forward: true }), pairs, 2, py);
     const flops = 3 * blockForwardFlops();
     const row = (label: string, s: number[], f = flops): (string | number)[] => {
       const m = median(s);
@@ -142,6 +142,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
       ),
       `reg-ts/PyTorch fwd+bwd: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 1.05`,
       `reg-ts/PyTorch forward: ${fmt(pairedRatio(fwd).paired, 3)}`,
+      `fwd+bwd: ${quality(t)}; forward: ${quality(fwd)}`,
     ].join('\n');
     return { table: text, ratio };
   } finally {

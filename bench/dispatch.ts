@@ -14,7 +14,7 @@
  */
 import { getNumThreads, ones, op, scope } from '../src/torch/index.js';
 import { native, type Handle } from '../src/torch/native.js';
-import { type BenchOptions, type BenchResult, fmt, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+import { type BenchOptions, type BenchResult, fmt, gatedRounds, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
 
 const CALLS = 20_000;
 const PER_SCOPE = 100;
@@ -54,27 +54,34 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const pyVariants = ['torch.add', 'a + b', 'empty loop'];
 
   const py = await PyWorker.start('dispatch.py', threads);
-  const samples: Record<string, number[]> = {};
+  let samples: Record<string, number>[];
+  let clean: number, taken: number;
   try {
     for (const f of Object.values(ts)) timeReps(f, 2);
     for (const v of pyVariants) await py.time({ variant: v, calls: CALLS, reps: 2 });
-    for (let r = 0; r < pairs; r++) {
-      for (const [k, f] of Object.entries(ts)) (samples[k] ??= []).push(...timeReps(f, 1));
-      for (const v of pyVariants) (samples[v] ??= []).push(...(await py.time({ variant: v, calls: CALLS, reps: 1 })));
-    }
+    // One round: every variant once, reg-ts then PyTorch.
+    const rounds = await gatedRounds(async () => {
+      const r: Record<string, number> = {};
+      for (const [k, f] of Object.entries(ts)) r[k] = timeReps(f, 1)[0]!;
+      for (const v of pyVariants) r[v] = (await py.time({ variant: v, calls: CALLS, reps: 1 }))[0]!;
+      return r;
+    }, pairs, py);
+    clean = rounds.clean.length;
+    taken = rounds.all.length;
+    samples = clean >= 3 ? rounds.clean : rounds.all;
   } finally {
     await py.close();
     a.dispose();
     b.dispose();
   }
-  const us = (k: string): number => (median(samples[k]!) / CALLS) * 1e6;
+  const us = (k: string): number => (median(samples.map((r) => r[k]!)) / CALLS) * 1e6;
   const rows = [
     ...Object.keys(ts).map((k) => ['reg-ts', k, fmt(us(k), 2)]),
     ...pyVariants.map((k) => ['PyTorch', k, fmt(us(k), 2)]),
   ];
-  const ratio = pairedRatio({ ts: samples['add in scope()']!, py: samples['torch.add']! }).paired;
+  const ratio = pairedRatio({ ts: samples.map((r) => r['add in scope()']!), py: samples.map((r) => r['torch.add']!), clean, taken }).paired;
   const text = [
-    `intra-op threads ${threads} (both sides); ${CALLS} calls per sample, medians of ${pairs} alternating rounds; load average ${loadAverage()}; target < 5 µs`,
+    `intra-op threads ${threads} (both sides); ${CALLS} calls per sample, medians of ${pairs} alternating rounds (${clean} of ${taken} taken were clean); load average ${loadAverage()}; target < 5 µs`,
     table(['side', 'variant', 'µs/call'], rows),
   ].join('\n');
   return { table: text, ratio };

@@ -35,22 +35,22 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
         const c: Tensor = a.mm(b);
         c.dispose();
       };
-      const t = await interleave((r) => timeReps(mm, r), (r) => py.time({ m, k, n, reps: r }), pairs, 3);
+      const t = await interleave((r) => timeReps(mm, r), (r) => py.time({ m, k, n, reps: r }), pairs, 3, py);
       a.dispose();
       b.dispose();
       const flop = 2 * m * k * n;
       const mt = median(t.ts), mp = median(t.py);
       const r = pairedRatio(t).paired;
       ratios.push(r);
-      rows.push([`${m}×${k}×${n}`, fmt(flop / mt / 1e9, 1), fmt(flop / mp / 1e9, 1), fmt(mt * 1e3, 2), fmt(mp * 1e3, 2), fmt(r, 3)]);
+      rows.push([`${m}×${k}×${n}`, fmt(flop / mt / 1e9, 1), fmt(flop / mp / 1e9, 1), fmt(mt * 1e3, 2), fmt(mp * 1e3, 2), fmt(r, 3), `${t.clean}/${t.taken}`]);
     }
   } finally {
     await py.close();
   }
   const ratio = median(ratios);
   const text = [
-    `intra-op threads ${threads} (both sides); OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; medians of ${pairs} alternating pairs per shape; load average ${loadAverage()}`,
-    table(['M×K×N', 'reg-ts GFLOP/s', 'PyTorch GFLOP/s', 'reg-ts ms', 'PyTorch ms', 'ratio'], rows),
+    `intra-op threads ${threads} (both sides); OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; medians of ${pairs} alternating pairs per shape (clean ones: no other process took CPU); load average ${loadAverage()}`,
+    table(['M×K×N', 'reg-ts GFLOP/s', 'PyTorch GFLOP/s', 'reg-ts ms', 'PyTorch ms', 'ratio', 'clean pairs'], rows),
   ].join('\n');
   return { table: text, ratio };
 }

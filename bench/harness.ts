@@ -3,13 +3,14 @@
  * a PyTorch worker process for same-run comparisons, and plain-text tables.
  *
  * Fairness on a noisy machine: reg-ts and PyTorch samples alternate one by one (reg-ts, PyTorch,
- * reg-ts, …) so that load from other processes hits both sides alike; ratios are medians of the
- * per-pair ratios and times are medians. Both sides run with the same intra-op
+ * reg-ts, …) so that load from other processes hits both sides alike; pairs during which other
+ * processes took CPU are retaken (`Quiet`); ratios are medians of the per-pair ratios and times
+ * are medians. Both sides run with the same intra-op
  * thread count (libtorch's `at::set_num_threads`), and the PyTorch child inherits this
  * process's environment (OPENBLAS_*, OMP_*), so BLAS settings match too.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -132,6 +133,11 @@ export class PyWorker {
     this.#child.on('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal})`));
   }
 
+  /** Process id of the worker. */
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   /** Starts `script` and sets its intra-op thread count. */
   static async start(script: string, threads: number): Promise<PyWorker> {
     const w = new PyWorker(script);
@@ -166,26 +172,127 @@ export class PyWorker {
 export interface Paired {
   ts: number[];
   py: number[];
+  /** Pairs during which other processes used at most a few percent of the CPUs (see `Quiet`). */
+  clean: number;
+  /** All pairs taken (clean or not). */
+  taken: number;
+}
+
+/** Process ids whose parent is this process (the PyTorch workers), from /proc. */
+function childPids(): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const f = readFileSync(`/proc/${d}/stat`, 'utf8');
+      if (Number(f.slice(f.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
+
+/**
+ * Contention check for shared machines (Linux). CPU time the whole machine spent busy minus the
+ * CPU time of this process and its children (the PyTorch workers; from /proc, in clock ticks) is the work of
+ * other processes; a sample pair counts as clean when that stayed under 10% of one CPU. Elsewhere
+ * every pair counts as clean.
+ */
+export class Quiet {
+  readonly #pids: number[];
+  readonly #ok: boolean;
+  constructor(workerPid?: number) {
+    this.#ok = existsSync('/proc/stat');
+    this.#pids = [process.pid, ...(workerPid === undefined ? [] : [workerPid]), ...(this.#ok ? childPids() : [])];
+  }
+
+  /** [machine busy ticks, our ticks] */
+  snapshot(): [number, number] {
+    if (!this.#ok) return [0, 0];
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const busy = cpu.reduce((a, b) => a + b, 0) - cpu[3]! - (cpu[4] ?? 0);
+    let ours = 0;
+    for (const pid of this.#pids) {
+      try {
+        const f = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+        ours += Number(rest[11]) + Number(rest[12]); // utime, stime (fields 14, 15)
+      } catch {
+        /* process gone */
+      }
+    }
+    return [busy, ours];
+  }
+
+  /** Other processes' CPU ticks between two snapshots. */
+  foreign(a: [number, number], b: [number, number]): number {
+    return Math.max(0, b[0] - a[0] - (b[1] - a[1]));
+  }
+
+  /** Waits (up to `maxMs`) for a 200 ms window in which other processes used ≤ 1 tick; true if found. */
+  async settle(maxMs: number): Promise<boolean> {
+    if (!this.#ok) return true;
+    const until = Date.now() + maxMs;
+    do {
+      const a = this.snapshot();
+      await new Promise((r) => setTimeout(r, 200));
+      if (this.foreign(a, this.snapshot()) <= 1) return true;
+    } while (Date.now() < until);
+    return false;
+  }
+}
+
+/**
+ * Runs `round` `rounds` times on a quiet machine as far as possible: before each round it waits
+ * briefly for other processes to go idle, and a round during which they took more than 10% of one
+ * CPU is retaken (at most `rounds` retakes in all, so a busy machine costs at most twice the time).
+ * Returns the clean rounds and all rounds taken.
+ */
+export async function gatedRounds<T>(round: () => Promise<T>, rounds: number, worker?: PyWorker): Promise<{ clean: T[]; all: T[] }> {
+  const quiet = new Quiet(worker?.pid);
+  const out = { clean: [] as T[], all: [] as T[] };
+  let waitMs = 3000;
+  let retakes = rounds;
+  for (let i = 0; i < rounds; i++) {
+    for (let attempt = 0; attempt < 3 && (attempt === 0 || retakes-- > 0); attempt++) {
+      if (!(await quiet.settle(waitMs))) waitMs = 500; // a busy machine: stop waiting long
+      const a = quiet.snapshot();
+      const t0 = now();
+      const r = await round();
+      const wallTicks = (now() - t0) * 100;
+      out.all.push(r);
+      if (quiet.foreign(a, quiet.snapshot()) <= Math.max(1, wallTicks / 10)) {
+        out.clean.push(r);
+        break;
+      }
+    }
+  }
+  return out;
 }
 
 /**
  * Alternating measurement: after `warmup` untimed calls on each side, `pairs` times one reg-ts
- * sample then one PyTorch sample, so that load from other processes hits both sides alike.
+ * sample then one PyTorch sample, so that load from other processes hits both sides alike; pairs
+ * are gated by `gatedRounds`, and times come from the clean pairs when there are at least 3.
  */
 export async function interleave(
   ts: (reps: number) => number[],
   py: (reps: number) => Promise<number[]>,
   pairs: number,
   warmup = 2,
+  worker?: PyWorker,
 ): Promise<Paired> {
   ts(warmup);
   await py(warmup);
-  const out: Paired = { ts: [], py: [] };
-  for (let i = 0; i < pairs; i++) {
-    out.ts.push(...ts(1));
-    out.py.push(...(await py(1)));
-  }
-  return out;
+  const { clean, all } = await gatedRounds(async () => [ts(1)[0]!, (await py(1))[0]!] as const, pairs, worker);
+  const use = clean.length >= 3 ? clean : all;
+  return { ts: use.map((x) => x[0]), py: use.map((x) => x[1]), clean: clean.length, taken: all.length };
+}
+
+/** "k of n pairs clean" for tables. */
+export function quality(p: Paired): string {
+  return p.clean >= 3 ? `${p.clean} clean pairs (of ${p.taken} taken)` : `only ${p.clean} clean of ${p.taken} pairs: the machine was busy, numbers are rough`;
 }
 
 /**
