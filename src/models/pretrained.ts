@@ -284,11 +284,13 @@ export interface ReadOptions {
 }
 
 /**
- * The checkpoint directory `dir` stands for: itself when it has config.json, else the checkpoint named by
- * `dir/latest` or `dir/checkpoints/latest` (a training run's newest complete checkpoint).
+ * The checkpoint directory `dir` stands for: itself when it holds config.json and weights, else the
+ * checkpoint named by `dir/latest` or `dir/checkpoints/latest` (a training run's newest complete
+ * checkpoint; a run directory has a config.json of its own but no weights).
  */
 export function resolveCheckpointDir(dir: string): string {
-  if (existsSync(path.join(dir, 'config.json'))) return dir;
+  const hasWeights = ['model', 'ema'].some((w) => existsSync(path.join(dir, `${w}.safetensors`)));
+  if (existsSync(path.join(dir, 'config.json')) && hasWeights) return dir;
   for (const base of [dir, path.join(dir, 'checkpoints')]) {
     const latest = path.join(base, 'latest');
     if (existsSync(latest)) {
@@ -296,6 +298,7 @@ export function resolveCheckpointDir(dir: string): string {
       if (name && existsSync(path.join(base, name, 'config.json'))) return path.join(base, name);
     }
   }
+  if (existsSync(path.join(dir, 'config.json'))) return dir;
   throw new CheckpointError(`${dir} is not a reg-ts checkpoint directory (no config.json, no latest checkpoint)`);
 }
 

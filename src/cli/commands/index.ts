@@ -1,10 +1,11 @@
 /** Every `reg` subcommand, in the order `reg --help` lists them. */
 import type { Command } from '../args.js';
 import { convertCommand } from './convert.js';
+import { demoCommand } from './demo.js';
 import { exportCommand } from './export.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [prepareCommand, trainCommand, sampleCommand, convertCommand, exportCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, convertCommand, exportCommand, versionCommand];

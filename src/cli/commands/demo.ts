@@ -1,0 +1,273 @@
+/**
+ * `reg demo`: the main job on the embedded default. On a fresh machine, in about a quarter of an
+ * hour on two CPU cores, it
+ *
+ *   1. prepares MobileNetV2 targets (class token + patch tokens) for the training images  → features/
+ *   2. trains a small SiT + REG on the pixels within a time budget (progress bar, ETA)    → run/
+ *   3. samples a grid, one row per class, with classifier-free guidance                    → grid/
+ *   4. samples `--eval-samples` images and computes their Fréchet distance to as many test
+ *      images in MobileNetV2's feature space (FD-MobileNetV2; not FID: another network)    → eval/
+ *
+ * and prints where everything is. Every stage is resumable: rerunning reuses finished features, a
+ * finished training run (unless --retrain) and finished samples.
+ */
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from '../args.js';
+import { UsageError } from '../args.js';
+import { loadEmoji } from '../../data/emoji.js';
+import { loadFashionMnist } from '../../data/fashion-mnist.js';
+import type { ImageDataset } from '../../data/dataset.js';
+import { prepareFeatureCache } from '../../data/feature-cache.js';
+import { PixelDecoder } from '../../diffusion/decode.js';
+import { generateSamples } from '../../diffusion/generate.js';
+import { readNpz } from '../../eval/npz.js';
+import { frechetDistance, gaussianStats } from '../../eval/frechet.js';
+import { createEncoder, type RepresentationEncoder } from '../../models/encoders/encoder.js';
+import { loadModel } from '../../models/pretrained.js';
+import * as torch from '../../torch/index.js';
+import type { Tensor } from '../../torch/index.js';
+import { resolveTrainConfig, type TrainConfig } from '../../train/config.js';
+import { hasCheckpoints, train } from '../../train/trainer.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { formatDuration } from '../../util/progress.js';
+import { regTsVersion } from './version.js';
+
+/** The demo's settings (every one is a command-line option). */
+interface DemoSettings {
+  dataset: 'fashion-mnist' | 'emoji';
+  out: string;
+  budget: number;
+  trainImages: number;
+  model: string;
+  imageSize: number;
+  patchSize: number;
+  encoderInputSize: number;
+  batchSize: number;
+  learningRate: number;
+  emaDecay: number;
+  sampler: 'sde' | 'euler' | 'heun';
+  steps: number;
+  cfg: number;
+  guidanceHigh: number;
+  evalSamples: number;
+  seed: number;
+  threads: number;
+  retrain: boolean;
+}
+
+/** One dataset's split as the demo uses it. */
+function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDataset> | ImageDataset {
+  if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels: 1 });
+  // Emoji has no test split: the demo compares samples with the whole set.
+  return loadEmoji({ labels: 'category', resolution: s.imageSize });
+}
+
+/** Encodes uint8 NHWC images (N, H, W, 3) into pooled encoder features (N, C). */
+function pooledFeatures(encoder: RepresentationEncoder, images: Uint8Array, shape: readonly number[], batch = 64): Tensor {
+  const [n, h, w, c] = shape as [number, number, number, number];
+  const parts: Tensor[] = [];
+  for (let i = 0; i < n; i += batch) {
+    const m = Math.min(batch, n - i);
+    parts.push(
+      torch.scope(() => {
+        const x = torch.fromBytes(images.subarray(i * h * w * c, (i + m) * h * w * c), 'uint8', [m, h, w, c]).permute(0, 3, 1, 2);
+        return encoder.encode(x).cls;
+      }),
+    );
+  }
+  const all = torch.cat(parts, 0);
+  for (const p of parts) p.dispose();
+  return all;
+}
+
+/** uint8 NCHW bytes of the first `n` images of a dataset, as NHWC RGB (what sampled images look like). */
+async function datasetImages(ds: ImageDataset, n: number): Promise<{ data: Uint8Array; shape: number[] }> {
+  const count = Math.min(n, ds.length);
+  const { height: h, width: w, channels: c } = ds;
+  const data = new Uint8Array(count * h * w * 3);
+  for (let i = 0; i < count; i++) {
+    const { pixels } = await ds.get(i);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let k = 0; k < 3; k++) data[((i * h + y) * w + x) * 3 + k] = pixels[(c === 1 ? 0 : k) * h * w + y * w + x]!;
+      }
+    }
+  }
+  return { data, shape: [count, h, w, 3] };
+}
+
+function trainConfig(s: DemoSettings, ds: ImageDataset, featuresDir: string, runDir: string, encoderDim: number): TrainConfig {
+  return resolveTrainConfig(
+    {
+      outputDir: runDir,
+      seed: s.seed,
+      threads: s.threads,
+      model: s.model,
+      variant: 'reg',
+      patchSize: s.patchSize,
+      inputSize: s.imageSize,
+      inChannels: ds.channels,
+      numClasses: ds.numClasses,
+      encoderDim,
+      data: s.dataset,
+      encoder: featuresDir,
+      batchSize: s.batchSize,
+      learningRate: s.learningRate,
+      warmupSteps: 100,
+      emaDecay: s.emaDecay,
+      maxTrainSteps: 1_000_000,
+      timeBudget: s.budget,
+      checkpointingSteps: 500,
+      keepCheckpoints: 1,
+      progress: true,
+    },
+    'reg demo',
+  );
+}
+
+async function runDemo(s: DemoSettings): Promise<void> {
+  const t0 = performance.now();
+  const timings: Record<string, number> = {};
+  const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    const start = performance.now();
+    console.log(`\n== ${name}`);
+    const result = await fn();
+    timings[name] = (performance.now() - start) / 1000;
+    console.log(`   ${name} took ${formatDuration(timings[name]!)}`);
+    return result;
+  };
+  if (s.threads > 0) torch.setNumThreads(s.threads);
+  const out = path.resolve(s.out);
+  const featuresDir = path.join(out, 'features');
+  const runDir = path.join(out, 'run');
+  const trainSet = await openSplit(s, 'train');
+  const testSet = await openSplit(s, 'test');
+  console.log(`reg demo: SiT + REG on ${trainSet.name} (${trainSet.numClasses} classes, ${s.imageSize}×${s.imageSize}×${trainSet.channels} pixels) with MobileNetV2 targets; output in ${out}`);
+  const encoder = await createEncoder('mobilenetv2', { inputSize: s.encoderInputSize, log: (l) => console.log(`   ${l}`) });
+  const grid = s.imageSize / s.patchSize;
+  if (encoder.grid[0] !== grid) {
+    throw new UsageError(`MobileNetV2 at ${s.encoderInputSize}px gives a ${encoder.grid.join('×')} token grid but the model has ${grid}×${grid} patches; use --encoder-input-size ${(encoder.inputSize / encoder.grid[0]) * grid}`);
+  }
+
+  const prep = await stage('prepare features', () =>
+    prepareFeatureCache({ dataset: trainSet, datasetSpec: `${s.dataset}:train`, encoder, out: featuresDir, limit: s.trainImages, log: (l) => console.log(`   ${l}`) }),
+  );
+  console.log(`   ${prep.manifest.count} images × (1 + ${prep.manifest.tokens}) tokens × ${prep.manifest.dim}; ${prep.reused} shard(s) reused, ${prep.computed} computed`);
+
+  if (s.retrain && existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
+  const trained = hasCheckpoints(runDir);
+  const result = await stage('train', async () => {
+    if (trained) {
+      console.log(`   ${runDir} already holds a trained model; reusing it (--retrain to train again)`);
+      return null;
+    }
+    return train(trainConfig(s, trainSet, featuresDir, runDir, encoder.dim));
+  });
+  const metrics = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; denoise: number });
+  const window = Math.max(1, Math.min(50, Math.floor(metrics.length / 4)));
+  const meanLoss = (rows: typeof metrics) => rows.reduce((a, m) => a + m.denoise, 0) / rows.length;
+  const firstLoss = meanLoss(metrics.slice(0, window));
+  const lastLoss = meanLoss(metrics.slice(-window));
+  console.log(`   ${metrics.at(-1)?.step ?? 0} steps; denoising loss ${firstLoss.toFixed(4)} (first ${window} steps) → ${lastLoss.toFixed(4)} (last ${window})${result ? `; stopped: ${result.reason}` : ''}`);
+
+  const model = loadModel(runDir, { weights: 'ema' });
+  const decoder = new PixelDecoder();
+  const common = { sampler: s.sampler, steps: s.steps, cfgScale: s.cfg, clsCfgScale: s.cfg, guidanceLow: 0, guidanceHigh: s.guidanceHigh, path: 'linear', seed: s.seed };
+  const info = { regTs: regTsVersion(), checkpoint: runDir, weights: 'ema' };
+  const k = trainSet.numClasses;
+  const gridDir = path.join(out, 'grid');
+  const gridRun = await stage('sample grid', () =>
+    generateSamples({
+      model,
+      decoder,
+      outDir: gridDir,
+      labels: Int32Array.from({ length: k * 10 }, (_, i) => Math.floor(i / 10)),
+      settings: { ...common, num: k * 10, labelMode: 'one row per class' },
+      batchSize: 50,
+      gridSize: k * 10,
+      info,
+    }),
+  );
+
+  const evalDir = path.join(out, 'eval');
+  const evalRun = await stage('sample for evaluation', () =>
+    generateSamples({
+      model,
+      decoder,
+      outDir: path.join(evalDir, 'samples'),
+      labels: Int32Array.from({ length: s.evalSamples }, (_, i) => i % k),
+      settings: { ...common, seed: s.seed + 1, num: s.evalSamples, labelMode: 'balanced' },
+      batchSize: 100,
+      gridSize: 0,
+      info,
+    }),
+  );
+  const fd = await stage('Fréchet distance', async () => {
+    const samples = readNpz(evalRun.files.npz!).get('arr_0')!;
+    const real = await datasetImages(testSet, s.evalSamples);
+    const fakeStats = torch.scope(() => gaussianStats(pooledFeatures(encoder, samples.data, samples.shape)));
+    const realStats = torch.scope(() => gaussianStats(pooledFeatures(encoder, real.data, real.shape)));
+    return frechetDistance(fakeStats, realStats);
+  });
+  encoder.dispose();
+
+  const summary = {
+    regTs: regTsVersion(),
+    createdAt: new Date().toISOString(),
+    settings: s,
+    dataset: trainSet.name,
+    classes: trainSet.classNames,
+    features: { dir: featuresDir, images: prep.manifest.count, tokens: prep.manifest.tokens, dim: prep.manifest.dim, encoder: prep.manifest.encoder.name },
+    training: { runDir, steps: metrics.at(-1)?.step ?? 0, denoiseLossStart: firstLoss, denoiseLossEnd: lastLoss },
+    grid: gridRun.files.grid,
+    evaluation: { metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)', samples: s.evalSamples, reference: `${testSet.name} (first ${s.evalSamples})`, value: fd, npz: evalRun.files.npz },
+    seconds: { ...timings, total: (performance.now() - t0) / 1000 },
+  };
+  const summaryFile = path.join(out, 'demo.json');
+  writeFileAtomic(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`
+reg demo finished in ${formatDuration(summary.seconds.total)}
+  checkpoint        ${runDir}
+  metrics           ${path.join(runDir, 'metrics.jsonl')}
+  sample grid       ${gridRun.files.grid}   (row i = class ${trainSet.classNames.map((n, i) => `${i} ${n}`).join(', ')})
+  eval samples      ${evalRun.files.npz}
+  FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${s.evalSamples} ${testSet.name} images; lower is better)
+  summary           ${summaryFile}`);
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'the main job: prepare MobileNetV2 targets, train SiT+REG on Fashion-MNIST (or emoji), sample a class grid, compute FD-MobileNetV2',
+  options: [
+    { name: 'dataset', type: 'string', choices: ['fashion-mnist', 'emoji'], default: 'fashion-mnist', help: 'embedded dataset' },
+    { name: 'out', type: 'string', default: 'runs/demo', help: 'output directory (features/, run/, grid/, eval/, demo.json)' },
+    { name: 'budget', type: 'number', default: 480, help: 'training time budget in seconds' },
+    { name: 'train-images', type: 'integer', default: 16384, help: 'training images (the first N of the train split; each needs encoder targets)' },
+    { name: 'model', type: 'string', default: 'SiT-T/2', help: 'model preset (width/depth); the patch size comes from --patch-size' },
+    { name: 'image-size', type: 'integer', default: 32, help: 'pixel side the model sees (Fashion-MNIST is padded, emoji resized)' },
+    { name: 'patch-size', type: 'integer', default: 8, help: 'model patch size (tokens = (image-size / patch-size)²)' },
+    { name: 'encoder-input-size', type: 'integer', default: 64, help: 'MobileNetV2 input side (stride 16: must give the model token grid)' },
+    { name: 'batch-size', type: 'integer', default: 64, help: 'training batch size' },
+    { name: 'learning-rate', type: 'number', default: 5e-4, help: 'AdamW learning rate (after 100 warmup steps)' },
+    { name: 'ema-decay', type: 'number', default: 0.999, help: 'EMA decay (short runs need a short EMA)' },
+    { name: 'sampler', type: 'string', choices: ['sde', 'euler', 'heun'], default: 'sde', help: 'sampler' },
+    { name: 'steps', type: 'integer', default: 50, help: 'sampling steps' },
+    { name: 'cfg', type: 'number', default: 4, help: 'classifier-free guidance scale (image and class token)' },
+    { name: 'guidance-high', type: 'number', default: 0.85, help: 'guidance is applied for t ≤ this (t = 1 is noise)' },
+    { name: 'eval-samples', type: 'integer', default: 1000, help: 'samples (and test images) for the Fréchet distance' },
+    { name: 'seed', type: 'integer', default: 0, help: 'seed of everything' },
+    { name: 'threads', type: 'integer', default: 0, help: 'libtorch intra-op threads (0: libtorch default)' },
+    { name: 'retrain', type: 'boolean', default: false, help: 'train again even if the output directory holds a trained model' },
+  ],
+  async run(args) {
+    const o = args.options;
+    const s = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v])) as unknown as DemoSettings;
+    for (const [k, v] of Object.entries({ budget: s.budget, trainImages: s.trainImages, steps: s.steps, evalSamples: s.evalSamples, batchSize: s.batchSize })) {
+      if (!(typeof v === 'number' && v > 0)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be positive, got ${String(v)}`);
+    }
+    if (s.imageSize % s.patchSize !== 0) throw new UsageError(`--image-size ${s.imageSize} must be a multiple of --patch-size ${s.patchSize}`);
+    if (s.evalSamples < 2) throw new UsageError('--eval-samples must be at least 2');
+    await runDemo(s);
+  },
+};
