@@ -62,6 +62,8 @@ export const prepareCommand: Command = {
     { name: 'limit', type: 'integer', help: 'cache only the first N images' },
     { name: 'encoder', type: 'string', help: `representation encoder (${encoderNames().join(', ')})`, default: 'mobilenetv2' },
     { name: 'encoder-weights', type: 'string', help: 'local weights file or folder (mobilenetv2: default nsfwjs 4.4.0, fetched once and cached; dinov2: required)' },
+    { name: 'encoder-layer', type: 'string', help: 'mobilenetv2: layer giving the tokens (default block_10_project_BN, 96-d; block_10_depthwise_relu is 384-d)' },
+    { name: 'cls-pooling', type: 'string', help: 'mobilenetv2: class token from the patch tokens', default: 'mean', choices: ['mean', 'max'] },
     { name: 'input-size', type: 'integer', help: 'side the encoder resizes images to (default: the encoder\'s own, 224)' },
     { name: 'out', type: 'string', help: 'output directory of the cache', required: true },
     { name: 'dtype', type: 'string', help: 'storage precision of the tokens', default: 'float16', choices: ['float16', 'float32'] },
@@ -78,6 +80,8 @@ export const prepareCommand: Command = {
       inputSize: o['inputSize'] as number | undefined,
       weights: o['encoderWeights'] as string | undefined,
       device: checkDevice(String(o['device'])),
+      layer: o['encoderLayer'] as string | undefined,
+      clsPooling: o['clsPooling'] as string,
       log: (line) => console.error(line),
     });
     console.error(`dataset  ${dataset.name}: ${dataset.length} images ${dataset.channels}×${dataset.height}×${dataset.width}, ${dataset.numClasses} classes`);

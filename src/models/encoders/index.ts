@@ -18,5 +18,5 @@ export {
   NSFWJS_MOBILENETV2_SOURCE,
   type LoadedMobileNetV2,
 } from './mobilenetv2-weights.js';
-export { MobileNetV2Encoder, createMobileNetV2Encoder, MOBILENETV2_ENCODER, MOBILENETV2_INPUT_SIZE, type MobileNetV2EncoderOptions, type MobileNetV2PixelRange } from './mobilenetv2-encoder.js';
+export { MobileNetV2Encoder, createMobileNetV2Encoder, MOBILENETV2_ENCODER, MOBILENETV2_INPUT_SIZE, type MobileNetV2EncoderOptions, type MobileNetV2PixelRange, type MobileNetV2ClsPooling } from './mobilenetv2-encoder.js';
 export { Dinov2, Dinov2Encoder, createDinov2Encoder, loadDinov2, dinov2ConfigFromState, DINOV2_ENCODER, IMAGENET_MEAN, IMAGENET_STD, type Dinov2Config } from './dinov2.js';

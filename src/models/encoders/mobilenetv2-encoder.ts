@@ -7,7 +7,7 @@
  *   x ← 2x − 1                                          (only with pixelRange 'imagenet', see below)
  * Tokens: the map of layer `layer` (default `block_10_project_BN`, (B, 96, s/16, s/16)) flattened
  * row-major into patch tokens; the class token is their mean (global average pooling, the pooling
- * MobileNetV2's own classifier head uses).
+ * MobileNetV2's own classifier head uses), or their max with `clsPooling: 'max'` (README.md compares).
  *
  * pixelRange: nsfwjs feeds [0, 1] and that is what its model, whose early layers are frozen
  * Keras-ImageNet weights, was fine-tuned with. Keras's ImageNet MobileNetV2 itself expects [−1, 1]
@@ -32,7 +32,12 @@ export interface MobileNetV2EncoderOptions extends EncoderOptions {
   readonly pixelRange?: MobileNetV2PixelRange;
   /** Last block built (default 10: the ImageNet-frozen part of nsfwjs's model). */
   readonly lastBlock?: number;
+  /** Class token: mean (default) or max over the patch tokens (see README.md, "class token"). */
+  readonly clsPooling?: MobileNetV2ClsPooling;
 }
+
+/** How the class token summarises the patch tokens. */
+export type MobileNetV2ClsPooling = 'mean' | 'max';
 
 /** Default side: MobileNetV2's ImageNet resolution (14×14 tokens). */
 export const MOBILENETV2_INPUT_SIZE = 224;
@@ -57,6 +62,7 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
     readonly layer: string,
     readonly pixelRange: MobileNetV2PixelRange,
     weights: { source: string; sha256: string },
+    readonly clsPooling: MobileNetV2ClsPooling = 'mean',
   ) {
     if (!Number.isInteger(inputSize) || inputSize < 32) throw new RangeError(`mobilenetv2: inputSize must be an integer ≥ 32, got ${inputSize}`);
     this.dim = net.channels(layer);
@@ -72,7 +78,7 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
       weights: weights.source,
       weightsSha256: weights.sha256,
       preprocessing: `x/255 → bilinear(align_corners) to ${inputSize}${pixelRange === 'imagenet' ? ' → 2x−1' : ''}`,
-      clsToken: 'mean of patch tokens',
+      clsToken: `${clsPooling} of patch tokens`,
       layer,
       pixelRange,
       bnEps: net.config.bnEps,
@@ -95,7 +101,7 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
       torch.scope(() => {
         const map = this.net.forward(this.preprocess(images), { until: this.layer, fused: this.#fused });
         const patches = mapToTokens(map);
-        return { cls: patches.mean(1), patches };
+        return { cls: this.clsPooling === 'max' ? patches.amax(1) : patches.mean(1), patches };
       }),
     );
   }
@@ -114,7 +120,9 @@ export async function createMobileNetV2Encoder(options: MobileNetV2EncoderOption
   loaded.net.channels(layer); // throws on an unknown layer
   const range = options.pixelRange ?? DEFAULT_MOBILENETV2_PIXEL_RANGE;
   if (range !== 'nsfwjs' && range !== 'imagenet') throw new RangeError(`mobilenetv2: pixelRange must be 'nsfwjs' or 'imagenet', got '${String(range)}'`);
-  return new MobileNetV2Encoder(loaded.net, options.inputSize ?? MOBILENETV2_INPUT_SIZE, device, layer, range, loaded);
+  const pooling = options.clsPooling ?? 'mean';
+  if (pooling !== 'mean' && pooling !== 'max') throw new RangeError(`mobilenetv2: clsPooling must be 'mean' or 'max', got '${String(pooling)}'`);
+  return new MobileNetV2Encoder(loaded.net, options.inputSize ?? MOBILENETV2_INPUT_SIZE, device, layer, range, loaded, pooling);
 }
 
 /** Registry entry `mobilenetv2`. */

@@ -165,6 +165,12 @@ test('encoder: uint8 images in, TF.js tokens out (row-major patches, CLS = mean)
       assert.ok(again.patches.sub(patches).abs().max().item() < 1e-5);
     });
     enc.dispose();
+    if (c.name === 'fmnist224') {
+      const maxEnc = await createEncoder('mobilenetv2', { weights: WEIGHTS, inputSize: c.size, clsPooling: 'max' });
+      assert.equal(maxEnc.info.clsToken, 'max of patch tokens');
+      torch.scope(() => assertClose(maxEnc.encode(tensors.get(`${c.name}.images`)!).cls, ref.amax([1, 2]), 'max cls'));
+      maxEnc.dispose();
+    }
   }
 });
 
