@@ -42,7 +42,7 @@ export interface TrainConfig {
   encoderDepth: number;
   /** Encoder feature width (class token and patch features; DINOv2-B: 768). */
   encoderDim: number;
-  /** Projector MLP hidden width. */
+  /** Projector MLP hidden width (0: the model preset's, 2048 for the official sizes). */
   projectorDim: number;
   /** Latent (or pixel) side length fed to the model. */
   inputSize: number;
@@ -127,7 +127,7 @@ export const DEFAULT_TRAIN_CONFIG: Readonly<TrainConfig> = Object.freeze({
   patchSize: 0,
   encoderDepth: 0,
   encoderDim: 768,
-  projectorDim: 2048,
+  projectorDim: 0,
   inputSize: 32,
   inChannels: 4,
   numClasses: 1000,
@@ -173,7 +173,7 @@ const KEYS: Record<keyof TrainConfig, KeySpec> = {
   patchSize: { type: 'integer', help: "patch size (0: the model's preset)" },
   encoderDepth: { type: 'integer', help: "block aligned to the encoder (0: the model's preset: 4 for S/B, 8 for L/XL)" },
   encoderDim: { type: 'integer', help: 'encoder feature width (DINOv2-B: 768)' },
-  projectorDim: { type: 'integer', help: 'projector MLP hidden width' },
+  projectorDim: { type: 'integer', help: "projector MLP hidden width (0: the model's preset, 2048 for S/B/L/XL)" },
   inputSize: { type: 'integer', help: 'latent/pixel side length' },
   inChannels: { type: 'integer', help: 'latent/pixel channels' },
   numClasses: { type: 'integer', help: 'number of classes' },
@@ -297,10 +297,10 @@ export function validateTrainConfig(c: TrainConfig, where = 'config'): TrainConf
     throw new ConfigError(`${where}: ${msg}`);
   };
   if (!SIT_CONFIGS[c.model]) fail(new UnknownModelError(c.model).message);
-  for (const k of ['batchSize', 'gradientAccumulationSteps', 'maxTrainSteps', 'checkpointingSteps', 'encoderDim', 'projectorDim', 'inputSize', 'inChannels', 'numClasses'] as const) {
+  for (const k of ['batchSize', 'gradientAccumulationSteps', 'maxTrainSteps', 'checkpointingSteps', 'encoderDim', 'inputSize', 'inChannels', 'numClasses'] as const) {
     if (!(c[k] >= 1)) fail(`'${k}' must be at least 1, got ${c[k]}`);
   }
-  for (const k of ['seed', 'threads', 'depth', 'hiddenSize', 'numHeads', 'patchSize', 'encoderDepth', 'warmupSteps', 'keepCheckpoints', 'timeBudget', 'learningRate', 'adamEpsilon', 'adamWeightDecay', 'minLearningRate', 'projCoeff', 'clsCoeff'] as const) {
+  for (const k of ['seed', 'threads', 'depth', 'hiddenSize', 'numHeads', 'patchSize', 'encoderDepth', 'projectorDim', 'warmupSteps', 'keepCheckpoints', 'timeBudget', 'learningRate', 'adamEpsilon', 'adamWeightDecay', 'minLearningRate', 'projCoeff', 'clsCoeff'] as const) {
     if (!(c[k] >= 0)) fail(`'${k}' must not be negative, got ${c[k]}`);
   }
   if (c.batchSize % c.gradientAccumulationSteps !== 0) fail(`batchSize ${c.batchSize} is not divisible by gradientAccumulationSteps ${c.gradientAccumulationSteps}`);
@@ -330,7 +330,7 @@ function resolveModel(c: TrainConfig): SiTConfig {
     ...(c.patchSize > 0 ? { patchSize: c.patchSize } : {}),
     ...(c.encoderDepth > 0 ? { encoderDepth: c.encoderDepth } : {}),
     zDims: [c.encoderDim],
-    projectorDim: c.projectorDim,
+    ...(c.projectorDim > 0 ? { projectorDim: c.projectorDim } : {}),
     inputSize: c.inputSize,
     inChannels: c.inChannels,
     numClasses: c.numClasses,
