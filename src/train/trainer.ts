@@ -237,7 +237,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   // ---------------------------------------------------------------------------------------------
   // The loop
   // ---------------------------------------------------------------------------------------------
-  const progress = cfg.progress ? new Progress('train', cfg.maxTrainSteps, { unit: 'steps', initial: step }) : null;
+  const progress = cfg.progress ? new Progress('train', cfg.maxTrainSteps, { unit: 'steps', initial: step, ...(cfg.timeBudget > 0 ? { budgetSeconds: cfg.timeBudget } : {}) }) : null;
   const sessionStart = performance.now();
   let lastCheckpoint: string | null = resumeDir;
   let reason: StopReason = 'done';

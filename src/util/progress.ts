@@ -22,12 +22,14 @@ export interface ProgressOptions {
   stream?: NodeJS.WriteStream;
   /** Minimum seconds between plain log lines when not on a terminal. */
   logEverySeconds?: number;
+  /** The work also stops after this many seconds (a time budget): ETA and bar follow whichever ends first. */
+  budgetSeconds?: number;
 }
 
 /** A progress bar over `total` units of work. */
 export class Progress {
   readonly #start = performance.now();
-  #lastLog = 0;
+  #lastLog = -Infinity;
   #done: number;
   readonly #startDone: number;
   readonly #stream: NodeJS.WriteStream;
@@ -46,12 +48,16 @@ export class Progress {
     const now = performance.now();
     const elapsed = (now - this.#start) / 1000;
     const rate = (this.#done - this.#startDone) / Math.max(elapsed, 1e-9);
-    const eta = rate > 0 ? (this.total - this.#done) / rate : Infinity;
+    const budget = this.opts.budgetSeconds;
+    const byCount = rate > 0 ? (this.total - this.#done) / rate : Infinity;
+    const eta = budget ? Math.min(byCount, Math.max(budget - elapsed, 0)) : byCount;
+    const fraction = Math.max(this.#done / Math.max(this.total, 1), budget ? elapsed / budget : 0);
     const unit = this.opts.unit ?? 'it';
-    const stats = `${this.#done}/${this.total} ${unit} ${rate.toFixed(rate < 10 ? 2 : 1)} ${unit}/s elapsed ${formatDuration(elapsed)} eta ${formatDuration(eta)}${extra ? ` ${extra}` : ''}`;
+    const count = budget && byCount > budget - elapsed ? `${this.#done} ${unit} (budget ${formatDuration(budget)})` : `${this.#done}/${this.total} ${unit}`;
+    const stats = `${count} ${rate.toFixed(rate < 10 ? 2 : 1)} ${unit}/s elapsed ${formatDuration(elapsed)} eta ${formatDuration(eta)}${extra ? ` ${extra}` : ''}`;
     if (this.#tty) {
       const width = 24;
-      const filled = Math.round((width * this.#done) / Math.max(this.total, 1));
+      const filled = Math.min(width, Math.round(width * fraction));
       this.#stream.write(`\r${this.label} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${stats}\x1b[K`);
       if (this.#done >= this.total) this.#stream.write('\n');
     } else if (now - this.#lastLog >= (this.opts.logEverySeconds ?? 10) * 1000 || this.#done >= this.total) {
