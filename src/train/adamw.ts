@@ -10,6 +10,11 @@
  *   m ← β₁m + (1−β₁)g           v ← β₂v + (1−β₂)g²          (k = this parameter's step, from 1)
  *   p ← p − η(k)·( m/(1−β₁ᵏ) / (√v/√(1−β₂ᵏ) + ε)  +  λp )
  *
+ * An update is kept in the factored form u = scale·num/den + decay·p ({@link Update}) so that scalar
+ * transforms (learning rate, bias correction, weight decay) cost no pass over the data, and applying
+ * it is PyTorch's own sequence `p.mul_(1 − ηλ); p.addcdiv_(m, den, −η/(1−β₁ᵏ))`; a transform that
+ * needs the plain values calls {@link materialize}.
+ *
  * Parameters whose gradient is null are skipped (their moments and step count do not move), as in PyTorch.
  */
 import * as torch from '../torch/index.js';
@@ -19,13 +24,36 @@ import { constant, type Schedule } from './schedule.js';
 /** A parameter with its state-dict name. */
 export type NamedParam = readonly [name: string, param: Tensor];
 
+/**
+ * An update in factored form: u = scale · num / den + decay · p (den absent: u = scale · num + decay · p).
+ * `num` and `den` may be the gradient or transform state: never modify them in place. Tensors created
+ * for this update go in `temps` and are released once it has been applied.
+ */
+export interface Update {
+  readonly num: Tensor;
+  readonly den: Tensor | null;
+  readonly scale: number;
+  readonly decay: number;
+  readonly temps: readonly Tensor[];
+}
+
+/** The update equal to `g` itself. */
+export const plainUpdate = (g: Tensor): Update => ({ num: g, den: null, scale: 1, decay: 0, temps: [] });
+
+/** The values of `u` as one tensor (`u.num` itself when it is plain); new tensors join `temps`. */
+export function materialize(u: Update, p: Tensor): { value: Tensor; temps: Tensor[] } {
+  const temps = [...u.temps];
+  if (u.den === null && u.scale === 1 && u.decay === 0) return { value: u.num, temps };
+  const value = u.den === null ? u.num.mul(u.scale) : u.num.div(u.den).mul_(u.scale);
+  if (u.decay !== 0) value.add_(p, u.decay);
+  temps.push(value);
+  return { value, temps };
+}
+
 /** The per-run state of one transform over a fixed list of parameters. */
 export interface TransformState {
-  /**
-   * The new update of parameter `i` given its current update `u`. Must not modify `u` in place (it may be
-   * the gradient itself); returns a new tensor or `u` unchanged. `step` is the optimizer's 1-based step.
-   */
-  update(i: number, u: Tensor, param: Tensor, step: number): Tensor;
+  /** The new update of parameter `i` given its current update `u`; `step` is the optimizer's 1-based step. */
+  update(i: number, u: Update, param: Tensor, step: number): Update;
   /** State to checkpoint, by name (`<param>.<slot>`); stateless transforms return an empty map. */
   stateDict(): Map<string, Tensor>;
   /** Restores what stateDict() returned; throws naming the first missing or mis-shaped entry. */
@@ -66,18 +94,16 @@ export function scaleByAdam({ beta1 = 0.9, beta2 = 0.999, eps = 1e-8 }: AdamOpti
     const expAvgSq = params.map(([, p]) => torch.keep(torch.zerosLike(p)));
     const steps = params.map(() => 0);
     return {
-      update(i, g) {
+      update(i, u, p) {
+        const { value: g, temps } = materialize(u, p);
         const k = ++steps[i]!;
         const m = expAvg[i]!;
         const v = expAvgSq[i]!;
         m.mul_(beta1).add_(g, 1 - beta1);
         v.mul_(beta2).addcmul_(g, g, 1 - beta2);
-        const bc1 = 1 - beta1 ** k;
-        const bc2 = 1 - beta2 ** k;
-        const denom = v.sqrt().div_(Math.sqrt(bc2)).add_(eps);
-        const u = m.div(denom).mul_(1 / bc1);
-        denom.dispose();
-        return u;
+        for (const t of temps) t.dispose();
+        const denom = v.sqrt().div_(Math.sqrt(1 - beta2 ** k)).add_(eps);
+        return { num: m, den: denom, scale: 1 / (1 - beta1 ** k), decay: 0, temps: [denom] };
       },
       stateDict() {
         const out = new Map<string, Tensor>();
@@ -103,15 +129,19 @@ export function scaleByAdam({ beta1 = 0.9, beta2 = 0.999, eps = 1e-8 }: AdamOpti
   };
 }
 
-/** Decoupled weight decay: u ← u + λ·p (then scaled by the learning rate: p ← p − ηλp). λ = 0 is a no-op. */
+/** Decoupled weight decay: u ← u + λ·p (then scaled by the learning rate: p ← p − ηλp). */
 export function addDecayedWeights(weightDecay: number): Transform {
-  return () => stateless((_i, u, p) => (weightDecay === 0 ? u : u.add(p, weightDecay)));
+  return () => stateless((_i, u) => ({ ...u, decay: u.decay + weightDecay }));
 }
 
 /** u ← −η(step)·u, η a number or a {@link Schedule}. */
 export function scaleByLearningRate(lr: number | Schedule): Transform {
   const schedule = typeof lr === 'number' ? constant(lr) : lr;
-  return () => stateless((_i, u, _p, step) => u.mul(-schedule(step)));
+  return () =>
+    stateless((_i, u, _p, step) => {
+      const eta = schedule(step);
+      return { ...u, scale: u.scale * -eta, decay: u.decay * -eta };
+    });
 }
 
 /** Applies transforms in order: chain(a, b)(u) = b(a(u)). */
@@ -121,11 +151,7 @@ export function chain(...transforms: Transform[]): Transform {
     return {
       update(i, u, p, step) {
         let cur = u;
-        for (const s of states) {
-          const next = s.update(i, cur, p, step);
-          if (cur !== u && cur !== next) cur.dispose();
-          cur = next;
-        }
+        for (const s of states) cur = s.update(i, cur, p, step);
         return cur;
       },
       stateDict: () => new Map(states.flatMap((s) => [...s.stateDict()])),
@@ -156,16 +182,21 @@ export class Optimizer {
     return this.#step;
   }
 
-  /** One update of every parameter that has a gradient. */
+  /**
+   * One update of every parameter that has a gradient: p ← p + u with u = scale·num/den + decay·p,
+   * applied as p.mul_(1 + decay) then p.addcdiv_(num, den, scale) (PyTorch AdamW's two operations).
+   */
   step(): void {
     const step = ++this.#step;
     torch.noGrad(() => {
       this.params.forEach(([, p], i) => {
         const g = p.grad;
         if (g === null) return;
-        const u = this.#state.update(i, g, p, step);
-        p.add_(u);
-        if (u !== g) u.dispose();
+        const u = this.#state.update(i, plainUpdate(g), p, step);
+        if (u.decay !== 0) p.mul_(1 + u.decay);
+        if (u.den !== null) p.addcdiv_(u.num, u.den, u.scale);
+        else p.add_(u.num, u.scale);
+        for (const t of u.temps) t.dispose();
         g.dispose();
       });
     });
