@@ -34,8 +34,10 @@ import { formatDuration } from '../../util/progress.js';
 import { regTsVersion } from './version.js';
 
 /** The demo's settings (every one is a command-line option). */
-interface DemoSettings {
+export interface DemoSettings {
   dataset: 'fashion-mnist' | 'emoji';
+  dataDir?: string;
+  encoderWeights?: string;
   out: string;
   budget: number;
   trainImages: number;
@@ -56,11 +58,26 @@ interface DemoSettings {
   retrain: boolean;
 }
 
+/** What the demo did (also `<out>/demo.json`). */
+export interface DemoSummary {
+  regTs: string;
+  createdAt: string;
+  settings: DemoSettings;
+  dataset: string;
+  classes: readonly string[];
+  features: { dir: string; images: number; tokens: number; dim: number; encoder: string };
+  training: { runDir: string; steps: number; denoiseLossStart: number; denoiseLossEnd: number };
+  grid: string | undefined;
+  evaluation: { metric: string; samples: number; reference: string; value: number; npz: string | undefined };
+  seconds: Record<string, number>;
+}
+
 /** One dataset's split as the demo uses it. */
 function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDataset> | ImageDataset {
-  if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels: 1 });
+  const dir = s.dataDir ? { dir: s.dataDir } : {};
+  if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels: 1, ...dir });
   // Emoji has no test split: the demo compares samples with the whole set.
-  return loadEmoji({ labels: 'category', resolution: s.imageSize });
+  return loadEmoji({ labels: 'category', resolution: s.imageSize, ...dir });
 }
 
 /** Encodes uint8 NHWC images (N, H, W, 3) into pooled encoder features (N, C). */
@@ -111,6 +128,7 @@ function trainConfig(s: DemoSettings, ds: ImageDataset, featuresDir: string, run
       numClasses: ds.numClasses,
       encoderDim,
       data: s.dataset,
+      dataDir: s.dataDir ?? '',
       encoder: featuresDir,
       batchSize: s.batchSize,
       learningRate: s.learningRate,
@@ -126,7 +144,8 @@ function trainConfig(s: DemoSettings, ds: ImageDataset, featuresDir: string, run
   );
 }
 
-async function runDemo(s: DemoSettings): Promise<void> {
+/** Runs the whole demo with `s`; returns the summary also written to `<out>/demo.json`. */
+export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   const t0 = performance.now();
   const timings: Record<string, number> = {};
   const stage = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
@@ -144,7 +163,7 @@ async function runDemo(s: DemoSettings): Promise<void> {
   const trainSet = await openSplit(s, 'train');
   const testSet = await openSplit(s, 'test');
   console.log(`reg demo: SiT + REG on ${trainSet.name} (${trainSet.numClasses} classes, ${s.imageSize}×${s.imageSize}×${trainSet.channels} pixels) with MobileNetV2 targets; output in ${out}`);
-  const encoder = await createEncoder('mobilenetv2', { inputSize: s.encoderInputSize, log: (l) => console.log(`   ${l}`) });
+  const encoder = await createEncoder('mobilenetv2', { inputSize: s.encoderInputSize, ...(s.encoderWeights ? { weights: s.encoderWeights } : {}), log: (l) => console.log(`   ${l}`) });
   const grid = s.imageSize / s.patchSize;
   if (encoder.grid[0] !== grid) {
     throw new UsageError(`MobileNetV2 at ${s.encoderInputSize}px gives a ${encoder.grid.join('×')} token grid but the model has ${grid}×${grid} patches; use --encoder-input-size ${(encoder.inputSize / encoder.grid[0]) * grid}`);
@@ -212,7 +231,7 @@ async function runDemo(s: DemoSettings): Promise<void> {
   });
   encoder.dispose();
 
-  const summary = {
+  const summary: DemoSummary = {
     regTs: regTsVersion(),
     createdAt: new Date().toISOString(),
     settings: s,
@@ -234,6 +253,7 @@ reg demo finished in ${formatDuration(summary.seconds.total)}
   eval samples      ${evalRun.files.npz}
   FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${s.evalSamples} ${testSet.name} images; lower is better)
   summary           ${summaryFile}`);
+  return summary;
 }
 
 export const demoCommand: Command = {
@@ -241,6 +261,8 @@ export const demoCommand: Command = {
   summary: 'the main job: prepare MobileNetV2 targets, train SiT+REG on Fashion-MNIST (or emoji), sample a class grid, compute FD-MobileNetV2',
   options: [
     { name: 'dataset', type: 'string', choices: ['fashion-mnist', 'emoji'], default: 'fashion-mnist', help: 'embedded dataset' },
+    { name: 'data-dir', type: 'string', help: 'dataset directory (default: the installed Debian/npm package)' },
+    { name: 'encoder-weights', type: 'string', help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)' },
     { name: 'out', type: 'string', default: 'runs/demo', help: 'output directory (features/, run/, grid/, eval/, demo.json)' },
     { name: 'budget', type: 'number', default: 480, help: 'training time budget in seconds' },
     { name: 'train-images', type: 'integer', default: 16384, help: 'training images (the first N of the train split; each needs encoder targets)' },
@@ -249,8 +271,8 @@ export const demoCommand: Command = {
     { name: 'patch-size', type: 'integer', default: 8, help: 'model patch size (tokens = (image-size / patch-size)²)' },
     { name: 'encoder-input-size', type: 'integer', default: 64, help: 'MobileNetV2 input side (stride 16: must give the model token grid)' },
     { name: 'batch-size', type: 'integer', default: 64, help: 'training batch size' },
-    { name: 'learning-rate', type: 'number', default: 5e-4, help: 'AdamW learning rate (after 100 warmup steps)' },
-    { name: 'ema-decay', type: 'number', default: 0.999, help: 'EMA decay (short runs need a short EMA)' },
+    { name: 'learning-rate', type: 'number', default: 1e-3, help: 'AdamW learning rate (after 100 warmup steps)' },
+    { name: 'ema-decay', type: 'number', default: 0.995, help: 'EMA decay (a short run needs a short EMA: 0.995 averages about the last 200 steps)' },
     { name: 'sampler', type: 'string', choices: ['sde', 'euler', 'heun'], default: 'sde', help: 'sampler' },
     { name: 'steps', type: 'integer', default: 50, help: 'sampling steps' },
     { name: 'cfg', type: 'number', default: 4, help: 'classifier-free guidance scale (image and class token)' },
