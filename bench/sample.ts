@@ -6,9 +6,12 @@
  *
  * Both sides get the same weights (the official initialisation perturbed by seeded noise, so every
  * head is non-zero), initial states, labels and step noises through one safetensors file, and the run
- * checks that their final latents agree. Guided steps double the batch: 43 of the 50 steps are guided
- * (t ≤ 0.85), so one image costs 93 network evaluations. The per-image noise streams of `reg sample`
+ * checks that their final latents agree. Guided steps double the batch: 42 of the 50 steps are guided
+ * (t ≤ 0.85), so one image costs 92 network evaluations. The per-image noise streams of `reg sample`
  * (drawn on the CPU, one generator per image and stream) are timed separately.
+ *
+ * Batch: 64 on CUDA, 1 on the CPU (one CPU run of 50 steps takes about a minute per side on a quiet
+ * 2-core machine); override with REG_BENCH_SAMPLE_BATCH.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -33,7 +36,7 @@ export const description = `SiT-S/2+REG 32×32×4, ${STEPS} SDE steps, CFG ${CFG
 
 export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
   const device: Device = torch.cudaAvailable() ? 'cuda' : 'cpu';
-  const batch = Number(process.env.REG_BENCH_SAMPLE_BATCH ?? (device === 'cuda' ? 64 : 2));
+  const batch = Number(process.env.REG_BENCH_SAMPLE_BATCH ?? (device === 'cuda' ? 64 : 1));
   const pairs = pairsFor(options, device === 'cuda' ? 5 : 3);
   const threads = torch.getNumThreads();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'regts-bench-sample-'));
