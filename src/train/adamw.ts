@@ -58,6 +58,8 @@ export interface TransformState {
   stateDict(): Map<string, Tensor>;
   /** Restores what stateDict() returned; throws naming the first missing or mis-shaped entry. */
   loadStateDict(state: ReadonlyMap<string, Tensor>): void;
+  /** Releases the state's tensors. */
+  dispose?(): void;
 }
 
 /** A transform: creates its state for a list of parameters. */
@@ -125,6 +127,9 @@ export function scaleByAdam({ beta1 = 0.9, beta2 = 0.999, eps = 1e-8 }: AdamOpti
           steps[i] = k;
         });
       },
+      dispose() {
+        for (const t of [...expAvg, ...expAvgSq]) t.dispose();
+      },
     };
   };
 }
@@ -156,6 +161,7 @@ export function chain(...transforms: Transform[]): Transform {
       },
       stateDict: () => new Map(states.flatMap((s) => [...s.stateDict()])),
       loadStateDict: (state) => states.forEach((s) => s.loadStateDict(state)),
+      dispose: () => states.forEach((s) => s.dispose?.()),
     };
   };
 }
@@ -212,6 +218,11 @@ export class Optimizer {
     const out = this.#state.stateDict();
     out.set('__step__', torch.tensor(this.#step, { dtype: 'float64' }));
     return out;
+  }
+
+  /** Releases the optimizer state (the parameters are not touched). */
+  dispose(): void {
+    this.#state.dispose?.();
   }
 
   /** Restores stateDict() output (keys, shapes and the step count are checked). */

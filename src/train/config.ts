@@ -201,7 +201,7 @@ const KEYS: Record<keyof TrainConfig, KeySpec> = {
   maxTrainSteps: { type: 'integer', help: 'optimizer steps to train' },
   checkpointingSteps: { type: 'integer', help: 'checkpoint every N steps' },
   keepCheckpoints: { type: 'integer', help: 'keep the newest K checkpoints (0: all)' },
-  timeBudget: { type: 'number', help: 'stop with a checkpoint after this many seconds (0: none)' },
+  timeBudget: { type: 'number', help: 'stop with a checkpoint before this session exceeds this many seconds (0: none)' },
   progress: { type: 'boolean', help: 'progress bar on a terminal, progress lines otherwise' },
 };
 

@@ -73,6 +73,12 @@ export class EMA {
     });
   }
 
+  /** Releases the averaged weights. */
+  dispose(): void {
+    for (const t of this.#state.values()) t.dispose();
+    this.#state.clear();
+  }
+
   /** Copies the model's persistent buffers into the average (after loading new model weights, say). */
   syncBuffers(): void {
     const params = new Set(this.#params.map(([n]) => n));

@@ -152,6 +152,14 @@ describe('failures', () => {
 });
 
 describe('loop features', () => {
+  it('an abort from a timer (as SIGINT/SIGTERM handlers do) stops the loop: it yields to the event loop', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 300);
+    const r = await train(tiny({ maxTrainSteps: 100_000, gradientAccumulationSteps: 1 }), { log: quiet, signal: controller.signal });
+    assert.equal(r.reason, 'interrupted');
+    assert.ok(r.step < 100_000 && path.basename(r.checkpoint!) === String(r.step).padStart(7, '0'));
+  });
+
   it('time budget stops with a checkpoint; keep-last-k prunes; metrics carry every term', async () => {
     const cfg = tiny({ timeBudget: 1e-6, maxTrainSteps: 50 });
     const r = await train(cfg, { log: quiet });
@@ -161,7 +169,8 @@ describe('loop features', () => {
     const k = tiny({ checkpointingSteps: 1, maxTrainSteps: 5, keepCheckpoints: 2, gradientAccumulationSteps: 1 });
     const live: number[] = [];
     await train(k, { log: quiet, onStep: () => live.push(torch.liveTensors()) });
-    assert.ok(live.every((n) => n === live[0]), `no tensor leaks per step or checkpoint: ${live.join(' ')}`);
+    // (garbage of earlier tests may be collected meanwhile, so the count may only go down)
+    assert.ok(live.every((n, i) => i === 0 || n <= live[i - 1]!), `no tensor leaks per step or checkpoint: ${live.join(' ')}`);
     assert.deepEqual(listCheckpoints(k.outputDir).map((c) => c.step), [4, 5]);
     assert.equal(readFileSync(path.join(checkpointsDir(k.outputDir), 'latest'), 'utf8'), '0000005\n');
     assert.ok(!readdirSync(checkpointsDir(k.outputDir)).some((n) => n.startsWith('.tmp')));

@@ -315,6 +315,8 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
       opts.onStep?.(record);
       progress?.tick(1, `loss ${sums.loss.toFixed(4)} ${record.imagesPerSec.toFixed(1)} img/s ${record.gflops.toFixed(0)} GFLOP/s`);
 
+      // let signal handlers and other events run (a source's next() may never leave the microtask queue)
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const elapsed = (performance.now() - sessionStart) / 1000;
       if (cfg.timeBudget > 0 && elapsed + seconds > cfg.timeBudget && step < cfg.maxTrainSteps) reason = 'time-budget';
       if (opts.signal?.aborted && step < cfg.maxTrainSteps) reason = 'interrupted';
@@ -324,6 +326,10 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   } finally {
     metrics.close();
     await source.close();
+    // the weights live on in the checkpoints; free native memory now rather than at garbage collection
+    optimizer.dispose();
+    ema.dispose();
+    for (const t of [...model.parameters(), ...model.namedBuffers('', true).map(([, b]) => b)]) t.dispose();
   }
   if (reason === 'time-budget') log(`time budget of ${cfg.timeBudget}s reached at step ${step}; checkpoint ${lastCheckpoint}`);
   if (reason === 'interrupted') log(`interrupted at step ${step}; checkpoint ${lastCheckpoint} (continue with --resume)`);
