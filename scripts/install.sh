@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
-apt_packages=(libtorch-dev dataset-fashion-mnist g++ make python3)
+apt_packages=(libtorch-dev dataset-fashion-mnist g++ make python3 python3-numpy)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -121,7 +121,8 @@ describe('npz writer', () => {
   });
 });
 
-describe('NumPy interoperability (python3-numpy)', { skip: hasNumpy ? false : 'Debian python3-numpy not installed' }, () => {
+describe('NumPy interoperability (python3-numpy, installed by scripts/install.sh)', () => {
+  test('Debian python3 with numpy is present', () => assert.ok(hasNumpy, `${PY} cannot import numpy: apt-get install python3-numpy`));
   const run = (...args: string[]) => {
     const r = spawnSync(PY, [SCRIPT, ...args], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

@@ -119,16 +119,25 @@ test('saveSafetensors rejects disposed and non-tensor values', () => {
   assert.throws(() => saveSafetensors(join(dir, 'x.safetensors'), { t: 1 as unknown as Tensor }), /is not a Tensor/);
 });
 
-test('device option moves loaded tensors (cuda only when available)', { skip: !cudaAvailable() }, () => {
-  const { tensors } = loadSafetensors(fixturePath('io/tensors.safetensors'), { device: 'cuda:0', mmap: true });
-  assert.equal(tensors.get('f32')?.device, 'cuda:0');
-  const ck = loadPt(fixturePath('io/ckpt_p2.pt'), { device: 'cuda:0' }) as Map<string, PyValue<Tensor>>;
-  const model = asStateDict(ck.get('model'));
-  assert.equal(model.get('buf_bf16')?.device, 'cuda:0');
-  const path = join(dir, 'from-cuda.safetensors');
-  saveSafetensors(path, model);
-  assert.deepEqual(encode(readSafetensorsRaw(path).tensors.get('transposed')), encode(toRaw(model.get('transposed')!.cpu())));
-});
+if (cudaAvailable()) {
+  test('device option moves loaded tensors to CUDA', () => {
+    const { tensors } = loadSafetensors(fixturePath('io/tensors.safetensors'), { device: 'cuda:0', mmap: true });
+    assert.equal(tensors.get('f32')?.device, 'cuda:0');
+    const ck = loadPt(fixturePath('io/ckpt_p2.pt'), { device: 'cuda:0' }) as Map<string, PyValue<Tensor>>;
+    const model = asStateDict(ck.get('model'));
+    assert.equal(model.get('buf_bf16')?.device, 'cuda:0');
+    const path = join(dir, 'from-cuda.safetensors');
+    saveSafetensors(path, model);
+    assert.deepEqual(encode(readSafetensorsRaw(path).tensors.get('transposed')), encode(toRaw(model.get('transposed')!.cpu())));
+  });
+} else {
+  test('device option: asking for CUDA without it fails clearly and leaks nothing', () => {
+    const before = liveTensors();
+    assert.throws(() => loadSafetensors(fixturePath('io/tensors.safetensors'), { device: 'cuda:0' }), /CUDA is not available/);
+    assert.throws(() => loadPt(fixturePath('io/ckpt_p2.pt'), { device: 'cuda:0' }), /CUDA is not available/);
+    assert.equal(liveTensors(), before);
+  });
+}
 
 test('memory-maps a file larger than 4 GiB (sparse) and reads a tensor past 4 GiB', () => {
   const path = join(dir, 'sparse.safetensors');
