@@ -9,4 +9,5 @@ export const BENCHMARK_MODULES: readonly string[] = [
   'dispatch',
   'sample',
   'train-step',
+  'encoder',
 ];
