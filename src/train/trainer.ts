@@ -252,7 +252,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
         const batch = toDevice(await source.next(), device);
         const terms = torch.scope(() => {
           // label dropout drawn here (not inside the model) so that it comes from the trainer's generator
-          const dropMask = cfg.labelDropout > 0 ? torch.rand([microBatch], { generator: rng, device }).lt(cfg.labelDropout) : undefined;
+          const dropMask = cfg.labelDropout > 0 ? torch.rand([batch.y.shape[0]!], { generator: rng, device }).lt(cfg.labelDropout) : undefined;
           const out = withPrecisionHint(amp, () =>
             maybeAutocast(amp, device, () =>
               regLoss(
