@@ -41,6 +41,10 @@ test('reg demo runs end to end at a tiny size', { timeout: 240_000 }, async () =
   assert.equal(npz.dtype, 'uint8');
   assert.deepEqual(npz.shape, [20, 32, 32, 3]);
   assert.ok(Number.isFinite(summary.evaluation.value) && summary.evaluation.value > 0);
+  // The fixture serves the same images as both splits: real-vs-real is the distance of a set to itself,
+  // 0 up to float64 round-off in the eigendecompositions (traces here are O(10²): ~1e-5 absolute).
+  assert.ok(Math.abs(summary.evaluation.realVsReal) < 1e-3, String(summary.evaluation.realVsReal));
+  assert.ok(summary.evaluation.value > summary.evaluation.realVsReal);
 
   const written = JSON.parse(readFileSync(path.join(out, 'demo.json'), 'utf8')) as typeof summary;
   assert.equal(written.evaluation.value, summary.evaluation.value);

@@ -68,7 +68,7 @@ export interface DemoSummary {
   features: { dir: string; images: number; tokens: number; dim: number; encoder: string };
   training: { runDir: string; steps: number; denoiseLossStart: number; denoiseLossEnd: number };
   grid: string | undefined;
-  evaluation: { metric: string; samples: number; reference: string; value: number; npz: string | undefined };
+  evaluation: { metric: string; samples: number; reference: string; value: number; realVsReal: number; npz: string | undefined };
   seconds: Record<string, number>;
 }
 
@@ -222,12 +222,15 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
       info,
     }),
   );
-  const fd = await stage('Fréchet distance', async () => {
+  const [fd, floor] = await stage('Fréchet distance', async () => {
     const samples = readNpz(evalRun.files.npz!).get('arr_0')!;
     const real = await datasetImages(testSet, s.evalSamples);
-    const fakeStats = torch.scope(() => gaussianStats(pooledFeatures(encoder, samples.data, samples.shape)));
-    const realStats = torch.scope(() => gaussianStats(pooledFeatures(encoder, real.data, real.shape)));
-    return frechetDistance(fakeStats, realStats);
+    // The same statistic between as many real training images and the test images: the floor a
+    // perfect generator would reach with this sample size.
+    const train = await datasetImages(trainSet, s.evalSamples);
+    const stats = (x: { data: Uint8Array; shape: readonly number[] }) => torch.scope(() => gaussianStats(pooledFeatures(encoder, x.data, x.shape)));
+    const realStats = stats(real);
+    return [frechetDistance(stats(samples), realStats), frechetDistance(stats(train), realStats)] as const;
   });
   encoder.dispose();
 
@@ -240,7 +243,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     features: { dir: featuresDir, images: prep.manifest.count, tokens: prep.manifest.tokens, dim: prep.manifest.dim, encoder: prep.manifest.encoder.name },
     training: { runDir, steps: metrics.at(-1)?.step ?? 0, denoiseLossStart: firstLoss, denoiseLossEnd: lastLoss },
     grid: gridRun.files.grid,
-    evaluation: { metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)', samples: s.evalSamples, reference: `${testSet.name} (first ${s.evalSamples})`, value: fd, npz: evalRun.files.npz },
+    evaluation: { metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)', samples: s.evalSamples, reference: `${testSet.name} (first ${s.evalSamples})`, value: fd, realVsReal: floor, npz: evalRun.files.npz },
     seconds: { ...timings, total: (performance.now() - t0) / 1000 },
   };
   const summaryFile = path.join(out, 'demo.json');
@@ -251,7 +254,8 @@ reg demo finished in ${formatDuration(summary.seconds.total)}
   metrics           ${path.join(runDir, 'metrics.jsonl')}
   sample grid       ${gridRun.files.grid}   (row i = class ${trainSet.classNames.map((n, i) => `${i} ${n}`).join(', ')})
   eval samples      ${evalRun.files.npz}
-  FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${s.evalSamples} ${testSet.name} images; lower is better)
+  FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${s.evalSamples} ${testSet.name} images; lower is better;
+                    ${floor.toFixed(3)} for ${s.evalSamples} real training images, the floor at this sample size)
   summary           ${summaryFile}`);
   return summary;
 }
