@@ -9,12 +9,13 @@
  *   add, left to GC       a.add(b), result dropped; the garbage collector finalizes it later
  *   native.call + dispose the addon's generic dispatcher call on raw handles (the binding's floor)
  *   N-API no-op           native.isGradEnabled(): the cost of crossing into C++ at all
- * Rows, PyTorch: torch.add(a, b), a + b, and the empty Python loop.
+ * Rows, PyTorch: torch.add(a, b), a + b, and the empty Python loop. A round times every variant
+ * once, reg-ts first or PyTorch first in turn.
  * Headline ratio: `add in scope()` / `torch.add`.
  */
 import { getNumThreads, ones, op, scope } from '../src/torch/index.js';
 import { native, type Handle } from '../src/torch/native.js';
-import { type BenchOptions, type BenchResult, fmt, gatedRounds, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+import { type BenchOptions, type BenchResult, fmt, gatedRounds, loadAverage, median, pairedRatio, pairsFor, pause, PyWorker, SIDE_GAP_MS, table, timeReps } from './harness.js';
 
 const CALLS = 20_000;
 const PER_SCOPE = 100;
@@ -60,10 +61,24 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     for (const f of Object.values(ts)) timeReps(f, 2);
     for (const v of pyVariants) await py.time({ variant: v, calls: CALLS, reps: 2 });
     // One round: every variant once, reg-ts then PyTorch.
+    let i = 0;
     const rounds = await gatedRounds(async () => {
       const r: Record<string, number> = {};
-      for (const [k, f] of Object.entries(ts)) r[k] = timeReps(f, 1)[0]!;
-      for (const v of pyVariants) r[v] = (await py.time({ variant: v, calls: CALLS, reps: 1 }))[0]!;
+      const mine = (): void => {
+        for (const [k, f] of Object.entries(ts)) r[k] = timeReps(f, 1)[0]!;
+      };
+      const theirs = async (): Promise<void> => {
+        for (const v of pyVariants) r[v] = (await py.time({ variant: v, calls: CALLS, reps: 1 }))[0]!;
+      };
+      if (i++ % 2 === 0) {
+        mine();
+        await pause(SIDE_GAP_MS);
+        await theirs();
+      } else {
+        await theirs();
+        await pause(SIDE_GAP_MS);
+        mine();
+      }
       return r;
     }, pairs, py);
     clean = rounds.clean.length;

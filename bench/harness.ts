@@ -236,11 +236,19 @@ export class Quiet {
     const until = Date.now() + maxMs;
     do {
       const a = this.snapshot();
-      await new Promise((r) => setTimeout(r, 200));
+      await pause(200);
       if (this.foreign(a, this.snapshot()) <= 1) return true;
     } while (Date.now() < until);
     return false;
   }
+}
+
+/** Milliseconds between the reg-ts and the PyTorch half of a pair (longer than BLAS threads spin). */
+export const SIDE_GAP_MS = 300;
+
+/** Resolves after `ms` milliseconds. */
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**
@@ -273,8 +281,9 @@ export async function gatedRounds<T>(round: () => Promise<T>, rounds: number, wo
 
 /**
  * Alternating measurement: after `warmup` untimed calls on each side, `pairs` times one reg-ts
- * sample then one PyTorch sample, so that load from other processes hits both sides alike; pairs
- * are gated by `gatedRounds`, and times come from the clean pairs when there are at least 3.
+ * sample and one PyTorch sample (in alternating order, `SIDE_GAP_MS` apart), so that load from
+ * other processes hits both sides alike; pairs are gated by `gatedRounds`, and times come from the
+ * clean pairs when there are at least 3.
  */
 export async function interleave(
   ts: (reps: number) => number[],
@@ -285,7 +294,19 @@ export async function interleave(
 ): Promise<Paired> {
   ts(warmup);
   await py(warmup);
-  const { clean, all } = await gatedRounds(async () => [ts(1)[0]!, (await py(1))[0]!] as const, pairs, worker);
+  let i = 0;
+  const { clean, all } = await gatedRounds(async () => {
+    // Alternate which side goes first, and pause between the sides: BLAS worker threads keep
+    // spinning for a while after a call (OpenBLAS ~0.1 s) and would slow whichever side ran next.
+    if (i++ % 2 === 0) {
+      const t = ts(1)[0]!;
+      await pause(SIDE_GAP_MS);
+      return [t, (await py(1))[0]!] as const;
+    }
+    const p = (await py(1))[0]!;
+    await pause(SIDE_GAP_MS);
+    return [ts(1)[0]!, p] as const;
+  }, pairs, worker);
   const use = clean.length >= 3 ? clean : all;
   return { ts: use.map((x) => x[0]), py: use.map((x) => x[1]), clean: clean.length, taken: all.length };
 }
