@@ -1,11 +1,12 @@
 // Entry point of the reg-ts native addon and the handle types shared by every translation unit.
 #include "common.h"
 
+#include <algorithm>
+#include <memory>
+
 namespace regts {
 
 namespace {
-std::atomic<int64_t> gLiveTensors{0};
-const napi_type_tag kTensorTag = {0x7265675f74732d31ULL, 0x74656e736f720001ULL};
 const napi_type_tag kGeneratorTag = {0x7265675f74732d31ULL, 0x67656e6572610002ULL};
 
 bool hasTag(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag) {
@@ -14,43 +15,172 @@ bool hasTag(Napi::Env env, const Napi::Value& v, const napi_type_tag& tag) {
   napi_status s = napi_check_object_type_tag(env, v, &tag, &result);
   return s == napi_ok && result;
 }
-}  // namespace
 
-TensorBox::TensorBox(at::Tensor t) : tensor(std::move(t)) { gLiveTensors++; }
-TensorBox::~TensorBox() {
-  if (tensor.defined()) gLiveTensors--;
+// Handle layout (see common.h): 4-bit tag | 27-bit generation | 22-bit slot = 53 bits.
+constexpr int kSlotBits = 22;
+constexpr int kGenBits = 27;
+constexpr uint64_t kHandleTag = 0xB;
+constexpr uint64_t kSlotMask = (uint64_t{1} << kSlotBits) - 1;
+constexpr uint64_t kGenMask = (uint64_t{1} << kGenBits) - 1;
+constexpr uint32_t kMaxSlots = uint32_t{1} << kSlotBits;
+constexpr uint32_t kRetired = static_cast<uint32_t>(kGenMask) + 1;  // above every encodable generation
+static_assert((kHandleTag << (kSlotBits + kGenBits)) >= (uint64_t{1} << 52), "ids must be integral doubles");
+constexpr double kMinId = static_cast<double>(kHandleTag << (kSlotBits + kGenBits));
+constexpr double kMaxId = static_cast<double>(((kHandleTag + 1) << (kSlotBits + kGenBits)) - 1);
+constexpr int kPageBits = 12;
+constexpr uint32_t kPageSize = uint32_t{1} << kPageBits;
+
+struct Slot {
+  at::Tensor tensor;  // defined exactly while the slot is live
+  uint32_t gen = 0;   // generation of the current (or next) occupant
+};
+
+/** The handle table of one Node environment. */
+class TensorTable {
+ public:
+  bool full() const { return free_.empty() && used_ == kMaxSlots; }
+
+  /** Stores a (defined) tensor in a free slot and returns its id. The caller checks full() first. */
+  double add(at::Tensor t) {
+    uint32_t index;
+    if (!free_.empty()) {
+      index = free_.back();
+      free_.pop_back();
+    } else {
+      if (used_ % kPageSize == 0) pages_.emplace_back(new Slot[kPageSize]);
+      // Reserve room to free every slot later, so release() never allocates.
+      if (free_.capacity() <= used_) free_.reserve(std::max<size_t>(kPageSize, 2 * free_.capacity()));
+      index = used_++;
+    }
+    Slot& s = at(index);
+    s.tensor = std::move(t);
+    live_++;
+    return static_cast<double>((kHandleTag << (kSlotBits + kGenBits)) | (uint64_t{s.gen} << kSlotBits) | index);
+  }
+
+  /** Whether a JavaScript value is a live id (then `*index` is its slot), a stale id or no id at all. */
+  HandleState find(napi_env env, napi_value v, uint32_t* index) {
+    double d;
+    if (napi_get_value_double(env, v, &d) != napi_ok) return HandleState::Invalid;  // not a number
+    // Also rejects NaN. Every double in [kMinId, kMaxId] (≥ 2⁵²) is an integer: no fractions here.
+    if (!(d >= kMinId && d <= kMaxId)) return HandleState::Invalid;
+    const uint64_t id = static_cast<uint64_t>(d);
+    const uint32_t i = static_cast<uint32_t>(id & kSlotMask);
+    const uint32_t gen = static_cast<uint32_t>((id >> kSlotBits) & kGenMask);
+    if (i >= used_) return HandleState::Invalid;
+    const Slot& s = at(i);
+    if (gen < s.gen) return HandleState::Disposed;
+    if (gen > s.gen || !s.tensor.defined()) return HandleState::Invalid;  // never handed out
+    *index = i;
+    return HandleState::Live;
+  }
+
+  Slot& at(uint32_t index) { return pages_[index >> kPageBits][index & (kPageSize - 1)]; }
+
+  /** Empties a live slot; the tensor is destroyed once the table is consistent again. */
+  void release(uint32_t index) {
+    Slot& s = at(index);
+    at::Tensor dying = std::move(s.tensor);
+    s.tensor.reset();
+    live_--;
+    if (++s.gen <= kGenMask) {
+      free_.push_back(index);  // capacity reserved in add(): no allocation here
+    } else {
+      s.gen = kRetired;  // every id of this slot now reads as disposed; never reused
+    }
+  }
+
+  int64_t live() const { return live_; }
+
+ private:
+  std::vector<std::unique_ptr<Slot[]>> pages_;  // fixed-size pages: slot addresses never move
+  std::vector<uint32_t> free_;
+  uint32_t used_ = 0;
+  int64_t live_ = 0;
+};
+
+/** Per-environment state, owned by Node as the addon's instance data. */
+struct EnvData {
+  TensorTable tensors;
+  std::vector<c10::OperatorHandle> ops;
+};
+
+/** "a string", "null", …: what a JavaScript value is, for "expected a tensor, got …" errors. */
+std::string describeValue(napi_env env, napi_value v) {
+  napi_valuetype type = napi_undefined;
+  if (napi_typeof(env, v, &type) != napi_ok) return "an unknown value";
+  switch (type) {
+    case napi_undefined: return "undefined";
+    case napi_null: return "null";
+    case napi_boolean: return "a boolean";
+    case napi_number: return "a number that is not a tensor handle";
+    case napi_string: return "a string";
+    case napi_symbol: return "a symbol";
+    case napi_function: return "a function";
+    case napi_external: return "a native handle of another kind";
+    case napi_bigint: return "a bigint";
+    default: {
+      bool isArray = false;
+      napi_is_array(env, v, &isArray);
+      return isArray ? "an array" : "an object";
+    }
+  }
 }
 
-int64_t liveTensorCount() { return gLiveTensors.load(); }
+EnvData& envData(Napi::Env env) {
+  EnvData* data = env.GetInstanceData<EnvData>();
+  if (data == nullptr) {
+    data = new EnvData();
+    env.SetInstanceData(data);  // deleted (tensors released) when the environment shuts down
+  }
+  return *data;
+}
+}  // namespace
+
+int64_t liveTensorCount(Napi::Env env) { return envData(env).tensors.live(); }
+
+std::vector<c10::OperatorHandle>& operatorTable(Napi::Env env) { return envData(env).ops; }
 
 Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
-  auto ext = Napi::External<TensorBox>::New(env, new TensorBox(std::move(t)),
-                                            [](Napi::Env, TensorBox* box) { delete box; });
-  napi_type_tag_object(env, ext, &kTensorTag);
-  return ext;
+  TensorTable& table = envData(env).tensors;
+  if (table.full()) {
+    throw Napi::RangeError::New(env, "too many live tensors (" + std::to_string(kMaxSlots) +
+                                         "): dispose tensors you no longer need, or use scope()");
+  }
+  return Napi::Number::New(env, table.add(std::move(t)));
 }
 
-bool isTensorHandle(Napi::Env env, const Napi::Value& v) { return hasTag(env, v, kTensorTag); }
+HandleState tensorHandleState(Napi::Env env, const Napi::Value& v) {
+  uint32_t index;
+  return envData(env).tensors.find(env, v, &index);
+}
 
 at::Tensor& unwrapTensor(Napi::Env env, const Napi::Value& v, const char* what) {
-  if (!hasTag(env, v, kTensorTag)) {
-    throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor");
+  TensorTable& table = envData(env).tensors;
+  uint32_t index;
+  switch (table.find(env, v, &index)) {
+    case HandleState::Live:
+      return table.at(index).tensor;
+    case HandleState::Disposed:
+      throw Napi::TypeError::New(env, std::string(what) + ": the tensor was disposed and can no longer be used");
+    default:
+      throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor, got " + describeValue(env, v));
   }
-  TensorBox* box = v.As<Napi::External<TensorBox>>().Data();
-  if (!box->tensor.defined()) {
-    throw Napi::TypeError::New(env, std::string(what) + ": the tensor was disposed and can no longer be used");
-  }
-  return box->tensor;
 }
 
 bool releaseTensor(Napi::Env env, const Napi::Value& v) {
-  if (!hasTag(env, v, kTensorTag)) throw Napi::TypeError::New(env, "dispose: expected a tensor");
-  TensorBox* box = v.As<Napi::External<TensorBox>>().Data();
-  if (!box->tensor.defined()) return false;
-  box->tensor.reset();
-  gLiveTensors--;
-  return true;
+  TensorTable& table = envData(env).tensors;
+  uint32_t index;
+  switch (table.find(env, v, &index)) {
+    case HandleState::Live:
+      table.release(index);
+      return true;
+    case HandleState::Disposed:
+      return false;
+    default:
+      throw Napi::TypeError::New(env, "dispose: expected a tensor, got " + describeValue(env, v));
+  }
 }
 
 Napi::Value wrapGenerator(Napi::Env env, at::Generator g) {
@@ -123,6 +253,7 @@ void rethrowAsJs(Napi::Env env) {
 }  // namespace regts
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  regts::operatorTable(env);  // creates this environment's tables
   regts::registerDispatch(env, exports);
   regts::registerTensorData(env, exports);
   regts::registerRuntime(env, exports);

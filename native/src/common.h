@@ -4,33 +4,48 @@
 
 #include <napi.h>
 #include <ATen/ATen.h>
+#include <ATen/core/dispatch/Dispatcher.h>
 
-#include <atomic>
 #include <string>
 #include <vector>
 
 namespace regts {
 
-/** Heap box owned by a JavaScript external; `dispose()` empties it before the GC runs the finalizer. */
-struct TensorBox {
-  at::Tensor tensor;
-  explicit TensorBox(at::Tensor t);
-  ~TensorBox();
-};
+/**
+ * Tensor handles. A tensor reaches JavaScript as a plain number that names a slot of a per-environment
+ * table of at::Tensor together with the slot's generation:
+ *
+ *   id = kHandleTag·2⁴⁹ + generation·2²² + slot      (an integer below 2⁵³, exact as a double)
+ *
+ * Creating a handle stores the tensor in a free slot (no per-handle allocation: the table grows in
+ * fixed pages and its slots are reused); `dispose` empties the slot and bumps its generation, so an
+ * old id of a reused slot reads as disposed, never as the new tensor. A slot whose generation is
+ * exhausted is retired rather than reused. Numbers that are not ids (small integers, fractions, NaN,
+ * ids of slots never handed out) are rejected. Handles are not valid across worker threads: every
+ * Node environment has its own table, released with the environment.
+ */
+enum class HandleState { Live, Disposed, Invalid };
 
-/** Number of boxes currently holding a tensor (for leak tests). */
-int64_t liveTensorCount();
+/** Number of live (not yet disposed) tensor handles of this environment (for leak tests). */
+int64_t liveTensorCount(Napi::Env env);
 
-/** Wraps a tensor as a tagged external; an undefined tensor becomes `null`. */
+/** Stores a tensor in the handle table and returns its id; an undefined tensor becomes `null`. */
 Napi::Value wrapTensor(Napi::Env env, at::Tensor t);
-/** True when `v` is an external created by wrapTensor. */
-bool isTensorHandle(Napi::Env env, const Napi::Value& v);
-/** The tensor inside a handle; TypeError for anything else or for a disposed tensor. */
+/** Whether `v` is a live tensor id, the id of a disposed tensor, or not a tensor id at all. */
+HandleState tensorHandleState(Napi::Env env, const Napi::Value& v);
+/**
+ * The tensor named by a handle; TypeError "<what>: expected a tensor" for anything that is not a
+ * handle and "<what>: the tensor was disposed…" for a disposed one. The reference stays valid until
+ * that handle is disposed (table pages never move).
+ */
 at::Tensor& unwrapTensor(Napi::Env env, const Napi::Value& v, const char* what);
-/** Empties a handle's box, releasing the tensor now. Returns false when it was already empty. */
+/** Empties a handle's slot, releasing the tensor now. Returns false when it was already disposed. */
 bool releaseTensor(Napi::Env env, const Napi::Value& v);
 
-/** A generator handle (tagged external holding an at::Generator). */
+/** The dispatcher operators looked up by findOp in this environment (ids index this table). */
+std::vector<c10::OperatorHandle>& operatorTable(Napi::Env env);
+
+/** A generator handle (tagged external holding an at::Generator; generators are few and long-lived). */
 Napi::Value wrapGenerator(Napi::Env env, at::Generator g);
 at::Generator& unwrapGenerator(Napi::Env env, const Napi::Value& v);
 

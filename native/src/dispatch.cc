@@ -9,11 +9,6 @@
 namespace regts {
 namespace {
 
-std::vector<c10::OperatorHandle>& operatorTable() {
-  static std::vector<c10::OperatorHandle> table;
-  return table;
-}
-
 std::string describe(const c10::OperatorHandle& op, const c10::Argument& arg) {
   return op.schema().name() + (op.schema().overload_name().empty() ? "" : "." + op.schema().overload_name()) +
          ": argument '" + arg.name() + "'";
@@ -161,14 +156,15 @@ Napi::Value FindOp(const Napi::CallbackInfo& info) {
     auto handle = c10::Dispatcher::singleton().findSchema(
         {info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value()});
     if (!handle) return Napi::Number::New(env, -1);
-    operatorTable().push_back(*handle);
-    return Napi::Number::New(env, static_cast<double>(operatorTable().size() - 1));
+    auto& table = operatorTable(env);
+    table.push_back(*handle);
+    return Napi::Number::New(env, static_cast<double>(table.size() - 1));
   });
 }
 
 const c10::OperatorHandle& operatorById(Napi::Env env, const Napi::Value& v) {
   int64_t id = toInt64(env, v, "operator id");
-  auto& table = operatorTable();
+  auto& table = operatorTable(env);
   if (id < 0 || id >= static_cast<int64_t>(table.size())) throw Napi::RangeError::New(env, "unknown operator id");
   return table[static_cast<size_t>(id)];
 }

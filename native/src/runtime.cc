@@ -168,6 +168,8 @@ Napi::Value IsAutocastEnabled(const Napi::CallbackInfo& info) {
   });
 }
 
+constexpr int64_t kMaxThreads = 1024;
+
 uint64_t toSeed(Napi::Env env, const Napi::Value& v) {
   int64_t s = toInt64(env, v, "seed");
   if (s < 0) throw Napi::RangeError::New(env, "seed must be a non-negative integer");
@@ -238,7 +240,9 @@ Napi::Value GeneratorSeed(const Napi::CallbackInfo& info) {
 Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     int64_t n = toInt64(info.Env(), info[0], "threads");
-    if (n < 1) throw Napi::RangeError::New(info.Env(), "thread count must be at least 1");
+    if (n < 1 || n > kMaxThreads) {
+      throw Napi::RangeError::New(info.Env(), "thread count must be at least 1 and at most " + std::to_string(kMaxThreads) + ", got " + std::to_string(n));
+    }
     at::set_num_threads(static_cast<int>(n));
     return info.Env().Undefined();
   });
@@ -251,7 +255,9 @@ Napi::Value GetNumThreads(const Napi::CallbackInfo& info) {
 Napi::Value SetNumInteropThreads(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     int64_t n = toInt64(info.Env(), info[0], "threads");
-    if (n < 1) throw Napi::RangeError::New(info.Env(), "thread count must be at least 1");
+    if (n < 1 || n > kMaxThreads) {
+      throw Napi::RangeError::New(info.Env(), "thread count must be at least 1 and at most " + std::to_string(kMaxThreads) + ", got " + std::to_string(n));
+    }
     at::set_num_interop_threads(static_cast<int>(n));
     return info.Env().Undefined();
   });

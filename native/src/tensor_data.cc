@@ -22,6 +22,13 @@ struct Mapping {
   }
 };
 using MappingRef = std::shared_ptr<Mapping>;
+const napi_type_tag kMappingTag = {0x7265675f74732d31ULL, 0x6d61707069000003ULL};
+
+bool isMapping(Napi::Env env, const Napi::Value& v) {
+  if (!v.IsExternal()) return false;
+  bool result = false;
+  return napi_check_object_type_tag(env, v, &kMappingTag, &result) == napi_ok && result;
+}
 
 struct ByteView {
   const uint8_t* data;
@@ -116,14 +123,15 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    if (!isTensorHandle(env, info[0])) throw Napi::TypeError::New(env, "isDisposed: expected a tensor");
-    return Napi::Boolean::New(env, !info[0].As<Napi::External<TensorBox>>().Data()->tensor.defined());
+    HandleState state = tensorHandleState(env, info[0]);
+    if (state == HandleState::Invalid) unwrapTensor(env, info[0], "isDisposed");  // throws "expected a tensor, got …"
+    return Napi::Boolean::New(env, state == HandleState::Disposed);
   });
 }
 
-/** liveTensors() -> number of tensor handles not yet disposed or collected. */
+/** liveTensors() -> number of tensor handles not yet disposed (or released by the JS finalizer). */
 Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(liveTensorCount()));
+  return Napi::Number::New(info.Env(), static_cast<double>(liveTensorCount(info.Env())));
 }
 
 /** mmapFile(path) -> mapping handle (private copy-on-write mapping of the whole file). */
@@ -146,7 +154,9 @@ Napi::Value MmapFile(const Napi::CallbackInfo& info) {
     }
     close(fd);
     if (mapping->ptr == MAP_FAILED) throw Napi::Error::New(env, "cannot map " + path + ": " + std::strerror(errno));
-    return Napi::External<MappingRef>::New(env, new MappingRef(mapping), [](Napi::Env, MappingRef* m) { delete m; });
+    auto ext = Napi::External<MappingRef>::New(env, new MappingRef(mapping), [](Napi::Env, MappingRef* m) { delete m; });
+    napi_type_tag_object(env, ext, &kMappingTag);
+    return ext;
   });
 }
 
@@ -154,7 +164,7 @@ Napi::Value MmapFile(const Napi::CallbackInfo& info) {
 Napi::Value TensorFromMapping(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    if (!info[0].IsExternal()) throw Napi::TypeError::New(env, "tensorFromMapping: expected a mapping");
+    if (!isMapping(env, info[0])) throw Napi::TypeError::New(env, "tensorFromMapping: expected a mapping");
     MappingRef mapping = *info[0].As<Napi::External<MappingRef>>().Data();
     int64_t offset = toInt64(env, info[1], "byteOffset");
     at::ScalarType dtype = toScalarType(env, info[2]);

@@ -7,8 +7,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Opaque reference to a native tensor (a tagged external). */
-export type Handle = { readonly __nativeTensor: unique symbol };
+/**
+ * Reference to a native tensor: a number naming a slot of the addon's handle table and that slot's
+ * generation (see native/src/common.h). An id stays "disposed" forever once released, even when
+ * its slot is reused; numbers that were never handed out are rejected as "expected a tensor".
+ * Nothing is allocated natively per handle: a handle that is never disposed is released by the
+ * FinalizationRegistry of the Tensor wrapping it (tensor.ts).
+ */
+export type Handle = number & { readonly __nativeTensor: unique symbol };
 /** Opaque reference to a native random generator. */
 export type GeneratorHandle = { readonly __nativeGenerator: unique symbol };
 /** Opaque reference to a memory-mapped file. */
@@ -36,6 +42,7 @@ export interface NativeAddon {
   strides(t: Handle): number[];
   dispose(t: Handle): boolean;
   isDisposed(t: Handle): boolean;
+  /** Live handles of this thread's environment (neither disposed nor finalized). */
   liveTensors(): number;
   mmapFile(path: string): MappingHandle;
   tensorFromMapping(m: MappingHandle, byteOffset: number, dtype: number, shape: readonly number[]): Handle;

@@ -11,16 +11,25 @@ export interface Scoped {
   dispose(): void;
   /** @internal the scope that owns this object, if any */
   _owner?: Set<Scoped> | undefined;
+  /**
+   * @internal called once when the object is owned by no scope any more (created outside every
+   * scope, returned from the outermost scope, or passed to keep()) and so is left to `dispose()`
+   * or, failing that, the garbage collector. Tensors register with their finalizer here: a tensor
+   * that a scope disposes never pays for garbage-collector bookkeeping.
+   */
+  _unscoped?(): void;
 }
 
 const stack: Set<Scoped>[] = [];
 
-/** Registers a newly created object with the innermost scope (no-op outside scopes). */
+/** Registers a newly created object with the innermost scope; outside scopes it calls `_unscoped`. */
 export function track(obj: Scoped): void {
   const current = stack[stack.length - 1];
   if (current) {
     current.add(obj);
     obj._owner = current;
+  } else {
+    obj._unscoped?.();
   }
 }
 
@@ -65,7 +74,8 @@ export function scope<T>(fn: () => T): T {
   for (const obj of mine) {
     if (survivors.has(obj)) {
       obj._owner = parent;
-      parent?.add(obj);
+      if (parent) parent.add(obj);
+      else obj._unscoped?.();
     } else {
       obj.dispose();
     }
@@ -78,8 +88,10 @@ export function keep<T>(value: T): T {
   const found = new Set<Scoped>();
   collect(value, found, 0);
   for (const obj of found) {
-    obj._owner?.delete(obj);
+    if (obj._owner === undefined) continue;  // already unscoped (or disposed)
+    obj._owner.delete(obj);
     obj._owner = undefined;
+    obj._unscoped?.();
   }
   return value;
 }
