@@ -11,8 +11,10 @@
  *   does not fit in 32 bits (numpy's zipfile reads both). Files appear atomically (temporary file +
  *   rename).
  */
-import { closeSync, fsyncSync, openSync, readSync, renameSync, rmSync, writeSync, fstatSync } from 'node:fs';
-import * as zlib from 'node:zlib';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { crc32 } from '../torch/io/crc32.js';
+import { FileSource } from '../torch/io/source.js';
+import { ZipReader } from '../torch/io/zip.js';
 
 /** Element types written to .npy. */
 export type NpyDType = 'uint8' | 'int8' | 'int16' | 'int32' | 'int64' | 'float16' | 'float32' | 'float64' | 'bool';
@@ -89,29 +91,6 @@ export function parseNpyHeader(bytes: Uint8Array): { dtype: NpyDType; shape: num
   if (!dtype || shapeText === undefined) throw new Error(`npy: unsupported header ${text.trim()}`);
   const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
   return { dtype, shape, fortranOrder: fortran, dataOffset: start + hlen };
-}
-
-// ---------------------------------------------------------------------------------------------
-// CRC-32 (incremental)
-// ---------------------------------------------------------------------------------------------
-
-const zcrc = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
-let table: Uint32Array | null = null;
-
-/** CRC-32 (zip's) of `bytes` continuing from `previous` (0 to start). */
-export function crc32Update(previous: number, bytes: Uint8Array): number {
-  if (zcrc) return zcrc(bytes, previous) >>> 0;
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let n = 0; n < 256; n++) {
-      let c = n;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[n] = c >>> 0;
-    }
-  }
-  let c = (previous ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = table[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -207,7 +186,7 @@ export class NpzWriter {
   #writeData(bytes: Uint8Array): void {
     const cur = this.#cur!;
     if (cur.written + bytes.length > cur.size) throw new RangeError(`npz: more data than the declared shape of ${Buffer.from(cur.name).toString()} holds`);
-    cur.crc = crc32Update(cur.crc, bytes);
+    cur.crc = crc32(bytes, cur.crc);
     cur.written += bytes.length;
     this.#put(bytes);
   }
@@ -342,7 +321,7 @@ export function writeNpz(path: string, arrays: Record<string, NpyArray>, opts: N
 }
 
 // ---------------------------------------------------------------------------------------------
-// Reader (stored members only; for tests, resumption checks and small files)
+// Reader (through the zip reader of src/torch/io; for tests, evaluation and small files)
 // ---------------------------------------------------------------------------------------------
 
 /** One member of an .npz as found in the central directory. */
@@ -359,97 +338,38 @@ export interface NpzMember {
   zip64: boolean;
 }
 
-function readAt(fd: number, position: number, length: number): Buffer {
-  const b = Buffer.alloc(length);
-  let off = 0;
-  while (off < length) {
-    const n = readSync(fd, b, off, length - off, position + off);
-    if (n === 0) throw new Error('npz: unexpected end of file');
-    off += n;
-  }
-  return b;
-}
-
 /** Lists the members of an .npz (zip central directory, ZIP64 aware). */
 export function listNpz(path: string): NpzMember[] {
-  const fd = openSync(path, 'r');
+  const src = new FileSource(path);
   try {
-    const size = fstatSync(fd).size;
-    const tailLen = Math.min(size, 22 + 0xffff);
-    const tail = readAt(fd, size - tailLen, tailLen);
-    let eocd = -1;
-    for (let i = tail.length - 22; i >= 0; i--) if (tail.readUInt32LE(i) === 0x06054b50) { eocd = i; break; }
-    if (eocd < 0) throw new Error(`${path}: not a zip file (no end of central directory)`);
-    let count = tail.readUInt16LE(eocd + 10);
-    let cdSize = tail.readUInt32LE(eocd + 12);
-    let cdStart = tail.readUInt32LE(eocd + 16);
-    if (cdStart === U32 || cdSize === U32 || count === 0xffff) {
-      const loc = eocd - 20;
-      if (loc < 0 || tail.readUInt32LE(loc) !== 0x07064b50) throw new Error(`${path}: ZIP64 locator missing`);
-      const at = Number(tail.readBigUInt64LE(loc + 8));
-      const r = readAt(fd, at, 56);
-      if (r.readUInt32LE(0) !== 0x06064b50) throw new Error(`${path}: bad ZIP64 end record`);
-      count = Number(r.readBigUInt64LE(32));
-      cdSize = Number(r.readBigUInt64LE(40));
-      cdStart = Number(r.readBigUInt64LE(48));
-    }
-    const cd = readAt(fd, cdStart, cdSize);
-    const out: NpzMember[] = [];
-    let p = 0;
-    for (let k = 0; k < count; k++) {
-      if (cd.readUInt32LE(p) !== 0x02014b50) throw new Error(`${path}: bad central directory entry ${k}`);
-      const compression = cd.readUInt16LE(p + 10);
-      const crc = cd.readUInt32LE(p + 16);
-      let csize = cd.readUInt32LE(p + 20);
-      let usize = cd.readUInt32LE(p + 24);
-      const nlen = cd.readUInt16LE(p + 28);
-      const xlen = cd.readUInt16LE(p + 30);
-      const clen = cd.readUInt16LE(p + 32);
-      let offset = cd.readUInt32LE(p + 42);
-      const name = cd.subarray(p + 46, p + 46 + nlen).toString('utf8');
-      let zip64 = false;
-      let x = p + 46 + nlen;
-      const xend = x + xlen;
-      while (x + 4 <= xend) {
-        const id = cd.readUInt16LE(x);
-        const len = cd.readUInt16LE(x + 2);
-        if (id === 0x0001) {
-          zip64 = true;
-          let q = x + 4;
-          if (usize === U32) { usize = Number(cd.readBigUInt64LE(q)); q += 8; }
-          if (csize === U32) { csize = Number(cd.readBigUInt64LE(q)); q += 8; }
-          if (offset === U32) { offset = Number(cd.readBigUInt64LE(q)); q += 8; }
-        }
-        x += 4 + len;
-      }
-      const lh = readAt(fd, offset, 30);
-      if (lh.readUInt32LE(0) !== 0x04034b50) throw new Error(`${path}: bad local header for ${name}`);
-      const dataOffset = offset + 30 + lh.readUInt16LE(26) + lh.readUInt16LE(28);
-      out.push({ name: name.replace(/\.npy$/, ''), headerOffset: offset, dataOffset, size: csize === usize ? usize : csize, crc, compression, zip64 });
-      p += 46 + nlen + xlen + clen;
-    }
-    return out;
+    const zip = new ZipReader(src);
+    return zip.entries.map((e) => ({
+      name: e.name.replace(/\.npy$/, ''),
+      headerOffset: e.localHeaderOffset,
+      dataOffset: zip.dataRange(e).offset,
+      size: e.compressedSize,
+      crc: e.crc32,
+      compression: e.method,
+      zip64: e.zip64,
+    }));
   } finally {
-    closeSync(fd);
+    src.close();
   }
 }
 
-/** Reads every array of a (stored) .npz into memory, verifying CRCs. */
+/** Reads every array of an .npz into memory, verifying CRCs. */
 export function readNpz(path: string): Map<string, NpyArray> {
-  const members = listNpz(path);
-  const fd = openSync(path, 'r');
+  const src = new FileSource(path);
   try {
+    const zip = new ZipReader(src);
     const out = new Map<string, NpyArray>();
-    for (const m of members) {
-      if (m.compression !== 0) throw new Error(`${path}: member ${m.name} is compressed (only stored members are read)`);
-      const bytes = readAt(fd, m.dataOffset, m.size);
-      if (crc32Update(0, bytes) !== m.crc) throw new Error(`${path}: CRC mismatch in ${m.name}`);
+    for (const e of zip.entries) {
+      const bytes = zip.read(e);
       const h = parseNpyHeader(bytes);
-      const data = new Uint8Array(bytes.buffer, bytes.byteOffset + h.dataOffset, bytes.length - h.dataOffset);
-      out.set(m.name, { dtype: h.dtype, shape: h.shape, data });
+      out.set(e.name.replace(/\.npy$/, ''), { dtype: h.dtype, shape: h.shape, data: bytes.subarray(h.dataOffset) });
     }
     return out;
   } finally {
-    closeSync(fd);
+    src.close();
   }
 }

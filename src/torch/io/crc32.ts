@@ -16,17 +16,17 @@ function makeTable(): Uint32Array {
   return t;
 }
 
-/** CRC-32 in pure TypeScript (exported for tests). */
-export function crc32Js(bytes: Uint8Array): number {
+/** CRC-32 in pure TypeScript (exported for tests), continuing from `previous` (0 to start). */
+export function crc32Js(bytes: Uint8Array, previous = 0): number {
   const t = (table ??= makeTable());
-  let c = 0xffffffff;
+  let c = (previous ^ 0xffffffff) >>> 0;
   for (let i = 0; i < bytes.length; i++) c = (t[(c ^ (bytes[i] as number)) & 0xff] as number) ^ (c >>> 8);
   return (c ^ 0xffffffff) >>> 0;
 }
 
-const native = (zlib as unknown as { crc32?: (data: Uint8Array) => number }).crc32;
+const native = (zlib as unknown as { crc32?: (data: Uint8Array, value?: number) => number }).crc32;
 
-/** CRC-32 of `bytes` as an unsigned 32-bit number. */
-export function crc32(bytes: Uint8Array): number {
-  return native !== undefined ? native(bytes) >>> 0 : crc32Js(bytes);
+/** CRC-32 of `bytes` as an unsigned 32-bit number, continuing from `previous` (0 to start; chunks chain). */
+export function crc32(bytes: Uint8Array, previous = 0): number {
+  return native !== undefined ? native(bytes, previous) >>> 0 : crc32Js(bytes, previous);
 }

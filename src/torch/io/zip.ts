@@ -33,6 +33,8 @@ export interface ZipEntry {
   readonly localHeaderOffset: number;
   /** General-purpose flags. */
   readonly flags: number;
+  /** The central record carries ZIP64 extended information. */
+  readonly zip64: boolean;
 }
 
 /** Little-endian field reader over a byte range that fails with a SerializationError when out of bounds. */
@@ -156,10 +158,12 @@ export class ZipReader {
       const name = decodeName(cd.slice(p + 46, nameLen), (flags & 0x800) !== 0);
       // ZIP64 extended information: only the fields saturated in the fixed record, in this order
       const extra = new Fields(cd.slice(p + 46 + nameLen, extraLen), this.src.name, `zip extra field of ${JSON.stringify(name)}`);
+      let zip64 = false;
       for (let q = 0; q + 4 <= extraLen; ) {
         const id = extra.u16(q);
         const len = extra.u16(q + 2);
         if (id === 0x0001) {
+          zip64 = true;
           let r = q + 4;
           if (size === 0xffffffff) (size = extra.u64(r)), (r += 8);
           if (compressedSize === 0xffffffff) (compressedSize = extra.u64(r)), (r += 8);
@@ -168,7 +172,7 @@ export class ZipReader {
         }
         q += 4 + len;
       }
-      out.push({ name, method, crc32: crc, compressedSize, size, localHeaderOffset, flags });
+      out.push({ name, method, crc32: crc, compressedSize, size, localHeaderOffset, flags, zip64 });
       p += 46 + nameLen + extraLen + commentLen;
     }
     return out;
