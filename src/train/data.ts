@@ -17,6 +17,7 @@ import * as torch from '../torch/index.js';
 import type { Device, Tensor } from '../torch/index.js';
 import type { SiTConfig } from '../models/configs.js';
 import type { TrainConfig } from './config.js';
+import { fmix32 } from '../diffusion/noise.js';
 
 /** One micro-batch. */
 export interface TrainBatch {
@@ -103,17 +104,6 @@ export async function createSource(name: string, ctx: SourceContext): Promise<Ba
 // =================================================================================================
 //                                        Synthetic source
 // =================================================================================================
-
-/** MurmurHash3's 32-bit finaliser. */
-function fmix32(h: number): number {
-  h >>>= 0;
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /**
  * A 32-bit generator seed for stream `stream` at counter `k` of global seed `seed` (libtorch's CPU
