@@ -479,6 +479,16 @@ export class SiT extends Module {
     return torch.scope(() => x.reshape(x.shape[0]!, c, g, p, g, p).permute(0, 2, 4, 3, 5, 1).reshape(x.shape[0]!, g * g, p * p * c));
   }
 
+
+  /**
+   * The class-token LayerNorm (wg_norm) runs in its weights' dtype: under bfloat16 autocast the
+   * projection comes out in bfloat16, and libtorch 1.13's CPU layer_norm rejects a bfloat16 input with
+   * float32 weights (a float32 normalisation is also what autocast prescribes for layer_norm).
+   */
+  #asNormInput(x: Tensor): Tensor {
+    const dtype = this.wg_norm!.weight!.dtype;
+    return x.dtype === dtype ? x : x.to(dtype);
+  }
   /**
    * The network: v̂_img, zs, v̂_cls = SiT(x_t, t, y, cls_t).
    *
@@ -503,7 +513,7 @@ export class SiT extends Module {
       let h = this.x_embedder.forward(x);
       if (this.hasToken) {
         const tok = this.hasClsInput
-          ? this.wg_norm!.forward(this.cls_projectors2!.forward(clsT!)).unsqueeze(1)
+          ? this.wg_norm!.forward(this.#asNormInput(this.cls_projectors2!.forward(clsT!))).unsqueeze(1)
           : this.learnable_token!.expand(N, 1, this.config.hiddenSize).to(h.dtype);
         h = torch.cat([tok, h], 1);
       }

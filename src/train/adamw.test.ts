@@ -4,7 +4,6 @@
  * measured as max|ours − ref| / max|ref| per tensor).
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
@@ -36,9 +35,10 @@ function fakeModel(params: [string, Tensor][]) {
   return { namedParameters: () => params, stateDict: () => new Map(params) };
 }
 
-describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps, two settings)', { skip: !existsSync(`${FIXTURES}optim_f32.safetensors`) && 'fixture missing' }, () => {
-  const { tensors: fx, metadata } = existsSync(`${FIXTURES}optim_f32.safetensors`) ? loadSafetensors(`${FIXTURES}optim_f32.safetensors`) : { tensors: new Map<string, Tensor>(), metadata: { cases: '{}' } };
+describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps, two settings)', () => {
+  const { tensors: fx, metadata } = loadSafetensors(`${FIXTURES}optim_f32.safetensors`);
   const cases = JSON.parse(metadata.cases!) as Record<string, { betas: [number, number]; eps: number; lr: number; weight_decay: number; max_grad_norm: number; ema_decay: number }>;
+  it('the fixture has both settings', () => assert.deepEqual(Object.keys(cases).length, 2));
   for (const [name, hp] of Object.entries(cases)) {
     it(`case '${name}'`, () => {
       const names = ['a', 'b', 'frozen', 'c'];
@@ -67,7 +67,7 @@ describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps,
   }
 });
 
-describe('one clip + AdamW + EMA step of the small SiT+REG vs PyTorch (sit_reg_f32 fixture)', { skip: !existsSync(`${FIXTURES}sit_reg_f32.safetensors`) && 'fixture missing' }, () => {
+describe('one clip + AdamW + EMA step of the small SiT+REG vs PyTorch (sit_reg_f32 fixture)', () => {
   it('matches every parameter and EMA weight within 1e-5', () => {
     const { tensors: fx, metadata } = loadSafetensors(`${FIXTURES}sit_reg_f32.safetensors`);
     const order = JSON.parse(metadata.param_order!) as string[];
