@@ -196,7 +196,7 @@ function childPids(): number[] {
 /**
  * Contention check for shared machines (Linux). CPU time the whole machine spent busy minus the
  * CPU time of this process and its children (the PyTorch workers; from /proc, in clock ticks) is the work of
- * other processes; a sample pair counts as clean when that stayed under 10% of one CPU. Elsewhere
+ * other processes; a sample pair counts as clean when that stayed under 4% of one CPU. Elsewhere
  * every pair counts as clean.
  */
 export class Quiet {
@@ -253,7 +253,7 @@ export function pause(ms: number): Promise<void> {
 
 /**
  * Runs `round` `rounds` times on a quiet machine as far as possible: before each round it waits
- * briefly for other processes to go idle, and a round during which they took more than 10% of one
+ * briefly for other processes to go idle, and a round during which they took more than 4% of one
  * CPU is retaken (at most `rounds` retakes in all, so a busy machine costs at most twice the time).
  * Returns the clean rounds and all rounds taken.
  */
@@ -270,7 +270,7 @@ export async function gatedRounds<T>(round: () => Promise<T>, rounds: number, wo
       const r = await round();
       const wallTicks = (now() - t0) * 100;
       out.all.push(r);
-      if (quiet.foreign(a, quiet.snapshot()) <= Math.max(1, wallTicks / 10)) {
+      if (quiet.foreign(a, quiet.snapshot()) <= Math.max(2, wallTicks / 25)) {
         out.clean.push(r);
         break;
       }
