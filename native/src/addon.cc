@@ -31,9 +31,13 @@ constexpr int kPageBits = 12;
 constexpr uint32_t kPageSize = uint32_t{1} << kPageBits;
 
 struct Slot {
-  at::Tensor tensor;  // defined exactly while the slot is live
-  uint32_t gen = 0;   // generation of the current (or next) occupant
+  at::Tensor tensor;     // defined exactly while the slot is live
+  uint32_t gen = 0;      // generation of the current (or next) occupant
+  int64_t external = 0;  // bytes reported to V8 for this handle (trackForGc), returned on release
 };
+
+/** Native bytes a handle holds beyond its data: TensorImpl, storage and autograd records (measured ~470 B). */
+constexpr int64_t kHandleOverhead = 512;
 
 /** The handle table of one Node environment. */
 class TensorTable {
@@ -78,11 +82,16 @@ class TensorTable {
   Slot& at(uint32_t index) { return pages_[index >> kPageBits][index & (kPageSize - 1)]; }
 
   /** Empties a live slot; the tensor is destroyed once the table is consistent again. */
-  void release(uint32_t index) {
+  void release(napi_env env, uint32_t index) {
     Slot& s = at(index);
     at::Tensor dying = std::move(s.tensor);
     s.tensor.reset();
     live_--;
+    if (s.external != 0) {
+      int64_t ignored;
+      napi_adjust_external_memory(env, -s.external, &ignored);
+      s.external = 0;
+    }
     if (++s.gen <= kGenMask) {
       free_.push_back(index);  // capacity reserved in add(): no allocation here
     } else {
@@ -174,13 +183,32 @@ bool releaseTensor(Napi::Env env, const Napi::Value& v) {
   uint32_t index;
   switch (table.find(env, v, &index)) {
     case HandleState::Live:
-      table.release(index);
+      table.release(env, index);
       return true;
     case HandleState::Disposed:
       return false;
     default:
       throw Napi::TypeError::New(env, "dispose: expected a tensor, got " + describeValue(env, v));
   }
+}
+
+void trackForGc(Napi::Env env, const Napi::Value& v) {
+  TensorTable& table = envData(env).tensors;
+  uint32_t index;
+  if (table.find(env, v, &index) != HandleState::Live) return;  // disposed meanwhile: nothing to report
+  Slot& s = table.at(index);
+  if (s.external != 0) return;
+  const at::Tensor& t = s.tensor;
+  int64_t data = 0;
+  if (t.has_storage()) {
+    // A view reports the data it spans, not its whole storage: many views of one big tensor must not
+    // look like many big tensors.
+    const int64_t span = t.numel() * static_cast<int64_t>(t.element_size());
+    data = std::min<int64_t>(span, static_cast<int64_t>(t.storage().nbytes()));
+  }
+  s.external = kHandleOverhead + data;
+  int64_t ignored;
+  napi_adjust_external_memory(env, s.external, &ignored);
 }
 
 Napi::Value wrapGenerator(Napi::Env env, at::Generator g) {

@@ -42,6 +42,14 @@ at::Tensor& unwrapTensor(Napi::Env env, const Napi::Value& v, const char* what);
 /** Empties a handle's slot, releasing the tensor now. Returns false when it was already disposed. */
 bool releaseTensor(Napi::Env env, const Napi::Value& v);
 
+/**
+ * Tells V8 how much native memory a live handle holds (its data and ~0.5 KB of records), so that
+ * garbage collections come as often as the native memory of tensors left to the collector calls
+ * for. For handles no scope owns (only those depend on the JavaScript finalizer); given back when
+ * the handle is released. No-op for a handle that is not live or was already tracked.
+ */
+void trackForGc(Napi::Env env, const Napi::Value& v);
+
 /** The dispatcher operators looked up by findOp in this environment (ids index this table). */
 std::vector<c10::OperatorHandle>& operatorTable(Napi::Env env);
 

@@ -119,6 +119,14 @@ Napi::Value Dispose(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value { return Napi::Boolean::New(info.Env(), releaseTensor(info.Env(), info[0])); });
 }
 
+/** trackForGc(handle): report the handle's native memory to V8 until it is released (see common.h). */
+Napi::Value TrackForGc(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    trackForGc(info.Env(), info[0]);
+    return info.Env().Undefined();
+  });
+}
+
 /** isDisposed(handle) -> boolean. */
 Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
@@ -196,6 +204,7 @@ void registerTensorData(Napi::Env env, Napi::Object exports) {
   exports.Set("strides", Napi::Function::New(env, Strides, "strides"));
   exports.Set("dispose", Napi::Function::New(env, Dispose, "dispose"));
   exports.Set("isDisposed", Napi::Function::New(env, IsDisposed, "isDisposed"));
+  exports.Set("trackForGc", Napi::Function::New(env, TrackForGc, "trackForGc"));
   exports.Set("liveTensors", Napi::Function::New(env, LiveTensors, "liveTensors"));
   exports.Set("mmapFile", Napi::Function::New(env, MmapFile, "mmapFile"));
   exports.Set("tensorFromMapping", Napi::Function::New(env, TensorFromMapping, "tensorFromMapping"));

@@ -7,7 +7,7 @@ import { checkDevice, type Device } from './device.js';
 import { native } from './native.js';
 import { op } from './ops.js';
 import type { Generator } from './random.js';
-import { callT, Tensor, type TensorOrScalar } from './tensor.js';
+import { callT, describeValue, expectTensor, handleOf as H, Tensor, type TensorOrScalar } from './tensor.js';
 
 /** Where and how to create a tensor. */
 export interface TensorOptions {
@@ -80,17 +80,17 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
 
 /** Zeros shaped like `t` (same dtype and device unless given). */
 export function zerosLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return finish(callT(O.zerosLike, t.handle, opts.dtype && dtypeCode(opts.dtype), undefined, dev(opts)), opts);
+  return finish(callT(O.zerosLike, H(t), opts.dtype && dtypeCode(opts.dtype), undefined, dev(opts)), opts);
 }
 
 /** Ones shaped like `t`. */
 export function onesLike(t: Tensor, opts: TensorOptions = {}): Tensor {
-  return finish(callT(O.onesLike, t.handle, opts.dtype && dtypeCode(opts.dtype), undefined, dev(opts)), opts);
+  return finish(callT(O.onesLike, H(t), opts.dtype && dtypeCode(opts.dtype), undefined, dev(opts)), opts);
 }
 
 /** `value` shaped like `t`. */
 export function fullLike(t: Tensor, value: number, opts: TensorOptions = {}): Tensor {
-  return finish(callT(O.fullLike, t.handle, value, opts.dtype && dtypeCode(opts.dtype), undefined, dev(opts)), opts);
+  return finish(callT(O.fullLike, H(t), value, opts.dtype && dtypeCode(opts.dtype), undefined, dev(opts)), opts);
 }
 
 /** Identity matrix n×n. */
@@ -139,16 +139,22 @@ export function randperm(n: number, opts: RandomOptions = {}): Tensor {
 
 /** Normal samples shaped like `t` (same dtype and device). */
 export function randnLike(t: Tensor, generator?: Generator): Tensor {
+  expectTensor(t, 'randnLike', 't');
   return randn(t.shape, { dtype: t.dtype, device: t.device, generator });
 }
 
-/** Copies raw little-endian bytes into a new CPU tensor. */
-export function fromBytes(bytes: Uint8Array | ArrayBufferView, dtype: DType, shape: readonly number[]): Tensor {
+/** Copies raw little-endian bytes (a typed array, DataView or ArrayBuffer) into a new CPU tensor. */
+export function fromBytes(bytes: Uint8Array | ArrayBufferView | ArrayBuffer, dtype: DType, shape: readonly number[]): Tensor {
+  if (!ArrayBuffer.isView(bytes) && !(bytes instanceof ArrayBuffer)) {
+    const hint = Array.isArray(bytes) ? ' (use tensor() for JavaScript numbers)' : '';
+    throw new TypeError(`fromBytes: expected a typed array, DataView or ArrayBuffer, got ${describeValue(bytes)}${hint}`);
+  }
   const need = checkShape(shape).reduce((a, b) => a * b, 1) * ITEM_SIZE[dtype];
   if (bytes.byteLength !== need) {
     throw new RangeError(`fromBytes: shape [${shape.join(', ')}] of ${dtype} needs ${need} bytes, got ${bytes.byteLength}`);
   }
-  return new Tensor(native.fromBytes(bytes, dtypeCode(dtype), shape));
+  const view = bytes instanceof DataView ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength) : bytes;
+  return new Tensor(native.fromBytes(view, dtypeCode(dtype), shape));
 }
 
 /** Nested arrays of numbers or booleans. */
@@ -239,14 +245,17 @@ export function tensor(
   return finish(t, opts);
 }
 
+/** Handles of a tensor list; a non-array goes on unchanged for the addon to reject ("expects an array"). */
+const handles = (tensors: readonly Tensor[]): unknown => (Array.isArray(tensors) ? tensors.map((t: Tensor) => H(t)) : tensors);
+
 /** Concatenates along an existing dimension. */
 export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
-  return callT(O.cat, tensors.map((t) => t.handle), dim);
+  return callT(O.cat, handles(tensors), dim);
 }
 
 /** Stacks along a new dimension. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
-  return callT(O.stack, tensors.map((t) => t.handle), dim);
+  return callT(O.stack, handles(tensors), dim);
 }
 
 /** Elementwise `condition ? a : b` with broadcasting. */
@@ -254,7 +263,7 @@ export function where(condition: Tensor, a: TensorOrScalar, b: TensorOrScalar): 
   if (typeof a === 'number' && typeof b === 'number') {
     throw new TypeError('where(): at least one of a and b must be a tensor');
   }
-  if (typeof b === 'number') return callT(O.whereScalarOther, condition.handle, (a as Tensor).handle, b);
-  if (typeof a === 'number') return callT(O.whereScalarSelf, condition.handle, a, b.handle);
-  return callT(O.where, condition.handle, a.handle, b.handle);
+  if (typeof b === 'number') return callT(O.whereScalarOther, H(condition), H(a as Tensor), b);
+  if (typeof a === 'number') return callT(O.whereScalarSelf, H(condition), a, H(b));
+  return callT(O.where, H(condition), H(a), H(b));
 }

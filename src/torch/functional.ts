@@ -2,8 +2,10 @@
  * Neural-network functions (PyTorch's torch.nn.functional): linear maps, normalisations,
  * activations, attention, convolution, pooling, resampling, embeddings and similarities.
  */
+import { ones } from './creation.js';
 import { hasOp, op } from './ops.js';
-import { callT, type Tensor } from './tensor.js';
+import { scope } from './scope.js';
+import { callT, expectTensor, handleOf as H, Tensor } from './tensor.js';
 
 const O = {
   linear: op('aten::linear'),
@@ -36,64 +38,64 @@ const pair = (v: number | readonly [number, number]): number[] => (typeof v === 
 
 /** y = x·Wᵀ + b, weight (out, in). */
 export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): Tensor {
-  return callT(O.linear, x.handle, weight.handle, bias?.handle ?? null);
+  return callT(O.linear, H(x), H(weight), H(bias ?? null));
 }
 
 /** LayerNorm over the trailing `normalizedShape`: (x − E[x]) / √(Var[x] + eps) · γ + β (biased variance). */
 export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return callT(O.layerNorm, x.handle, [...normalizedShape], weight?.handle ?? null, bias?.handle ?? null, eps, true);
+  return callT(O.layerNorm, H(x), [...normalizedShape], H(weight ?? null), H(bias ?? null), eps, true);
 }
 
 /** GroupNorm: LayerNorm over (C/groups, H, W) of each group, then per-channel γ, β. */
 export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return callT(O.groupNorm, x.handle, groups, weight?.handle ?? null, bias?.handle ?? null, eps, true);
+  return callT(O.groupNorm, H(x), groups, H(weight ?? null), H(bias ?? null), eps, true);
 }
 
 /** BatchNorm in inference mode: (x − running_mean) / √(running_var + eps) · γ + β per channel (dim 1). */
 export function batchNorm(x: Tensor, runningMean: Tensor, runningVar: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
-  return callT(O.batchNorm, x.handle, weight?.handle ?? null, bias?.handle ?? null, runningMean.handle, runningVar.handle, false, 0.1, eps, true);
+  return callT(O.batchNorm, H(x), H(weight ?? null), H(bias ?? null), H(runningMean), H(runningVar), false, 0.1, eps, true);
 }
 
 /** softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along `dim`. */
 export function softmax(x: Tensor, dim: number): Tensor {
-  return callT(O.softmax, x.handle, dim, null);
+  return callT(O.softmax, H(x), dim, null);
 }
 
 /** log softmax along `dim`. */
 export function logSoftmax(x: Tensor, dim: number): Tensor {
-  return callT(O.logSoftmax, x.handle, dim, null);
+  return callT(O.logSoftmax, H(x), dim, null);
 }
 
 /**
  * GELU. 'none': x·Φ(x); 'tanh': ½x(1 + tanh(√(2/π)(x + 0.044715x³))).
  */
 export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): Tensor {
-  return callT(O.gelu, x.handle, approximate);
+  return callT(O.gelu, H(x), approximate);
 }
 
 /** SiLU (swish): x·σ(x). */
 export function silu(x: Tensor): Tensor {
-  return callT(O.silu, x.handle);
+  return callT(O.silu, H(x));
 }
 
 /** max(x, 0). */
 export function relu(x: Tensor): Tensor {
-  return x.relu();
+  return expectTensor(x, 'F.relu', 'x').relu();
 }
 
 /** min(max(x, 0), 6). */
 export function relu6(x: Tensor): Tensor {
-  return callT(O.hardtanh, x.handle, 0, 6);
+  return callT(O.hardtanh, H(x), 0, 6);
 }
 
 /** x for x ≥ 0, slope·x otherwise. */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
-  return callT(O.leakyRelu, x.handle, slope);
+  return callT(O.leakyRelu, H(x), slope);
 }
 
 /** log(1 + e^(βx))/β (linear above `threshold`). */
 export function softplus(x: Tensor, beta = 1, threshold = 20): Tensor {
-  return callT(O.softplus, x.handle, beta, threshold);
+  return callT(O.softplus, H(x), beta, threshold);
 }
 
 /** Options of conv2d. */
@@ -107,37 +109,37 @@ export interface Conv2dOptions {
 
 /** 2-D convolution (cross-correlation), input (N, C, H, W), weight (out, C/groups, kh, kw). */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  return callT(O.conv2d, x.handle, weight.handle, bias?.handle ?? null, pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.groups ?? 1);
+  return callT(O.conv2d, H(x), H(weight), H(bias ?? null), pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.groups ?? 1);
 }
 
 /** Constant padding; `pads` lists (before, after) pairs from the last dimension backwards, as F.pad. */
 export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
-  return callT(O.pad, x.handle, [...pads], value);
+  return callT(O.pad, H(x), [...pads], value);
 }
 
 /** Average pooling over kernel windows. */
 export function avgPool2d(x: Tensor, kernel: number | [number, number], stride?: number | [number, number], padding: number | [number, number] = 0, { ceilMode = false, countIncludePad = true } = {}): Tensor {
-  return callT(O.avgPool2d, x.handle, pair(kernel), stride === undefined ? [] : pair(stride), pair(padding), ceilMode, countIncludePad, null);
+  return callT(O.avgPool2d, H(x), pair(kernel), stride === undefined ? [] : pair(stride), pair(padding), ceilMode, countIncludePad, null);
 }
 
 /** Max pooling over kernel windows. */
 export function maxPool2d(x: Tensor, kernel: number | [number, number], stride?: number | [number, number], padding: number | [number, number] = 0, { dilation = 1, ceilMode = false } = {}): Tensor {
-  return callT(O.maxPool2d, x.handle, pair(kernel), stride === undefined ? [] : pair(stride), pair(padding), pair(dilation), ceilMode);
+  return callT(O.maxPool2d, H(x), pair(kernel), stride === undefined ? [] : pair(stride), pair(padding), pair(dilation), ceilMode);
 }
 
 /** Average pooling to a fixed output size. */
 export function adaptiveAvgPool2d(x: Tensor, size: number | [number, number]): Tensor {
-  return callT(O.adaptiveAvgPool2d, x.handle, pair(size));
+  return callT(O.adaptiveAvgPool2d, H(x), pair(size));
 }
 
 /** Rows of `weight` (num, dim) picked by integer `indices`. */
 export function embedding(weight: Tensor, indices: Tensor): Tensor {
-  return callT(O.embedding, weight.handle, indices.handle, -1, false, false);
+  return callT(O.embedding, H(weight), H(indices), -1, false, false);
 }
 
 /** x / max(‖x‖ₚ, eps) along `dim`. */
 export function normalize(x: Tensor, { p = 2, dim = 1, eps = 1e-12 } = {}): Tensor {
-  const n = x.norm(p, dim, true);
+  const n = expectTensor(x, 'F.normalize', 'x').norm(p, dim, true);
   const clamped = n.clamp(eps);
   n.dispose();
   const out = x.div(clamped);
@@ -147,28 +149,63 @@ export function normalize(x: Tensor, { p = 2, dim = 1, eps = 1e-12 } = {}): Tens
 
 /** a·b / max(‖a‖·‖b‖, eps) along `dim`. */
 export function cosineSimilarity(a: Tensor, b: Tensor, dim = 1, eps = 1e-8): Tensor {
-  return callT(O.cosineSimilarity, a.handle, b.handle, dim, eps);
+  return callT(O.cosineSimilarity, H(a), H(b), dim, eps);
 }
 
 /** Whether the running libtorch has a fused scaled_dot_product_attention (2.x). */
 export const hasFusedAttention = (): boolean => hasOp('aten::scaled_dot_product_attention');
 
+/** Whether the fused kernel takes a `scale` argument (libtorch ≥ 2.1). */
+const fusedTakesScale = (): boolean => hasFusedAttention() && /\bscale\b/.test(O.sdpa.schema);
+
+/** Options of {@link scaledDotProductAttention}. */
+export interface AttentionOptions {
+  /**
+   * Attention mask, broadcastable to (…, L, S). Boolean: true where a query may attend to a key, false
+   * where it may not (its score becomes −∞). Floating point: added to the scores before the softmax
+   * (use −∞ to exclude). A query row with every key excluded gives NaN, as in PyTorch.
+   */
+  mask?: Tensor | null;
+  /**
+   * Causal attention: query i attends to keys 0…i, i.e. the mask tril(ones(L, S)) aligned at the top
+   * left as in PyTorch (for L < S the last S − L keys are never attended). Not together with `mask`.
+   */
+  isCausal?: boolean;
+  /** Scale of the scores (default 1/√d). */
+  scale?: number;
+  /** Use libtorch's fused kernel when this libtorch has it (default true); false forces the explicit formula. */
+  fused?: boolean;
+}
+
 /**
- * Attention softmax(Q·Kᵀ/√d)·V over (…, L, d) tensors; uses libtorch's fused kernel when it
- * exists (libtorch ≥ 2.0) and the explicit formula otherwise.
+ * Attention softmax(Q·Kᵀ·scale + M)·V over q (…, L, d), k (…, S, d), v (…, S, dv), scale = 1/√d by
+ * default, M the additive form of `mask` (0 / −∞ for a boolean mask) or of `isCausal`. Uses libtorch's
+ * fused kernel when it exists (libtorch ≥ 2.0; with `scale`, ≥ 2.1) and the explicit formula otherwise;
+ * both are differentiable and agree with PyTorch's F.scaled_dot_product_attention.
  */
-export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, { fused = true } = {}): Tensor {
-  if (fused && hasFusedAttention()) return callT(O.sdpa, q.handle, k.handle, v.handle, null, 0, false);
-  const scale = 1 / Math.sqrt(q.shape[q.ndim - 1]!);
-  const kt = k.transpose(-2, -1);
-  const scores = q.matmul(kt);
-  kt.dispose();
-  scores.mul_(scale);
-  const weights = softmax(scores, -1);
-  scores.dispose();
-  const out = weights.matmul(v);
-  weights.dispose();
-  return out;
+export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
+  const { mask = null, isCausal = false, scale, fused = true } = options;
+  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) expectTensor(t, 'F.scaledDotProductAttention', name);
+  if (mask !== null) expectTensor(mask, 'F.scaledDotProductAttention', 'mask');
+  if (mask !== null && isCausal) throw new TypeError('F.scaledDotProductAttention: give either mask or isCausal, not both');
+  if (scale !== undefined && !(typeof scale === 'number' && Number.isFinite(scale))) {
+    throw new TypeError(`F.scaledDotProductAttention: scale must be a finite number, got ${String(scale)}`);
+  }
+  if (fused && hasFusedAttention() && (scale === undefined || fusedTakesScale())) {
+    const rest = scale === undefined ? [] : [scale];
+    return callT(O.sdpa, H(q), H(k), H(v), H(mask), 0, isCausal, ...rest);
+  }
+  return scope(() => {
+    const s = scale ?? 1 / Math.sqrt(q.size(-1));
+    let scores = q.matmul(k.transpose(-2, -1)).mul_(s);
+    if (isCausal) {
+      const allowed = ones([q.size(-2), k.size(-2)], { dtype: 'bool', device: q.device }).tril();
+      scores = scores.maskedFill(allowed.logicalNot(), -Infinity);
+    } else if (mask !== null) {
+      scores = mask.dtype === 'bool' ? scores.maskedFill(mask.logicalNot(), -Infinity) : scores.add(mask);
+    }
+    return softmax(scores, -1).matmul(v);
+  });
 }
 
 /** Options of interpolate. */
@@ -190,9 +227,9 @@ export function interpolate(x: Tensor, opts: InterpolateOptions): Tensor {
   if ((size === null) === (scales === null)) throw new TypeError('interpolate: give exactly one of size and scaleFactor');
   if (mode === 'nearest') {
     if (opts.antialias) throw new TypeError('interpolate: antialias needs mode bilinear or bicubic');
-    return callT(O.nearest, x.handle, size, scales);
+    return callT(O.nearest, H(x), size, scales);
   }
   const alignCorners = opts.alignCorners ?? false;
   const which = mode === 'bilinear' ? (opts.antialias ? O.bilinearAA : O.bilinear) : opts.antialias ? O.bicubicAA : O.bicubic;
-  return callT(which, x.handle, size, alignCorners, scales);
+  return callT(which, H(x), size, alignCorners, scales);
 }

@@ -42,6 +42,8 @@ export interface NativeAddon {
   strides(t: Handle): number[];
   dispose(t: Handle): boolean;
   isDisposed(t: Handle): boolean;
+  /** Reports a handle's native memory to V8 (so that GC keeps up with tensors left to it) until it is released. */
+  trackForGc(t: Handle): void;
   /** Live handles of this thread's environment (neither disposed nor finalized). */
   liveTensors(): number;
   mmapFile(path: string): MappingHandle;

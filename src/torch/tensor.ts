@@ -13,6 +13,42 @@ import { type Scoped, track } from './scope.js';
 /** A tensor or a plain number (broadcast as a scalar). */
 export type TensorOrScalar = Tensor | number;
 
+/**
+ * The native handle of a tensor argument — the one place where arguments become handles. Anything
+ * that is not a Tensor is passed on unchanged, and the addon, which knows every operator's schema,
+ * rejects it with a TypeError naming the operator, the argument and what was passed instead:
+ * `x.add('x')` → "aten::add.Tensor: argument 'other': expected a tensor, got a string";
+ * `x.matmul(null)` → "aten::matmul: argument 'other': expected a tensor, got null". `null` and
+ * `undefined` stay what they are, so optional tensor arguments (a bias) need no special case.
+ */
+export function handleOf(x: Tensor): Handle;
+export function handleOf(x: Tensor | null | undefined): Handle | null;
+export function handleOf(x: Tensor | null | undefined): Handle | null {
+  return x instanceof Tensor ? x.handle : (x as unknown as Handle | null);
+}
+const H = handleOf;
+
+/** "a string", "null", …: what a value is, for "expected a tensor, got …" messages (as the addon words them). */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (v === undefined) return 'undefined';
+  if (Array.isArray(v)) return 'an array';
+  const t = typeof v;
+  if (t !== 'object') return `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`;
+  const name = (v as object).constructor?.name;
+  return name === undefined || name === 'Object' ? 'an object' : `an instance of ${name}`;
+}
+
+/**
+ * For the few functions that use a tensor argument in JavaScript before any operator sees it
+ * (its shape, its methods): `value` itself, or a TypeError in the addon's words,
+ * "<where>: argument '<name>': expected a tensor, got …".
+ */
+export function expectTensor(value: unknown, where: string, name: string): Tensor {
+  if (value instanceof Tensor) return value;
+  throw new TypeError(`${where}: argument '${name}': expected a tensor, got ${describeValue(value)}`);
+}
+
 /** Calls an operator and wraps a single tensor result. */
 export function callT(o: Op, ...args: unknown[]): Tensor {
   return new Tensor(native.call(o.id, ...args) as Handle);
@@ -46,6 +82,11 @@ const O = {
   maximum: op('aten::maximum'),
   minimum: op('aten::minimum'),
   clamp: op('aten::clamp'),
+  clampT: op('aten::clamp', 'Tensor'),
+  clampMin: op('aten::clamp_min'),
+  clampMinT: op('aten::clamp_min', 'Tensor'),
+  clampMax: op('aten::clamp_max'),
+  clampMaxT: op('aten::clamp_max', 'Tensor'),
   eq: op('aten::eq', 'Tensor'),
   eqS: op('aten::eq', 'Scalar'),
   ne: op('aten::ne', 'Tensor'),
@@ -86,6 +127,8 @@ const O = {
   bmm: op('aten::bmm'),
   dot: op('aten::dot'),
   diagonal: op('aten::diagonal'),
+  tril: op('aten::tril'),
+  triu: op('aten::triu'),
   view: op('aten::view'),
   reshape: op('aten::reshape'),
   permute: op('aten::permute'),
@@ -118,6 +161,7 @@ const O = {
   add_: op('aten::add_', 'Tensor'),
   addS_: op('aten::add_', 'Scalar'),
   sub_: op('aten::sub_', 'Tensor'),
+  subS_: op('aten::sub_', 'Scalar'),
   mul_: op('aten::mul_', 'Tensor'),
   mulS_: op('aten::mul_', 'Scalar'),
   div_: op('aten::div_', 'Tensor'),
@@ -129,6 +173,11 @@ const O = {
   zero_: op('aten::zero_'),
   fillS_: op('aten::fill_', 'Scalar'),
   clamp_: op('aten::clamp_'),
+  clampT_: op('aten::clamp_', 'Tensor'),
+  clampMin_: op('aten::clamp_min_'),
+  clampMinT_: op('aten::clamp_min_', 'Tensor'),
+  clampMax_: op('aten::clamp_max_'),
+  clampMaxT_: op('aten::clamp_max_', 'Tensor'),
 } as const;
 
 const UNARY = {
@@ -160,7 +209,29 @@ const UNARY = {
 } as const;
 
 function scalarOrTensor(x: TensorOrScalar, tensorOp: Op, scalarOp: Op, self: Tensor, ...rest: unknown[]): Tensor {
-  return typeof x === 'number' ? callT(scalarOp, self.handle, x, ...rest) : callT(tensorOp, self.handle, x.handle, ...rest);
+  return typeof x === 'number' ? callT(scalarOp, self.handle, x, ...rest) : callT(tensorOp, self.handle, H(x), ...rest);
+}
+
+type Bound = TensorOrScalar | null;
+const isScalarBound = (b: Bound): b is number | null => b === null || typeof b === 'number';
+
+/**
+ * clamp / clamp_ on a handle: one ATen call when both bounds are numbers (clamp.Scalar) or both
+ * tensors (clamp.Tensor); a number with a tensor is clamp_min then clamp_max, which is the same
+ * min(max(x, lo), hi). Returns the result handle (for in-place: a handle aliasing `self`).
+ */
+function clampHandle(self: Handle, lo: Bound, hi: Bound, inPlace: boolean): Handle {
+  const call = (o: Op, ...args: unknown[]): Handle => native.call(o.id, ...args) as Handle;
+  if (isScalarBound(lo) && isScalarBound(hi)) return call(inPlace ? O.clamp_ : O.clamp, self, lo, hi);
+  if (typeof lo !== 'number' && typeof hi !== 'number') return call(inPlace ? O.clampT_ : O.clampT, self, H(lo), H(hi));
+  // one number, one tensor
+  const first =
+    typeof lo === 'number' ? call(inPlace ? O.clampMin_ : O.clampMin, self, lo) : call(inPlace ? O.clampMinT_ : O.clampMinT, self, H(lo as Tensor));
+  try {
+    return typeof hi === 'number' ? call(inPlace ? O.clampMax_ : O.clampMax, first, hi) : call(inPlace ? O.clampMaxT_ : O.clampMaxT, first, H(hi as Tensor));
+  } finally {
+    native.dispose(first);
+  }
 }
 
 function dims(dim: number | readonly number[] | undefined): number[] | undefined {
@@ -171,10 +242,13 @@ function dims(dim: number | readonly number[] | undefined): number[] | undefined
  * Releases the native tensor of a Tensor object that the garbage collector reclaimed without a
  * `dispose()`: the safety net for tensors that no scope owns (scopes and `dispose()` release
  * memory deterministically). A tensor registers only when it becomes unowned (`_unscoped`), so
- * tensors that a scope disposes never touch the registry. `dispose()` does not unregister: handle
- * ids are generation-checked and never handed out twice, so the late call for a disposed tensor is
- * a no-op, and skipping unregister (a keyed lookup) halves the registry's cost per tensor
- * (measured: +0.8 µs with register+unregister, +0.4 µs with register alone, per add + dispose()).
+ * tensors that a scope disposes never touch the registry; registering also reports the handle's
+ * native bytes to V8 (`trackForGc`), since V8 only finalizes registry targets in full collections
+ * and would otherwise schedule those by the (tiny) JavaScript heap alone (measured: 2,000 × 4 MB
+ * tensors left to GC, at most ~65 alive at once with the report, ~1,200 without). `dispose()` does
+ * not unregister: handle ids are generation-checked and never handed out twice, so the late call
+ * for a disposed tensor is a no-op, and skipping unregister (a keyed lookup) halves the registry's
+ * cost per tensor (measured: +0.8 µs with register+unregister, +0.4 µs with register alone).
  */
 const finalizer = new FinalizationRegistry<Handle>((h) => {
   try {
@@ -201,6 +275,9 @@ export class Tensor implements Scoped {
   /** @internal no scope owns this tensor any more: the garbage collector releases it if dispose() is never called. */
   _unscoped(): void {
     finalizer.register(this, this.#h);
+    // V8 collects FinalizationRegistry targets only in full collections, which it schedules by heap
+    // growth: telling it the native bytes behind this handle keeps tensors left to GC bounded.
+    native.trackForGc(this.#h);
   }
 
   /** The native handle (for src/torch internals and the IO readers). */
@@ -331,6 +408,9 @@ export class Tensor implements Scoped {
 
   /** Converts to another dtype and/or device (returns this tensor's data unchanged when already there). */
   to(target: DType | Device | { dtype?: DType; device?: Device }): Tensor {
+    if (typeof target !== 'string' && (typeof target !== 'object' || target === null)) {
+      throw new TypeError(`to(): expected a dtype, a device or { dtype, device }, got ${describeValue(target)}`);
+    }
     const spec = typeof target === 'string' ? (target.startsWith('cuda') || target === 'cpu' ? { device: target as Device } : { dtype: target as DType }) : target;
     const dtype = spec.dtype ?? this.dtype;
     if (spec.device !== undefined) return callT(O.toDevice, this.#h, checkDevice(spec.device), dtypeCode(dtype));
@@ -362,7 +442,7 @@ export class Tensor implements Scoped {
    * its identity and autograd leaf status — how modules move parameters between devices.
    */
   setData_(source: Tensor): Tensor {
-    native.call(O.setData.id, this.#h, source.handle);
+    native.call(O.setData.id, this.#h, H(source));
     this.#meta = undefined;
     this.#shape = undefined;
     return this;
@@ -422,19 +502,22 @@ export class Tensor implements Scoped {
     return scalarOrTensor(other, O.remainder, O.remainderS, this);
   }
 
-  /** Elementwise maximum. */
-  maximum(other: Tensor): Tensor {
-    return callT(O.maximum, this.#h, other.handle);
+  /** Elementwise maximum max(this, other) (broadcasting; NaN propagates). A number acts as `clamp(other)`. */
+  maximum(other: TensorOrScalar): Tensor {
+    return typeof other === 'number' ? callT(O.clampMin, this.#h, other) : callT(O.maximum, this.#h, H(other));
   }
 
-  /** Elementwise minimum. */
-  minimum(other: Tensor): Tensor {
-    return callT(O.minimum, this.#h, other.handle);
+  /** Elementwise minimum min(this, other) (broadcasting; NaN propagates). A number acts as `clamp(null, other)`. */
+  minimum(other: TensorOrScalar): Tensor {
+    return typeof other === 'number' ? callT(O.clampMax, this.#h, other) : callT(O.minimum, this.#h, H(other));
   }
 
-  /** min(max(this, min), max); either bound may be omitted. */
-  clamp(min?: number, max?: number): Tensor {
-    return callT(O.clamp, this.#h, min ?? null, max ?? null);
+  /**
+   * min(max(this, min), max) elementwise. Either bound may be omitted (null/undefined); each is a
+   * number or a tensor broadcast against this one, in any combination (PyTorch's clamp).
+   */
+  clamp(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor {
+    return new Tensor(clampHandle(this.#h, min ?? null, max ?? null, false));
   }
 
   neg(): Tensor { return callT(UNARY.neg, this.#h); }
@@ -476,8 +559,8 @@ export class Tensor implements Scoped {
   le(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.le, O.leS, this); }
   gt(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.gt, O.gtS, this); }
   ge(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.ge, O.geS, this); }
-  logicalAnd(other: Tensor): Tensor { return callT(O.logicalAnd, this.#h, other.handle); }
-  logicalOr(other: Tensor): Tensor { return callT(O.logicalOr, this.#h, other.handle); }
+  logicalAnd(other: Tensor): Tensor { return callT(O.logicalAnd, this.#h, H(other)); }
+  logicalOr(other: Tensor): Tensor { return callT(O.logicalOr, this.#h, H(other)); }
   logicalNot(): Tensor { return callT(O.logicalNot, this.#h); }
 
   // ---------------------------------------------------------------------------------------------
@@ -554,15 +637,19 @@ export class Tensor implements Scoped {
   // ---------------------------------------------------------------------------------------------
 
   /** Matrix product with NumPy broadcasting rules. */
-  matmul(other: Tensor): Tensor { return callT(O.matmul, this.#h, other.handle); }
+  matmul(other: Tensor): Tensor { return callT(O.matmul, this.#h, H(other)); }
   /** 2-D matrix product. */
-  mm(other: Tensor): Tensor { return callT(O.mm, this.#h, other.handle); }
+  mm(other: Tensor): Tensor { return callT(O.mm, this.#h, H(other)); }
   /** Batched matrix product (B,n,m)·(B,m,p). */
-  bmm(other: Tensor): Tensor { return callT(O.bmm, this.#h, other.handle); }
+  bmm(other: Tensor): Tensor { return callT(O.bmm, this.#h, H(other)); }
   /** Inner product of two 1-D tensors. */
-  dot(other: Tensor): Tensor { return callT(O.dot, this.#h, other.handle); }
+  dot(other: Tensor): Tensor { return callT(O.dot, this.#h, H(other)); }
   /** View of the diagonal (offset above the main one when positive) of dims dim1, dim2. */
   diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return callT(O.diagonal, this.#h, offset, dim1, dim2); }
+  /** Lower triangle of the last two dims: elements with column − row ≤ `diagonal` kept, others 0. */
+  tril(diagonal = 0): Tensor { return callT(O.tril, this.#h, diagonal); }
+  /** Upper triangle of the last two dims: elements with column − row ≥ `diagonal` kept, others 0. */
+  triu(diagonal = 0): Tensor { return callT(O.triu, this.#h, diagonal); }
   /** Transpose of a 2-D tensor. */
   t(): Tensor { return this.transpose(0, 1); }
 
@@ -610,16 +697,16 @@ export class Tensor implements Scoped {
   // ---------------------------------------------------------------------------------------------
 
   /** Rows `index` (int64 1-D) along `dim`. */
-  indexSelect(dim: number, index: Tensor): Tensor { return callT(O.indexSelect, this.#h, dim, index.handle); }
+  indexSelect(dim: number, index: Tensor): Tensor { return callT(O.indexSelect, this.#h, dim, H(index)); }
   /** out[i][j] = this[index[i][j]][j] for dim 0 (and so on): PyTorch gather. */
-  gather(dim: number, index: Tensor): Tensor { return callT(O.gather, this.#h, dim, index.handle, false); }
+  gather(dim: number, index: Tensor): Tensor { return callT(O.gather, this.#h, dim, H(index), false); }
   /** Advanced indexing: one optional index tensor per leading dimension (null keeps the dimension). */
   index(indices: readonly (Tensor | null)[]): Tensor {
-    return callT(O.index, this.#h, indices.map((t) => (t === null ? null : t.handle)));
+    return callT(O.index, this.#h, Array.isArray(indices) ? indices.map((t: Tensor | null) => H(t)) : indices);
   }
   /** Copy with `value` where `mask` is true. */
   maskedFill(mask: Tensor, value: TensorOrScalar): Tensor {
-    return typeof value === 'number' ? callT(O.maskedFill, this.#h, mask.handle, value) : callT(O.maskedFillT, this.#h, mask.handle, value.handle);
+    return typeof value === 'number' ? callT(O.maskedFill, this.#h, H(mask), value) : callT(O.maskedFillT, this.#h, H(mask), H(value));
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -628,32 +715,37 @@ export class Tensor implements Scoped {
 
   /** this += alpha·other */
   add_(other: TensorOrScalar, alpha = 1): Tensor {
-    return typeof other === 'number' ? callInPlace(this, O.addS_, other, alpha) : callInPlace(this, O.add_, other.handle, alpha);
+    return typeof other === 'number' ? callInPlace(this, O.addS_, other, alpha) : callInPlace(this, O.add_, H(other), alpha);
   }
   /** this −= alpha·other */
-  sub_(other: Tensor, alpha = 1): Tensor { return callInPlace(this, O.sub_, other.handle, alpha); }
+  sub_(other: TensorOrScalar, alpha = 1): Tensor {
+    return typeof other === 'number' ? callInPlace(this, O.subS_, other, alpha) : callInPlace(this, O.sub_, H(other), alpha);
+  }
   /** this *= other */
   mul_(other: TensorOrScalar): Tensor {
-    return typeof other === 'number' ? callInPlace(this, O.mulS_, other) : callInPlace(this, O.mul_, other.handle);
+    return typeof other === 'number' ? callInPlace(this, O.mulS_, other) : callInPlace(this, O.mul_, H(other));
   }
   /** this /= other */
   div_(other: TensorOrScalar): Tensor {
-    return typeof other === 'number' ? callInPlace(this, O.divS_, other) : callInPlace(this, O.div_, other.handle);
+    return typeof other === 'number' ? callInPlace(this, O.divS_, other) : callInPlace(this, O.div_, H(other));
   }
   /** this += value·a·b */
-  addcmul_(a: Tensor, b: Tensor, value = 1): Tensor { return callInPlace(this, O.addcmul_, a.handle, b.handle, value); }
+  addcmul_(a: Tensor, b: Tensor, value = 1): Tensor { return callInPlace(this, O.addcmul_, H(a), H(b), value); }
   /** this += value·a/b */
-  addcdiv_(a: Tensor, b: Tensor, value = 1): Tensor { return callInPlace(this, O.addcdiv_, a.handle, b.handle, value); }
+  addcdiv_(a: Tensor, b: Tensor, value = 1): Tensor { return callInPlace(this, O.addcdiv_, H(a), H(b), value); }
   /** this += weight·(end − this) */
-  lerp_(end: Tensor, weight: number): Tensor { return callInPlace(this, O.lerpS_, end.handle, weight); }
+  lerp_(end: Tensor, weight: number): Tensor { return callInPlace(this, O.lerpS_, H(end), weight); }
   /** Copies `src` (broadcast, converted) into this tensor. */
-  copy_(src: Tensor): Tensor { return callInPlace(this, O.copy_, src.handle, false); }
+  copy_(src: Tensor): Tensor { return callInPlace(this, O.copy_, H(src), false); }
   /** Sets every element to 0. */
   zero_(): Tensor { return callInPlace(this, O.zero_); }
   /** Sets every element to `value`. */
   fill_(value: number): Tensor { return callInPlace(this, O.fillS_, value); }
-  /** Clamps in place. */
-  clamp_(min?: number, max?: number): Tensor { return callInPlace(this, O.clamp_, min ?? null, max ?? null); }
+  /** Clamps in place; bounds as in {@link clamp}. */
+  clamp_(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor {
+    native.dispose(clampHandle(this.#h, min ?? null, max ?? null, true));
+    return this;
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Autograd
@@ -678,7 +770,7 @@ export class Tensor implements Scoped {
 
   /** Replaces (or with null clears) the accumulated gradient. */
   set grad(g: Tensor | null) {
-    native.setGrad(this.#h, g === null ? null : g.handle);
+    native.setGrad(this.#h, H(g));
   }
 
   /** True for tensors created by the user rather than by a recorded operation. */
@@ -693,6 +785,6 @@ export class Tensor implements Scoped {
 
   /** Backpropagates from this tensor (a scalar unless `gradient` is given). */
   backward(gradient?: Tensor, { retainGraph = false } = {}): void {
-    native.backward(this.#h, gradient?.handle ?? null, retainGraph);
+    native.backward(this.#h, H(gradient ?? null), retainGraph);
   }
 }
