@@ -6,19 +6,32 @@
  * Rows, reg-ts:
  *   add + dispose()       a.add(b) then an explicit dispose()
  *   add in scope()        a.add(b) inside scope(), 100 calls per scope (the recommended style)
- *   add, left to GC       a.add(b), result dropped; the garbage collector finalizes it later
+ *   add, left to GC       a.add(b), result dropped, then a full GC that finalizes the results
+ *                         (timed: the variant pays for its own collection)
  *   native.call + dispose the addon's generic dispatcher call on raw handles (the binding's floor)
  *   N-API no-op           native.isGradEnabled(): the cost of crossing into C++ at all
  * Rows, PyTorch: torch.add(a, b), a + b, and the empty Python loop. A round times every variant
- * once, reg-ts first or PyTorch first in turn.
+ * once, reg-ts first or PyTorch first in turn; a full GC runs (untimed) before every reg-ts sample.
  * Headline ratio: `add in scope()` / `torch.add`.
  */
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { getNumThreads, ones, op, scope } from '../src/torch/index.js';
 import { native, type Handle } from '../src/torch/native.js';
 import { type BenchOptions, type BenchResult, fmt, gatedRounds, loadAverage, median, pairedRatio, pairsFor, pause, PyWorker, SIDE_GAP_MS, table, timeReps } from './harness.js';
 
 const CALLS = 20_000;
 const PER_SCOPE = 100;
+
+/**
+ * A full garbage collection, run before every sample so that one variant's garbage is not
+ * collected on another's time (the flag is set at run time: `npm run bench` passes no node flags).
+ */
+function collector(): () => void {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as unknown;
+  return typeof gc === 'function' ? (gc as () => void) : () => {};
+}
 
 export const name = 'dispatch';
 export const description = 'per-operator overhead (µs) of add on two 1-element tensors, with and without scope/dispose, vs PyTorch';
@@ -31,6 +44,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const addId = op('aten::add', 'Tensor').id;
   const ha = a.handle, hb = b.handle;
 
+  const gc = collector();
   const ts: Record<string, () => void> = {
     'add + dispose()': () => {
       for (let i = 0; i < CALLS; i++) a.add(b).dispose();
@@ -44,6 +58,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     },
     'add, left to GC': () => {
       for (let i = 0; i < CALLS; i++) a.add(b);
+      gc(); // this variant pays for collecting its own garbage
     },
     'native.call + dispose': () => {
       for (let i = 0; i < CALLS; i++) native.dispose(native.call(addId, ha, hb) as Handle);
@@ -65,7 +80,10 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     const rounds = await gatedRounds(async () => {
       const r: Record<string, number> = {};
       const mine = (): void => {
-        for (const [k, f] of Object.entries(ts)) r[k] = timeReps(f, 1)[0]!;
+        for (const [k, f] of Object.entries(ts)) {
+          gc();
+          r[k] = timeReps(f, 1)[0]!;
+        }
       };
       const theirs = async (): Promise<void> => {
         for (const v of pyVariants) r[v] = (await py.time({ variant: v, calls: CALLS, reps: 1 }))[0]!;
