@@ -132,7 +132,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
       const gf = f / m / 1e9;
       return [label, fmt(m * 1e3, 1), fmt(Math.min(...s) * 1e3, 1), fmt(gf, 1), `${fmt((100 * gf) / PEAK_GFLOPS, 1)}%`, s.length];
     };
-    const { paired: ratio, ofMedians } = pairedRatio(t);
+    const { paired: ratio, ofMedians, q1, q3 } = pairedRatio(t);
     const text = [
       `intra-op threads ${threads} (both sides); fwd+bwd ${fmt(flops / 1e9, 2)} GFLOP (3 × forward matmul FLOPs); peak ${PEAK_GFLOPS} GFLOP/s`,
       `outputs and gradients agree with PyTorch to ${maxRel.toExponential(1)} (relative); load average ${loadAverage()}`,
@@ -140,7 +140,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
         ['', 'median ms', 'min ms', 'GFLOP/s', 'of peak', 'samples'],
         [row('reg-ts fwd+bwd', ts), row('PyTorch fwd+bwd', pt), row('reg-ts forward', fwd.ts, flops / 3), row('PyTorch forward', fwd.py, flops / 3)],
       ),
-      `reg-ts/PyTorch fwd+bwd: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 1.05`,
+      `reg-ts/PyTorch fwd+bwd: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs; quartiles ${fmt(q1, 3)}–${fmt(q3, 3)}), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 1.05`,
       `reg-ts/PyTorch forward: ${fmt(pairedRatio(fwd).paired, 3)}`,
       `fwd+bwd: ${quality(t)}; forward: ${quality(fwd)}`,
     ].join('\n');

@@ -318,10 +318,19 @@ export function quality(p: Paired): string {
 
 /**
  * reg-ts time / PyTorch time: the median of the per-pair ratios (robust to load that drifts during
- * the run), with the plain ratio of medians beside it.
+ * the run) with their quartiles (the spread of the pairs), and the plain ratio of medians beside it.
  */
-export function pairedRatio(p: Paired): { paired: number; ofMedians: number } {
-  return { paired: median(p.ts.map((t, i) => t / p.py[i]!)), ofMedians: median(p.ts) / median(p.py) };
+export function pairedRatio(p: Paired): { paired: number; ofMedians: number; q1: number; q3: number } {
+  const r = p.ts.map((t, i) => t / p.py[i]!);
+  return { paired: median(r), ofMedians: median(p.ts) / median(p.py), q1: quantile(r, 0.25), q3: quantile(r, 0.75) };
+}
+
+/** The q-quantile of a non-empty sample (linear interpolation). */
+export function quantile(xs: readonly number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  return s[lo]! + (s[Math.min(lo + 1, s.length - 1)]! - s[lo]!) * (pos - lo);
 }
 
 /** The 1-minute load average (Linux), to judge how quiet the machine was. */
