@@ -19,11 +19,10 @@
  * their inputs carry.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
+import { opFixture, opFixturePath, type CaseInputs, type OpFixture } from '../../test/op-fixture.js';
 import * as torch from './index.js';
 import { F, type Tensor } from './index.js';
 
@@ -35,15 +34,7 @@ const ST_DTYPES: Record<string, torch.DType> = {
   F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', U8: 'uint8', BOOL: 'bool',
 };
 
-function fixtureFile(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const rel = 'test/fixtures/ops/ops.safetensors';
-  const found = ['../..', '../../..'].map((up) => path.resolve(here, up, rel)).find(existsSync);
-  if (!found) throw new Error(`${rel} not found: run /usr/bin/python3 test/reference/ops/make_ops.py`);
-  return found;
-}
-
-function readFixtures(file: string): { tensors: Map<string, Tensor>; cases: string[]; metadata: Record<string, string> } {
+function readFixtures(file: string): OpFixture {
   const buf = readFileSync(file);
   const n = Number(buf.readBigUInt64LE(0));
   type Entry = { dtype: string; shape: number[]; data_offsets: [number, number] };
@@ -58,7 +49,7 @@ function readFixtures(file: string): { tensors: Map<string, Tensor>; cases: stri
     const [b, e] = info.data_offsets;
     tensors.set(name, torch.keep(torch.fromBytes(buf.subarray(8 + n + b, 8 + n + e), dtype, info.shape)));
   }
-  return { tensors, cases: JSON.parse(metadata.cases ?? '[]') as string[], metadata };
+  return opFixture(tensors, metadata);
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -108,7 +99,7 @@ function assertMatches(name: string, actual: Tensor, expected: Tensor, tol: Tol)
 // The cases: name → [tolerance, computation through reg-ts]
 // -------------------------------------------------------------------------------------------------
 
-type In = Record<string, Tensor>;
+type In = CaseInputs;
 type Out = Tensor | Tensor[];
 type Case = [Tol, (i: In) => Out];
 
@@ -397,28 +388,9 @@ const CASES: Record<string, Case> = {
 
 // -------------------------------------------------------------------------------------------------
 
-const fx = readFixtures(fixtureFile());
+const fx = readFixtures(opFixturePath('ops.safetensors', 'make_ops.py'));
+const { inputsOf, outputsOf } = fx;
 
-function inputsOf(name: string): In {
-  const prefix = `${name}.in.`;
-  const out: In = {};
-  for (const [k, t] of fx.tensors) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = t;
-  return new Proxy(out, {
-    get(target, key: string) {
-      if (!(key in target)) throw new Error(`fixture case ${name} has no input '${key}'`);
-      return target[key];
-    },
-  });
-}
-
-function outputsOf(name: string): Tensor[] {
-  const single = fx.tensors.get(`${name}.out`);
-  if (single) return [single];
-  const list: Tensor[] = [];
-  for (let k = 0; fx.tensors.has(`${name}.out.${k}`); k++) list.push(fx.tensors.get(`${name}.out.${k}`)!);
-  if (list.length === 0) throw new Error(`fixture case ${name} has no output`);
-  return list;
-}
 
 describe('operators against PyTorch fixtures', () => {
   test('fixture file and TypeScript table cover the same cases', () => {

@@ -10,47 +10,20 @@
  * and 1e-10 for float64; clamp and friends compute nothing and must match exactly.
  */
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 
+import { opFixture, opFixturePath, type CaseInputs } from '../../test/op-fixture.js';
 import * as torch from './index.js';
 import { F, type Tensor } from './index.js';
 import { loadSafetensors } from './io/index.js';
 
-function fixtureFile(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const rel = 'test/fixtures/ops/ops_extra.safetensors';
-  const found = ['../..', '../../..'].map((up) => path.resolve(here, up, rel)).find(existsSync);
-  if (!found) throw new Error(`${rel} not found: run /usr/bin/python3 test/reference/ops/make_ops_extra.py`);
-  return found;
-}
+const fx = (() => {
+  const { tensors, metadata } = loadSafetensors(opFixturePath('ops_extra.safetensors', 'make_ops_extra.py'));
+  return opFixture(tensors, metadata);
+})();
+const { cases, inputsOf, outputsOf } = fx;
 
-const fx = loadSafetensors(fixtureFile());
-const cases = JSON.parse(fx.metadata.cases ?? '[]') as string[];
-
-type In = Record<string, Tensor>;
-
-function inputsOf(name: string): In {
-  const prefix = `${name}.in.`;
-  const out: In = {};
-  for (const [k, t] of fx.tensors) if (k.startsWith(prefix)) out[k.slice(prefix.length)] = t;
-  return new Proxy(out, {
-    get(target, key: string) {
-      if (!(key in target)) throw new Error(`fixture case ${name} has no input '${key}'`);
-      return target[key];
-    },
-  });
-}
-
-function outputsOf(name: string): Tensor[] {
-  const single = fx.tensors.get(`${name}.out`);
-  if (single) return [single];
-  const list: Tensor[] = [];
-  for (let k = 0; fx.tensors.has(`${name}.out.${k}`); k++) list.push(fx.tensors.get(`${name}.out.${k}`)!);
-  return list;
-}
+type In = CaseInputs;
 
 function assertClose(name: string, actual: Tensor, expected: Tensor, exact: boolean): void {
   assert.deepEqual(actual.shape, expected.shape, `${name}: shape`);
