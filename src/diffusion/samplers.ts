@@ -68,23 +68,10 @@ export interface SamplerState {
 export type StepNoise = (step: number, x: Tensor, c: Tensor | null) => SamplerState;
 
 /** What one step did, for tests and diagnostics (tensors are valid only during the callback). */
-export interface StepInfo {
+export interface StepInfo extends StepResult {
   step: number;
   tCur: number;
   tNext: number;
-  guided: boolean;
-  /** State after the step. */
-  x: Tensor;
-  c: Tensor | null;
-  /** The (guided) drift of the first evaluation. */
-  driftX: Tensor;
-  driftC: Tensor | null;
-  /** Raw network outputs of the first evaluation (float64; 2B rows [cond; uncond] when guided). */
-  v: Tensor;
-  vCls: Tensor | null;
-  /** Heun's second (guided) drift, when a correction was applied. */
-  drift2X?: Tensor;
-  drift2C?: Tensor | null;
 }
 
 /** Options of {@link sample}. */
@@ -224,13 +211,17 @@ export interface StepOptions extends GuidanceOptions, NetworkOptions {
 
 /** Result of a single step (float64). */
 export interface StepResult {
+  guided: boolean;
+  /** State after the step. */
   x: Tensor;
   c: Tensor | null;
+  /** The (guided) drift of the first evaluation. */
   driftX: Tensor;
   driftC: Tensor | null;
+  /** Raw network outputs of the first evaluation (float64; 2B rows [cond; uncond] when guided). */
   v: Tensor;
   vCls: Tensor | null;
-  guided: boolean;
+  /** Heun's second (guided) drift, when a correction was applied. */
   drift2X?: Tensor;
   drift2C?: Tensor | null;
 }
