@@ -36,17 +36,10 @@ export const MANIFEST_FILE = 'manifest.json';
 /** Storage precision of the tokens. */
 export type FeatureDType = 'float16' | 'float32';
 
-/** The dataset a cache was computed from. */
-export interface CachedDatasetInfo {
+/** The dataset a cache was computed from (its shape and classes, as JSON). */
+export interface CachedDatasetInfo extends Pick<ImageDataset, 'name' | 'length' | 'channels' | 'height' | 'width' | 'numClasses' | 'classNames'> {
   /** How it was named on the command line, e.g. `fashion-mnist:train`. */
   readonly spec: string;
-  readonly name: string;
-  readonly length: number;
-  readonly channels: number;
-  readonly height: number;
-  readonly width: number;
-  readonly numClasses: number;
-  readonly classNames: readonly string[];
 }
 
 /** One finished shard. */
