@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = [path.resolve(here, '..'), path.resolve(here, '../..')].find((d) => existsSync(path.join(d, 'package.json')));
 
-/** `test/fixtures/<relative>` resolved from the repository root. */
-export function fixturePath(relative: string): string {
+/** `test/fixtures/<parts…>` resolved from the repository root (`fixturePath('io', 'tiny.pt')` or `fixturePath('io/tiny.pt')`). */
+export function fixturePath(...parts: string[]): string {
   if (!root) throw new Error('test/fixtures not found');
-  return path.join(root, 'test', 'fixtures', relative);
+  return path.join(root, 'test', 'fixtures', ...parts);
 }

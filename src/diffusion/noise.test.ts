@@ -7,7 +7,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { fmix32, ImageNoise, sampleLabels, streamSeed } from './noise.js';
 import { sample, type SamplerKind } from './samplers.js';
-import { loadFixture, sitFromFixture, type Fixture } from './testing.js';
+import { loadFixture, sitFromFixture, type Fixture } from '../../test/diffusion-testing.js';
 
 describe('noise streams', () => {
   test('fmix32 is the MurmurHash3 finaliser (known values) and stream seeds are 32-bit and distinct', () => {

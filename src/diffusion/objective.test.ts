@@ -11,7 +11,8 @@ import type { Tensor } from '../torch/index.js';
 import { pathAt, pathCoefficients } from './interpolants.js';
 import { alignmentLoss, regLoss, type RegLossBatch } from './objective.js';
 import { sampleTime, timeFromNormal, timeFromUniform } from './time.js';
-import { loadFixture, relError, sitFromFixture, type Fixture } from './testing.js';
+import { loadFixture, sitFromFixture, type Fixture } from '../../test/diffusion-testing.js';
+import { relError } from '../../test/relative-error.js';
 
 const TOL = { f32: 1e-5, f64: 1e-10 } as const;
 const GRAD_TOL = { f32: 2e-5, f64: 1e-10 } as const;

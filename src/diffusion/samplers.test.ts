@@ -9,7 +9,8 @@ import { after, describe, test } from 'node:test';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { odeStep, odeTimeGrid, sample, sdeStep, sdeTimeGrid, type SamplerKind } from './samplers.js';
-import { loadFixture, relError, sitFromFixture, type Fixture } from './testing.js';
+import { loadFixture, sitFromFixture, type Fixture } from '../../test/diffusion-testing.js';
+import { relError } from '../../test/relative-error.js';
 
 const TOL = { f32: 1e-5, f64: 1e-10 } as const;
 const worst: Record<string, number> = {};

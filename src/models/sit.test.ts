@@ -13,17 +13,8 @@ import { loadSafetensors } from '../torch/io/index.js';
 import { countParameters, createSiT, modelNames, resolveConfig, SIT_VARIANTS, UnknownModelError, type SiTConfig } from './configs.js';
 import { paramShapes, SiT, sincosPosEmbed2d, timestepEmbedding } from './sit.js';
 import { configFromPython } from './pretrained.js';
-
-const FIXTURES = new URL('../../../test/fixtures/reference/', import.meta.url).pathname;
-
-/** max|a − b| / max|b| (0 when both are all zero). */
-export function relErr(a: Tensor, b: Tensor): number {
-  return torch.scope(() => {
-    const d = a.to('float64').sub(b.to('float64')).abs().max().item();
-    const m = b.to('float64').abs().max().item();
-    return m === 0 ? d : d / m;
-  });
-}
+import { fixturePath } from '../../test/fixture-path.js';
+import { relError } from '../../test/relative-error.js';
 
 interface Fixture {
   tensors: Map<string, Tensor>;
@@ -32,7 +23,7 @@ interface Fixture {
 }
 
 function fixture(file: string): Fixture {
-  const { tensors, metadata } = loadSafetensors(FIXTURES + file);
+  const { tensors, metadata } = loadSafetensors(fixturePath('reference', file));
   return { tensors, meta: metadata, config: configFromPython(JSON.parse(metadata.config!) as Record<string, unknown>, { fusedAttention: false }) };
 }
 
@@ -87,7 +78,7 @@ for (const variant of SIT_VARIANTS) {
           const ref = get(f, key);
           assert.deepEqual(a.shape, ref.shape, `${what} shape`);
           assert.equal(a.dtype, dtype);
-          const e = relErr(a, ref);
+          const e = relError(a, ref);
           note(`${tag} ${what}`, e);
           assert.ok(e <= tol, `${variant} ${tag} ${what}: relative error ${e} > ${tol}`);
         };
@@ -128,7 +119,7 @@ test('official initialisation: bit-identical to PyTorch under torch.manualSeed(0
   const m = new SiT({ ...f.config, fusedAttention: true });
   const sd = m.stateDict();
   assert.deepEqual([...sd.keys()], JSON.parse(fixture('sit_reg_f32.safetensors').meta.param_order!));
-  for (const [k, v] of sd) assert.equal(relErr(v, get(f, k)), 0, `${k} differs from the PyTorch init`);
+  for (const [k, v] of sd) assert.equal(relError(v, get(f, k)), 0, `${k} differs from the PyTorch init`);
   const zero = JSON.parse(f.meta.zero_tensors!) as string[];
   const ones = JSON.parse(f.meta.ones_tensors!) as string[];
   for (const [k, v] of sd) {
@@ -144,7 +135,7 @@ test('official initialisation: bit-identical to PyTorch under torch.manualSeed(0
     const out = m.forward(get(f, 'input.x'), get(f, 'input.t'), get(f, 'input.y'), get(f, 'input.cls'));
     assert.equal(torch.scope(() => out.vImg.abs().max().item()), 0);
     assert.equal(torch.scope(() => out.vCls!.abs().max().item()), 0);
-    assert.ok(relErr(out.zs[0]!, get(f, 'fwd.zs.0')) <= 1e-6);
+    assert.ok(relError(out.zs[0]!, get(f, 'fwd.zs.0')) <= 1e-6);
   });
 });
 
@@ -154,7 +145,7 @@ test('initialisation from a Generator is reproducible whatever the global seed',
   const a = new SiT(cfg, { generator: new torch.Generator(7) });
   torch.manualSeed(2);
   const b = new SiT(cfg, { generator: new torch.Generator(7) });
-  for (const [k, v] of a.stateDict()) assert.equal(relErr(v, b.stateDict().get(k)!), 0, k);
+  for (const [k, v] of a.stateDict()) assert.equal(relError(v, b.stateDict().get(k)!), 0, k);
 });
 
 test('2-D sin-cos position tables and timestep features match PyTorch', () => {
@@ -163,21 +154,21 @@ test('2-D sin-cos position tables and timestep features match PyTorch', () => {
     const table = sincosPosEmbed2d(D, G, E);
     torch.scope(() => {
       const t64 = torch.tensor(table, { shape: [E + G * G, D] });
-      assert.ok(relErr(t64, get(f, `pos_embed.g${G}_d${D}_x${E}.f64`)) <= 1e-15);
-      assert.equal(relErr(t64.to('float32'), get(f, `pos_embed.g${G}_d${D}_x${E}.f32`)), 0);
+      assert.ok(relError(t64, get(f, `pos_embed.g${G}_d${D}_x${E}.f64`)) <= 1e-15);
+      assert.equal(relError(t64.to('float32'), get(f, `pos_embed.g${G}_d${D}_x${E}.f32`)), 0);
     });
   }
   torch.scope(() => {
     const t = get(f, 'tfeat.t');
-    assert.ok(relErr(timestepEmbedding(t, 256), get(f, 'tfeat.f64')) <= 1e-15);
-    assert.ok(relErr(timestepEmbedding(t.to('float32'), 256), get(f, 'tfeat.f32')) <= 1e-7);
-    assert.ok(relErr(timestepEmbedding(t, 7), get(f, 'tfeat.d7.f64')) <= 1e-15);
+    assert.ok(relError(timestepEmbedding(t, 256), get(f, 'tfeat.f64')) <= 1e-15);
+    assert.ok(relError(timestepEmbedding(t.to('float32'), 256), get(f, 'tfeat.f32')) <= 1e-7);
+    assert.ok(relError(timestepEmbedding(t, 7), get(f, 'tfeat.d7.f64')) <= 1e-15);
   });
   // float64 models get the exact float64 table, not the float32 one converted
   const m = createSiT('SiT-T/2', { inputSize: 8, zDims: [16] }, { dtype: 'float64' });
   torch.scope(() => {
     const ref = torch.tensor(sincosPosEmbed2d(128, 4, 1), { shape: [1, 17, 128] });
-    assert.equal(relErr(m.pos_embed, ref), 0);
+    assert.equal(relError(m.pos_embed, ref), 0);
   });
 });
 
@@ -253,8 +244,8 @@ test('fused and explicit attention agree', () => {
     b.eval();
     const oa = a.forward(x, t, y, c);
     const ob = b.forward(x, t, y, c);
-    assert.ok(relErr(oa.vImg, ob.vImg) <= 1e-5);
-    assert.ok(relErr(oa.vCls!, ob.vCls!) <= 1e-5);
+    assert.ok(relError(oa.vImg, ob.vImg) <= 1e-5);
+    assert.ok(relError(oa.vCls!, ob.vCls!) <= 1e-5);
   });
 });
 
@@ -322,6 +313,17 @@ test('forward releases its intermediates (no tensor handles leak per step)', () 
   assert.equal(torch.liveTensors(), before);
 });
 
-test('summary of measured errors', () => {
-  for (const [k, v] of Object.entries(worst).sort()) console.log(`# max rel err ${k}: ${v.toExponential(2)}`);
+test('every compared quantity was measured in both dtypes, its worst error within tolerance', (t) => {
+  const reg = fixture('sit_reg_f64.safetensors');
+  const hidden = [...reg.tensors.keys()].filter((k) => k.startsWith('fwd.hidden.')).map((k) => k.slice('fwd.'.length));
+  const quantities = ['v_img', 'zs', 'v_cls', 'c', 't_emb', 'loss_z', 'loss_cls', 'loss_proj', 'loss', 'grad', ...hidden];
+  const kinds = (q: string) => (q === 'grad' ? 'grad' : 'fwd');
+  const want = (['f64', 'f32'] as const).flatMap((tag) => quantities.map((q) => `${tag} ${q}`)).sort();
+  assert.deepEqual(Object.keys(worst).sort(), want);
+  for (const [k, e] of Object.entries(worst).sort()) {
+    const [tag, q] = k.split(' ') as ['f64' | 'f32', string];
+    const tol = TOL[tag][kinds(q)];
+    assert.ok(e <= tol, `${k}: worst relative error ${e} > ${tol}`);
+    t.diagnostic(`max rel err ${k}: ${e.toExponential(2)} (tolerance ${tol})`);
+  }
 });

@@ -12,21 +12,12 @@ import { clipGradNorm_, gradNorm } from './clip.js';
 import { EMA } from './ema.js';
 import { constant, linearWarmup, makeSchedule, warmupCosine } from './schedule.js';
 import { loadSafetensors } from '../torch/io/index.js';
-
-const FIXTURES = new URL('../../../test/fixtures/reference/', import.meta.url).pathname;
-
-function relErr(ours: Tensor, ref: Tensor): number {
-  return torch.scope(() => {
-    const a = ours.double();
-    const b = ref.double();
-    const scale = Math.max(b.abs().max().item(), 1e-30);
-    return a.sub(b).abs().max().item() / scale;
-  });
-}
+import { fixturePath } from '../../test/fixture-path.js';
+import { relError } from '../../test/relative-error.js';
 
 function assertClose(ours: Tensor, ref: Tensor, what: string, tol = 1e-5): void {
   assert.deepEqual(ours.shape, ref.shape, `${what}: shape`);
-  const e = relErr(ours, ref);
+  const e = relError(ours, ref);
   assert.ok(e <= tol, `${what}: relative error ${e} > ${tol}`);
 }
 
@@ -36,7 +27,7 @@ function fakeModel(params: [string, Tensor][]) {
 }
 
 describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps, two settings)', () => {
-  const { tensors: fx, metadata } = loadSafetensors(`${FIXTURES}optim_f32.safetensors`);
+  const { tensors: fx, metadata } = loadSafetensors(fixturePath('reference', 'optim_f32.safetensors'));
   const cases = JSON.parse(metadata.cases!) as Record<string, { betas: [number, number]; eps: number; lr: number; weight_decay: number; max_grad_norm: number; ema_decay: number }>;
   it('the fixture has both settings', () => assert.deepEqual(Object.keys(cases).length, 2));
   for (const [name, hp] of Object.entries(cases)) {
@@ -69,7 +60,7 @@ describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps,
 
 describe('one clip + AdamW + EMA step of the small SiT+REG vs PyTorch (sit_reg_f32 fixture)', () => {
   it('matches every parameter and EMA weight within 1e-5', () => {
-    const { tensors: fx, metadata } = loadSafetensors(`${FIXTURES}sit_reg_f32.safetensors`);
+    const { tensors: fx, metadata } = loadSafetensors(fixturePath('reference', 'sit_reg_f32.safetensors'));
     const order = JSON.parse(metadata.param_order!) as string[];
     const params = order.map((n): [string, Tensor] => [n, fx.get(n)!.clone().requiresGrad_(fx.has(`grad.${n}`))]);
     const opt = adamw(params);
@@ -84,7 +75,7 @@ describe('one clip + AdamW + EMA step of the small SiT+REG vs PyTorch (sit_reg_f
     for (const [n, p] of params) {
       assertClose(p.detach(), fx.get(`adamw.${n}`)!, `param ${n}`);
       assertClose(ema.stateDict().get(n)!, fx.get(`ema.${n}`)!, `ema ${n}`);
-      worst = Math.max(worst, relErr(p.detach(), fx.get(`adamw.${n}`)!));
+      worst = Math.max(worst, relError(p.detach(), fx.get(`adamw.${n}`)!));
     }
     assert.ok(worst <= 1e-5);
   });

@@ -5,7 +5,7 @@ import { fixturePath } from '../../../test/fixture-path.js';
 import { SerializationError } from './errors.js';
 import { unpickle } from './pickle.js';
 import { PyGlobal, type PyObject } from './pyvalue.js';
-import { encode, normalize, rng, type Json } from './testing.js';
+import { encode, normalize, rng, type Json } from '../../../test/io-testing.js';
 
 interface Case {
   name: string;

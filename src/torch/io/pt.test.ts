@@ -6,7 +6,7 @@ import { SerializationError } from './errors.js';
 import { readPtRaw } from './pt.js';
 import type { PyObject, PyValue } from './pyvalue.js';
 import type { RawTensor } from './raw.js';
-import { encode, makeZip, normalize, rng, unzip, type Json, type ZipInput } from './testing.js';
+import { encode, makeZip, normalize, rng, unzip, type Json, type ZipInput } from '../../../test/io-testing.js';
 
 const CKPTS = ['ckpt_p2.pt', 'ckpt_p3.pt', 'ckpt_p4.pt', 'ckpt_p5.pt', 'ckpt_cuda.pt'];
 const expected = normalize(JSON.parse(readFileSync(fixturePath('io/ckpt.expected.json'), 'utf8')) as Json);

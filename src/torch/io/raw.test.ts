@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { byteLengthOf, contiguousStrides, gatherStrided, isContiguous, isRawTensor, numel, rawTensor, viewExtent } from './raw.js';
-import { rng } from './testing.js';
+import { rng } from '../../../test/io-testing.js';
 
 test('numel and byteLengthOf', () => {
   assert.equal(numel([]), 1);

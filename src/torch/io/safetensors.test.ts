@@ -15,7 +15,7 @@ import {
   writeSafetensorsRaw,
 } from './safetensors.js';
 import { MemorySource } from './source.js';
-import { encode, rng, sparseLargeFile, type Json } from './testing.js';
+import { encode, rng, sparseLargeFile, type Json } from '../../../test/io-testing.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'regts-st-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -11,7 +11,7 @@ import { scope } from '../scope.js';
 import { Tensor } from '../tensor.js';
 import { SerializationError } from './errors.js';
 import { readSafetensorsRaw } from './safetensors.js';
-import { encode, makeZip, normalize, rng, sparseLargeFile, unzip, type Json } from './testing.js';
+import { encode, makeZip, normalize, rng, sparseLargeFile, unzip, type Json } from '../../../test/io-testing.js';
 import { asStateDict, loadPt, loadSafetensors, saveSafetensors, toRaw, toTensor } from './tensors.js';
 import { ITEM_SIZE, rawTensor } from './raw.js';
 import type { PyObject, PyValue } from './pyvalue.js';

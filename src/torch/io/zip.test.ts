@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { crc32, crc32Js } from './crc32.js';
 import { SerializationError } from './errors.js';
 import { MemorySource } from './source.js';
-import { makeZip, rng } from './testing.js';
+import { makeZip, rng } from '../../../test/io-testing.js';
 import { ZipReader } from './zip.js';
 
 const enc = new TextEncoder();

@@ -1,15 +1,15 @@
 /**
  * Helpers for the io tests: the expected-value encoding shared with the Python fixture scripts
  * (test/reference/io/make_pt_fixtures.py), a small zip writer for hand-made archives, and a seeded PRNG.
- * Pure TypeScript; not used by the library itself.
+ * Pure TypeScript; not part of the library.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { deflateRawSync } from 'node:zlib';
-import { crc32 } from './crc32.js';
-import { isPyObject, PyGlobal } from './pyvalue.js';
-import { isRawTensor, type RawTensor } from './raw.js';
-import { ZipReader } from './zip.js';
-import { MemorySource } from './source.js';
+import { crc32 } from '../src/torch/io/crc32.js';
+import { isPyObject, PyGlobal } from '../src/torch/io/pyvalue.js';
+import { isRawTensor, type RawTensor } from '../src/torch/io/raw.js';
+import { ZipReader } from '../src/torch/io/zip.js';
+import { MemorySource } from '../src/torch/io/source.js';
 
 /** JSON value. */
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
