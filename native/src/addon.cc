@@ -285,6 +285,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   regts::registerDispatch(env, exports);
   regts::registerTensorData(env, exports);
   regts::registerRuntime(env, exports);
+  regts::registerBlas(env, exports);
   return exports;
 }
 

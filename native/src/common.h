@@ -80,5 +80,6 @@ Napi::Value guarded(const Napi::CallbackInfo& info, F body) {
 void registerDispatch(Napi::Env env, Napi::Object exports);
 void registerTensorData(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
+void registerBlas(Napi::Env env, Napi::Object exports);
 
 }  // namespace regts

@@ -31,6 +31,20 @@ export interface BuildInfo {
   parallelInfo: string;
 }
 
+/** What native/src/blas.cc finds about the BLAS library behind libtorch's CPU matrix products. */
+export interface NativeBlasInfo {
+  /** Real path of the shared object defining `sgemm_` ('' when none exports it). */
+  library: string;
+  symbolFound: boolean;
+  vendor: 'openblas' | 'mkl' | 'blis' | 'unknown';
+  corename?: string;
+  config?: string;
+  threads?: number;
+  version?: string;
+  /** Every mapped object whose path mentions a BLAS (blas, mkl, blis). */
+  loaded: string[];
+}
+
 /** Functions exported by the addon; see native/src for their contracts. */
 export interface NativeAddon {
   findOp(name: string, overload: string): number;
@@ -70,6 +84,7 @@ export interface NativeAddon {
   getNumThreads(): number;
   setNumInteropThreads(n: number): void;
   buildInfo(): BuildInfo;
+  blasInfo(): NativeBlasInfo;
 }
 
 function loadAddon(): NativeAddon {
