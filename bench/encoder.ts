@@ -11,20 +11,19 @@
  * times reg-ts's layer-by-layer path (the same operators as the PyTorch side).
  * Weights: the committed real-weight cut (test/fixtures/encoders/mobilenetv2-block10), so no network.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MobileNetV2Encoder } from '../src/models/encoders/mobilenetv2-encoder.js';
 import { mobileNetV2FromTfjs, readTfjsFolder, saveMobileNetV2 } from '../src/models/encoders/mobilenetv2-weights.js';
 import { fromBytes, getNumThreads, scope, type Tensor } from '../src/torch/index.js';
+import { fixturePath } from '../test/fixture-path.js';
 import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
 
 export const name = 'encoder';
 export const description = 'MobileNetV2 encoder (nsfwjs ImageNet weights through block_10) images/s vs the same network in PyTorch';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const WEIGHTS = [path.resolve(here, '../test/fixtures/encoders/mobilenetv2-block10'), path.resolve(here, '../../test/fixtures/encoders/mobilenetv2-block10')].find((d) => existsSync(d))!;
+const WEIGHTS = fixturePath('encoders', 'mobilenetv2-block10');
 
 interface Case {
   label: string;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { loadEmoji } from './emoji.js';
+import { fixturePath } from '../../test/fixture-path.js';
 
-const DIR = fileURLToPath(new URL('../../../test/fixtures/data/emoji/', import.meta.url));
+const DIR = fixturePath('data', 'emoji');
 const sum = (a: Uint8Array): number => a.reduce((s, v) => s + v, 0);
 
 /** CHW pixel (y, x) as [r, g, b]. */

@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, loadFashionMnist } from './fashion-mnist.js';
+import { fixturePath } from '../../test/fixture-path.js';
 
-const DIR = fileURLToPath(new URL('../../../test/fixtures/data/fashion-mnist/', import.meta.url));
+const DIR = fixturePath('data', 'fashion-mnist');
 const sum = (a: Uint8Array): number => a.reduce((s, v) => s + v, 0);
 
 test('the committed slice: 300 test images, labels, class names and pixel values', async () => {

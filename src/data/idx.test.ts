@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { parseIdx, readIdxFile } from './idx.js';
+import { fixturePath } from '../../test/fixture-path.js';
 
-const FMNIST = fileURLToPath(new URL('../../../test/fixtures/data/fashion-mnist/', import.meta.url));
+const FMNIST = fixturePath('data', 'fashion-mnist');
 
 function idx(type: number, shape: number[], body: number[]): Uint8Array {
   const head = [0, 0, type, shape.length];

@@ -4,11 +4,11 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { openImageFolder } from './image-folder.js';
 import { hwcToChw } from './pixels.js';
+import { fixturePath } from '../../test/fixture-path.js';
 
-const PIL = fileURLToPath(new URL('../../../test/fixtures/data/pil/', import.meta.url));
+const PIL = fixturePath('data', 'pil');
 
 interface FolderCase {
   readonly file: string;

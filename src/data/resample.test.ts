@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { centerCropDhariwal, roundHalfEven } from './center-crop.js';
 import { decodeRgb } from './decode.js';
 import { resizeHWC, type ResampleFilter } from './resample.js';
+import { fixturePath } from '../../test/fixture-path.js';
 
-const PIL = fileURLToPath(new URL('../../../test/fixtures/data/pil/', import.meta.url));
+const PIL = fixturePath('data', 'pil');
 
 interface Digest {
   readonly sha256: string;
@@ -18,7 +19,7 @@ interface Expected {
   readonly resize: (Digest & { input: string; size: [number, number]; filter: ResampleFilter })[];
   readonly center_crop: (Digest & { input: string; resolution: number })[];
 }
-const expected = JSON.parse(readFileSync(`${PIL}expected.json`, 'utf8')) as Expected;
+const expected = JSON.parse(readFileSync(join(PIL, 'expected.json'), 'utf8')) as Expected;
 
 function assertDigest(bytes: Uint8Array, want: Digest, what: string): void {
   const sum = bytes.reduce((a, b) => a + b, 0);
@@ -29,7 +30,7 @@ function assertDigest(bytes: Uint8Array, want: Digest, what: string): void {
 
 test('resizeHWC matches Pillow 9.4 bit for bit (box, bilinear, bicubic; RGB and L; up and down)', async () => {
   for (const c of expected.resize) {
-    const rgb = await decodeRgb(`${PIL}${c.input}`, 'drop');
+    const rgb = await decodeRgb(join(PIL, c.input), 'drop');
     const gray = c.input.startsWith('gray');
     const src = gray ? rgb.data.filter((_, i) => i % 3 === 0) : rgb.data;
     const out = resizeHWC(src, rgb.width, rgb.height, gray ? 1 : 3, c.size[0], c.size[1], c.filter);
@@ -40,7 +41,7 @@ test('resizeHWC matches Pillow 9.4 bit for bit (box, bilinear, bicubic; RGB and 
 test('centerCropDhariwal matches ADM center_crop_arr on Pillow', async () => {
   assert.equal(expected.center_crop.length, 3);
   for (const c of expected.center_crop) {
-    const img = await decodeRgb(`${PIL}${c.input}`, 'drop');
+    const img = await decodeRgb(join(PIL, c.input), 'drop');
     const out = centerCropDhariwal(img, c.resolution);
     assert.equal(out.width, c.resolution);
     assertDigest(out.data, c, `${c.input} crop ${c.resolution}`);

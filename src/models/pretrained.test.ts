@@ -20,10 +20,10 @@ import {
   CheckpointError, checkEncoderDims, configFromPython, configToPython, convertOfficial, EncoderDimError, exportWeights, inferConfig, loadModel,
   readCheckpoint, readNativeConfig, writeNativeCheckpoint,
 } from './pretrained.js';
+import { fixturePath } from '../../test/fixture-path.js';
 
-const FIXTURES = new URL('../../../test/fixtures/reference/', import.meta.url).pathname;
-const PT = FIXTURES + 'official_small.pt';
-const SIDECAR = FIXTURES + 'official_small_expected.safetensors';
+const PT = fixturePath('reference', 'official_small.pt');
+const SIDECAR = fixturePath('reference', 'official_small_expected.safetensors');
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'reg-models-'));
 const same = (a: Tensor, b: Tensor) => a.dtype === b.dtype && a.shape.join() === b.shape.join() && Buffer.from(a.toBytes()).equals(Buffer.from(b.toBytes()));
@@ -52,7 +52,7 @@ test('official .pt: config inferred from shapes and args; model and EMA weights 
 
 test('config inference recognises every variant from state-dict shapes', () => {
   for (const variant of SIT_VARIANTS) {
-    const { tensors, metadata } = loadSafetensors(`${FIXTURES}sit_${variant}_f32.safetensors`);
+    const { tensors, metadata } = loadSafetensors(fixturePath('reference', `sit_${variant}_f32.safetensors`));
     const want = configFromPython(JSON.parse(metadata.config!) as Record<string, unknown>);
     const sd = new Map([...tensors].filter(([k]) => paramShapes(want).has(k)));
     const got = inferConfig(sd, { encoder_depth: 1 }, { numHeads: 2 });

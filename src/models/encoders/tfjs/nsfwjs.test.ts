@@ -2,13 +2,13 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { layersThrough, loadLayersModel } from './layers-model.js';
 import { readBundledLayersModel, unwrapBundledModule } from './nsfwjs.js';
+import { fixturePath } from '../../../../test/fixture-path.js';
 
 // nsfwjs 4.4.0's MobileNetV2 cut after its 10th layer: real topology entries and real quantised bytes
 // in the original bundled-module format (test/fixtures/data/make-fixtures.ts).
-const DIR = fileURLToPath(new URL('../../../../../test/fixtures/data/tfjs-mobilenet/', import.meta.url));
+const DIR = fixturePath('data', 'tfjs-mobilenet');
 const model = readBundledLayersModel((name) => readFileSync(join(DIR, name), 'utf8'));
 
 test('topology: layer names, classes, configs and connections', () => {
