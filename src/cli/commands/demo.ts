@@ -20,7 +20,7 @@ import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache } from '../../data/feature-cache.js';
 import { PixelDecoder } from '../../diffusion/decode.js';
-import { generateSamples } from '../../diffusion/generate.js';
+import { generateSamples } from '../../pipelines/generate.js';
 import { readNpz } from '../../eval/npz.js';
 import { frechetDistance, gaussianStats } from '../../eval/frechet.js';
 import { createEncoder, type RepresentationEncoder } from '../../models/encoders/encoder.js';

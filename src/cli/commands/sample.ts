@@ -15,7 +15,7 @@ import { checkDevice } from '../../torch/device.js';
 import { loadModel, readNativeConfig, type WeightsKind } from '../../models/pretrained.js';
 import { resolveConfig, type SiTConfig } from '../../models/configs.js';
 import { PixelDecoder } from '../../diffusion/decode.js';
-import { generateSamples, type RunSettings } from '../../diffusion/generate.js';
+import { generateSamples, type RunSettings } from '../../pipelines/generate.js';
 import { hasClassToken, type VelocityModelConfig } from '../../diffusion/model.js';
 import { checkLabel, sampleLabels } from '../../diffusion/noise.js';
 import { SAMPLERS, type SamplerKind } from '../../diffusion/samplers.js';

@@ -6,22 +6,21 @@
  *   <out>/samples.npz           arr_0: uint8 (N, H, W, 3), written last from the PNGs (ADM evaluator input)
  *   <out>/grid.png              the first images in a grid
  *
- * Every image's noise depends only on (seed, index) (see noise.ts) and its label on (seed, N), so a
- * resumed run regenerates exactly the missing images — with any batch size — and the final files are
- * the same as those of an uninterrupted run. PNGs appear atomically (temporary file + rename).
+ * Every image depends only on (seed, index) and its label (see diffusion/sample-images.ts), and the
+ * labels only on (seed, N), so a resumed run regenerates exactly the missing images — with any batch
+ * size — and the final files are the same as those of an uninterrupted run. PNGs appear atomically
+ * (temporary file + rename).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import * as torch from '../torch/index.js';
-import type { Device } from '../torch/index.js';
 import { Progress } from '../util/progress.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { makeGrid, readRgb, splitBatch, writePng, type RgbImage } from '../eval/images.js';
 import { NpzWriter } from '../eval/npz.js';
-import { type Autoencoder, toUint8Images } from './decode.js';
-import { classTokenDim, hasClassToken, modelPlacement, type VelocityModel } from './model.js';
-import { ImageNoise } from './noise.js';
-import { resolveGuidance, sample, type SampleOptions } from './samplers.js';
+import type { Autoencoder } from '../diffusion/decode.js';
+import type { VelocityModel } from '../diffusion/model.js';
+import { sampleImages } from '../diffusion/sample-images.js';
+import { resolveGuidance, type SampleOptions } from '../diffusion/samplers.js';
 
 /** Settings of a sampling run that determine its images (stored in the record; must match on resume). */
 export interface RunSettings {
@@ -58,8 +57,11 @@ export interface GenerateOptions {
   info?: Record<string, unknown>;
   /** Show a progress bar (default true). */
   progress?: boolean;
-  /** Stop after this many new images (tests of resumption); the run stays incomplete. */
-  stopAfter?: number;
+  /**
+   * Stops the run before the next batch once aborted (e.g. on Ctrl-C): the images so far stay, the
+   * record says `incomplete`, and the same call later resumes.
+   */
+  signal?: AbortSignal;
 }
 
 /** What a run did. */
@@ -131,9 +133,6 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateRe
   const done = finishedImages(imagesDir, num);
   const reused = done.size;
   const todo = Array.from({ length: num }, (_, i) => i).filter((i) => !done.has(i));
-  const { device } = modelPlacement(model);
-  const token = hasClassToken(model.config);
-  const shape = { channels: model.config.inChannels, size: model.config.inputSize, clsDim: token ? classTokenDim(model.config) : null };
   const sampleOpts: SampleOptions = {
     sampler: settings.sampler,
     numSteps: settings.steps,
@@ -148,22 +147,14 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateRe
   const bar = opts.progress === false || todo.length === 0 ? null : new Progress('sample', num, { unit: 'images', initial: reused });
   let generated = 0;
   let imageSize: [number, number] | undefined;
-  const limit = opts.stopAfter ?? Infinity;
-  for (let b = 0; b < todo.length && generated < limit; b += opts.batchSize) {
-    const idx = todo.slice(b, Math.min(b + opts.batchSize, todo.length, b + (limit - generated)));
-    const u8 = torch.scope(() => {
-      const noise = new ImageNoise(settings.seed, idx, shape, { device: device as Device });
-      const init = noise.initial();
-      const y = torch.tensor(idx.map((i) => labels[i]!), { dtype: 'int64', device: device as Device });
-      const r = sample(model, init, y, sampleOpts, noise.step);
-      const images = torch.noGrad(() => opts.decoder.decode(r.x.to(sampleOpts.dtype ?? modelPlacement(model).dtype)));
-      return toUint8Images(images);
-    });
+  for (let b = 0; b < todo.length && !opts.signal?.aborted; b += opts.batchSize) {
+    const indices = todo.slice(b, b + opts.batchSize);
+    const u8 = sampleImages(model, opts.decoder, { seed: settings.seed, indices, labels: indices.map((i) => labels[i]!) }, sampleOpts);
     const [n, H, W] = u8.shape as [number, number, number, number];
     imageSize = [H, W];
     const bytes = u8.toBytes();
     u8.dispose();
-    await Promise.all(splitBatch(bytes, n, H, W).map((img, k) => writePng(path.join(imagesDir, imageFileName(idx[k]!)), img)));
+    await Promise.all(splitBatch(bytes, n, H, W).map((img, k) => writePng(path.join(imagesDir, imageFileName(indices[k]!)), img)));
     generated += n;
     bar?.tick(n);
   }
