@@ -10,9 +10,10 @@
  * reg-ts/PyTorch sample pairs per case; each benchmark has a default), --quick (a third of them).
  * Each benchmark prints its table and ends with `ratio <reg-ts time / PyTorch time>`.
  */
+import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { buildInfo, getNumThreads, setNumThreads } from '../src/torch/index.js';
+import { buildInfo, describeBlas, describeThreads, gemmProbe, getNumThreads, setNumThreads, warnIfReferenceBlas } from '../src/torch/index.js';
 import { type Benchmark, type BenchOptions, pythonExe } from './harness.js';
 import { BENCHMARK_MODULES } from './registry.js';
 
@@ -65,12 +66,28 @@ function machine(): string {
     .filter(([k]) => /^(OPENBLAS_|OMP_|MKL_|GOMP_)/.test(k))
     .map(([k, v]) => `${k}=${v}`)
     .join(' ');
+  const probe = gemmProbe();
   return [
     `date ${new Date().toISOString()}`,
     `machine ${cpus().length} CPUs, ${model}`,
     `libtorch ${buildInfo().libtorch}, Node ${process.version}, PyTorch via ${pythonExe}`,
+    `BLAS ${describeBlas()}; GEMM probe ${probe.gflops.toFixed(0)} GFLOP/s (${probe.n}³ float32, median of ${probe.reps})`,
+    `threads ${describeThreads()} (both sides)`,
     `environment ${env || '(no OPENBLAS_/OMP_ variables)'}`,
   ].join('\n');
+}
+
+/** Stops with the exact install command when the PyTorch side of the comparison is missing. */
+function requirePyTorch(): void {
+  const r = spawnSync(pythonExe, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (r.status === 0) return;
+  const why = r.error ? `${pythonExe} cannot be run (${r.error.message})` : `${pythonExe} cannot import torch`;
+  console.error(
+    `The benchmarks compare reg-ts with PyTorch on the same machine, and ${why}. ` +
+      `Install Debian's PyTorch with: sudo apt-get install python3-torch (or: bash scripts/install.sh --bench), ` +
+      `or set REG_PYTHON to a Python that has torch.`,
+  );
+  process.exit(2);
 }
 
 async function main(): Promise<void> {
@@ -87,14 +104,18 @@ async function main(): Promise<void> {
   }
   const chosen = names.length ? names.map((n) => all.find((b) => b.name === n)!) : all;
   const threadCounts = threads ?? [getNumThreads()];
+  requirePyTorch();
+  warnIfReferenceBlas();
   console.log(machine());
   for (const b of chosen) {
     for (const t of threadCounts) {
       setNumThreads(t);
       console.log(`\n== ${b.name}: ${b.description}${threadCounts.length > 1 ? ` [intra-op threads ${t}]` : ''}`);
+      const started = performance.now();
       const { table, ratio } = await b.run(options);
       console.log(table);
       console.log(`ratio ${ratio.toFixed(3)}`);
+      console.log(`took ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
   }
 }

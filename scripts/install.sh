@@ -2,6 +2,7 @@
 # Installs everything reg-ts needs on a Debian machine: libtorch (Debian's libtorch-dev), an optimised
 # BLAS behind it (OpenBLAS), the Fashion-MNIST package used by the demo, the npm packages, the native
 # addon and the TypeScript build. Safe to run again: it only installs what is missing.
+# `--bench` adds python3-torch for the benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,8 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 apt_packages=(libtorch-dev dataset-fashion-mnist g++ make python3 python3-numpy)
+# --bench: also Debian's PyTorch, the other side of every benchmark (npm run bench)
+if [ "${1:-}" = "--bench" ]; then apt_packages+=(python3-torch); fi
 
 # Debian's libtorch calls whatever libblas.so.3 the alternatives system points at, and libtorch-dev
 # alone brings netlib's reference BLAS (libblas3): a 1024³ GEMM at ~6 GFLOP/s instead of ~330 with
