@@ -35,7 +35,8 @@ function concat(parts: Uint8Array[]): Uint8Array {
 }
 
 const longName = `package/${'d'.repeat(120)}/model.min.js`;
-const pax = `${longName.length + 11} path=${longName}\n`;
+const paxRecord = ` path=${longName}\n`;
+const pax = `${paxRecord.length + 3}${paxRecord}`; // "<length> path=<name>\n", the length (3 digits) counting itself
 
 test('readTar lists regular files, with pax long names, skipping directories', () => {
   const archive = concat([
