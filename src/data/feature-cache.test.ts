@@ -51,6 +51,17 @@ class PoolEncoder implements RepresentationEncoder {
   dispose(): void {}
 }
 
+/** A PoolEncoder whose `dieAt`-th call fails, as a run killed in the middle would stop. */
+class DyingEncoder extends PoolEncoder {
+  constructor(readonly dieAt: number) {
+    super();
+  }
+  override encode(images: Tensor): { cls: Tensor; patches: Tensor } {
+    if (this.calls + 1 === this.dieAt) throw new Error('killed');
+    return super.encode(images);
+  }
+}
+
 function tmp(): string {
   return mkdtempSync(join(tmpdir(), 'reg-fcache-'));
 }
@@ -105,11 +116,8 @@ test('resume after a kill: finished shards are kept (checksummed), the rest reco
     await prepareFeatureCache(options(reference));
 
     const out = join(dir, 'killed');
-    let shards = 0;
-    await assert.rejects(
-      prepareFeatureCache(options(out, { onShard: () => { if (++shards === 1) throw new Error('killed'); } })),
-      /killed/,
-    );
+    // shard 0 is 5 images in batches of 2 (calls 1–3): the 4th call, in shard 1, dies
+    await assert.rejects(prepareFeatureCache(options(out, { encoder: new DyingEncoder(4) })), /killed/);
     let m = readManifest(out);
     assert.equal(m.complete, false);
     assert.equal(m.shards.length, 1);

@@ -155,8 +155,6 @@ export interface PrepareFeatureCacheOptions {
   readonly progress?: boolean;
   /** Messages (default: none). */
   readonly log?: (line: string) => void;
-  /** Called after each shard is written and listed (tests use it to simulate a kill by throwing). */
-  readonly onShard?: (shard: ShardRecord) => void;
 }
 
 /** What {@link prepareFeatureCache} did. */
@@ -290,7 +288,6 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
     done.set(shard, record);
     writeManifest(done.size === numShards);
     computed++;
-    options.onShard?.(record);
   }
   const manifest = writeManifest(true);
   const seconds = (performance.now() - t0) / 1000;

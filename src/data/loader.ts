@@ -63,7 +63,7 @@ export interface BatchPlan {
 
 /**
  * Pure batch planning: which dataset indices the batch at `position` holds on `rank`.
- * Separated from loading so that it is testable and reusable (e.g. by a worker-thread loader).
+ * Separated from loading so that it is testable on its own.
  */
 export class BatchPlanner {
   readonly #length: number;

@@ -1,6 +1,6 @@
 /**
  * Datasets by serialisable description, so that a dataset can be named on the command line, stored in
- * a run's config, or re-opened inside a worker thread.
+ * a run's config, or re-opened by another process.
  */
 import type { ImageDataset } from './dataset.js';
 import { loadEmoji, type EmojiOptions } from './emoji.js';

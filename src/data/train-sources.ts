@@ -1,6 +1,6 @@
 /**
- * Training sources over real datasets, registered with the trainer's source registry
- * (src/train/data.ts loads this module on demand):
+ * Training sources over real datasets, added to the trainer's source registry (src/train/data.ts) by
+ * {@link registerDatasetSources} (the lower layer never imports this one):
  *
  *   fashion-mnist   Debian's dataset-fashion-mnist (grey; 3 channels when the model has 3)
  *   emoji           emoji-datasource-google, category labels, RGB on white
@@ -18,7 +18,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
 import type { SiTConfig } from '../models/configs.js';
-import { DataSourceError, registerSource, type BatchSource, type Json, type SourceContext, type TrainBatch } from '../train/data.js';
+import { DataSourceError, registerSource, type BatchSource, type Json, type SourceContext, type SourceFactory, type TrainBatch } from '../train/data.js';
 import { firstSamples, type ImageDataset } from './dataset.js';
 import { FeatureCache, MANIFEST_FILE } from './feature-cache.js';
 import { BatchLoader, type LoaderPosition } from './loader.js';
@@ -168,9 +168,10 @@ async function datasetSource(spec: DatasetSpec, ctx: SourceContext): Promise<Bat
   return new DatasetSource(dataset, provider, ctx);
 }
 
-registerSource(
-  'fashion-mnist',
-  (ctx) =>
+/** The dataset sources by `--data` name. */
+const DATASET_SOURCES: Readonly<Record<string, SourceFactory>> = {
+  /** Fashion-MNIST train split (Debian's dataset-fashion-mnist, or the IDX directory in --data-dir). */
+  'fashion-mnist': (ctx) =>
     datasetSource(
       {
         kind: 'fashion-mnist',
@@ -181,20 +182,19 @@ registerSource(
       },
       ctx,
     ),
-  "Fashion-MNIST train split (Debian's dataset-fashion-mnist, or the IDX directory in --data-dir)",
-);
-
-registerSource(
-  'emoji',
-  (ctx) => datasetSource({ kind: 'emoji', labels: 'category', resolution: ctx.model.inputSize, ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}) }, ctx),
-  'Noto emoji from emoji-datasource-google, category labels',
-);
-
-registerSource(
-  'folder',
-  (ctx) => {
+  /** Noto emoji from emoji-datasource-google, category labels. */
+  emoji: (ctx) => datasetSource({ kind: 'emoji', labels: 'category', resolution: ctx.model.inputSize, ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}) }, ctx),
+  /** A folder with one subfolder per class (ImageNet layout), ADM center crop to the model input size. */
+  folder: (ctx) => {
     if (!ctx.config.dataDir) throw new DataSourceError('--data folder needs --data-dir <directory with one subfolder per class>');
     return datasetSource({ kind: 'image-folder', root: ctx.config.dataDir, resolution: ctx.model.inputSize }, ctx);
   },
-  'a folder with one subfolder per class (ImageNet layout), ADM center crop to the model input size',
-);
+};
+
+/**
+ * Makes the dataset sources (`fashion-mnist`, `emoji`, `folder`) available to `train()` as
+ * `config.data`. The CLI calls it before training; a program that trains on a dataset calls it once.
+ */
+export function registerDatasetSources(): void {
+  for (const [name, factory] of Object.entries(DATASET_SOURCES)) registerSource(name, factory);
+}

@@ -10,8 +10,10 @@
  * batches the old one would have produced next (that is how `--resume` stays bit-exact). Whether the
  * encoder features are precomputed or computed per batch is the source's business.
  *
- * Sources are found by name: 'synthetic' is built in (for tests and benchmarks); datasets register
- * themselves with {@link registerSource} from `src/data/train-sources.ts`, which is loaded on demand.
+ * Sources are found by name: 'synthetic' is built in (for tests and benchmarks). The dataset sources
+ * live a layer up, in src/data, and are registered from there with {@link registerSource}
+ * (`registerDatasetSources()` of src/data/train-sources.ts, which the CLI calls): imports only point
+ * down, so this module never loads them itself.
  */
 import * as torch from '../torch/index.js';
 import type { Device, Tensor } from '../torch/index.js';
@@ -66,39 +68,18 @@ export class DataSourceError extends Error {
   override name = 'DataSourceError';
 }
 
-const registry = new Map<string, { factory: SourceFactory; description: string }>();
+const registry = new Map<string, SourceFactory>();
 
-/** Makes `factory` available as `--data <name>`. */
-export function registerSource(name: string, factory: SourceFactory, description = ''): void {
-  registry.set(name, { factory, description });
+/** Makes `factory` available as `--data <name>` (a second registration of a name replaces the first). */
+export function registerSource(name: string, factory: SourceFactory): void {
+  registry.set(name, factory);
 }
 
-/** Registered source names with their descriptions. */
-export function sourceNames(): { name: string; description: string }[] {
-  return [...registry].map(([name, { description }]) => ({ name, description }));
-}
-
-/** Where dataset sources register themselves (optional module, owned by src/data). */
-const PLUGIN = '../data/train-sources.js';
-let pluginLoaded: Promise<void> | null = null;
-
-async function loadPlugins(): Promise<void> {
-  pluginLoaded ??= import(PLUGIN).then(
-    () => undefined,
-    (e: NodeJS.ErrnoException) => {
-      // a missing plugin is fine; a plugin that fails to load is not
-      if (e.code !== 'ERR_MODULE_NOT_FOUND' || !String(e.message).includes("train-sources.js' imported from")) throw e;
-    },
-  );
-  return pluginLoaded;
-}
-
-/** Creates the source `name` (loading the dataset registrations on first use). */
+/** Creates the source registered as `name`. */
 export async function createSource(name: string, ctx: SourceContext): Promise<BatchSource> {
-  if (!registry.has(name)) await loadPlugins();
-  const entry = registry.get(name);
-  if (!entry) throw new DataSourceError(`unknown data source '${name}'; known: ${[...registry.keys()].join(', ')}`);
-  return entry.factory(ctx);
+  const factory = registry.get(name);
+  if (!factory) throw new DataSourceError(`unknown data source '${name}'; known: ${[...registry.keys()].join(', ')} (dataset sources: registerDatasetSources() from src/data)`);
+  return factory(ctx);
 }
 
 // =================================================================================================
@@ -115,11 +96,6 @@ export function mixSeed(seed: number, stream: number, k = 0): number {
   const kLo = k >>> 0;
   const kHi = Math.floor(k / 2 ** 32) >>> 0;
   return fmix32(fmix32(fmix32(lo ^ Math.imul(stream, 0x9e3779b9)) ^ hi) ^ fmix32(kLo + 0x6a09e667) ^ kHi);
-}
-
-/** Tokens of the alignment target: N patches, plus the class token first for REG. */
-export function alignTokens(model: Pick<SiTConfig, 'inputSize' | 'patchSize' | 'variant'>): number {
-  return (model.inputSize / model.patchSize) ** 2 + (model.variant === 'reg' ? 1 : 0);
 }
 
 /**
@@ -191,4 +167,5 @@ export class SyntheticSource implements BatchSource {
   }
 }
 
-registerSource('synthetic', (ctx) => new SyntheticSource({ ...ctx, seed: ctx.config.seed }), 'deterministic Gaussian class clusters shaped for the model (tests, benchmarks)');
+// Deterministic Gaussian class clusters shaped for the model (tests, benchmarks).
+registerSource('synthetic', (ctx) => new SyntheticSource({ ...ctx, seed: ctx.config.seed }));
