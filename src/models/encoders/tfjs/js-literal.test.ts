@@ -32,3 +32,23 @@ test('code is refused, not run', () => {
   assert.throws(() => parseJsLiteral('{a:1+1}'), /expected '}'/);
   assert.throws(() => parseJsLiteral('"open'), /unterminated string/);
 });
+
+test('syntax that is not data is refused, naming where', () => {
+  const refused: [string, RegExp][] = [
+    ['[1,,2]', /array hole at index 1/],
+    ['{get a(){return 1}}', /unsupported token 'get' at offset 1/],
+    ['{...x}', /unsupported token '\.' at offset 1/],
+    ['{[k]:1}', /unsupported token '\[' at offset 1/],
+    ['{a}', /unsupported token 'a' at offset 1/],
+    ['[10n]', /unsupported token '10n' at offset 1/],
+    ['[/re/]', /unsupported token '\/re\/' at offset 1/],
+    ['[`t`]', /unsupported token '`' at offset 1/],
+    ['[undefined]', /unsupported token 'undefined'/],
+    ['{a:new Date()}', /unsupported token 'new' at offset 3/],
+    ['[1]+1', /expected the end of the literal at offset 3/],
+    ['[1-1]', /expected '\]' at offset 2/],
+    ['[1 2]', /unexpected token at offset 3/],
+  ];
+  for (const [src, message] of refused) assert.throws(() => parseJsLiteral(src), message, src);
+  assert.deepEqual(parseJsLiteral('{a:(1),b:[2,],}'), { value: { a: 1, b: [2] }, end: 15 });
+});

@@ -1,153 +1,23 @@
 /**
- * A parser for JavaScript value literals as minifiers print them: objects with bare or quoted keys,
- * arrays, strings, numbers (`.5`, `1e-3`, `0x1f`), `!0`/`!1` booleans, `null`, `void 0`, `NaN` and
- * `Infinity`. It reads data without executing anything, which is how the model files bundled as
- * JavaScript modules (nsfwjs) are opened here.
+ * JavaScript value literals read with the acorn parser, never evaluated: objects (bare, quoted or
+ * numeric keys), arrays, strings, numbers, `true`/`false`/`!0`/`!1`, `null`, `void 0`, `NaN`,
+ * `Infinity` and signed numbers — what minifiers print for data. Any other expression (a call, an
+ * operator, a name) is refused, which is how the model files bundled as JavaScript modules (nsfwjs)
+ * are opened here.
  */
+import { parseExpressionAt, type AnyNode, type Expression } from 'acorn';
 
 /** A parsed literal value. */
 export type JsValue = null | undefined | boolean | number | string | JsValue[] | { [key: string]: JsValue };
 
-const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', b: '\b', f: '\f', v: '\v', '0': '\0' };
+/** The latest syntax, so that a modern bundle around the literal still parses. */
+export const ACORN_OPTIONS = { ecmaVersion: 'latest' } as const;
 
-class Parser {
-  pos: number;
-  constructor(
-    readonly src: string,
-    start: number,
-  ) {
-    this.pos = start;
-  }
-
-  fail(what: string): never {
-    throw new SyntaxError(`JS literal: ${what} at offset ${this.pos}: ${JSON.stringify(this.src.slice(this.pos, this.pos + 30))}`);
-  }
-
-  skipSpace(): void {
-    while (this.pos < this.src.length && /\s/.test(this.src[this.pos]!)) this.pos++;
-  }
-
-  eat(text: string): boolean {
-    this.skipSpace();
-    if (!this.src.startsWith(text, this.pos)) return false;
-    this.pos += text.length;
-    return true;
-  }
-
-  expect(text: string): void {
-    if (!this.eat(text)) this.fail(`expected '${text}'`);
-  }
-
-  value(): JsValue {
-    this.skipSpace();
-    const c = this.src[this.pos];
-    if (c === '{') return this.object();
-    if (c === '[') return this.array();
-    if (c === '"' || c === "'") return this.string();
-    if (this.eat('!0')) return true;
-    if (this.eat('!1')) return false;
-    if (this.eat('void 0')) return undefined;
-    if (c !== undefined && /[-+.\d]/.test(c)) return this.number();
-    const word = this.identifier();
-    switch (word) {
-      case 'true':
-        return true;
-      case 'false':
-        return false;
-      case 'null':
-        return null;
-      case 'NaN':
-        return NaN;
-      case 'Infinity':
-        return Infinity;
-      default:
-        return this.fail(`unsupported token '${word}'`);
-    }
-  }
-
-  object(): { [key: string]: JsValue } {
-    this.expect('{');
-    const out: { [key: string]: JsValue } = {};
-    if (this.eat('}')) return out;
-    do {
-      this.skipSpace();
-      const c = this.src[this.pos];
-      const key = c === '"' || c === "'" ? this.string() : c !== undefined && /\d/.test(c) ? String(this.number()) : this.identifier();
-      this.expect(':');
-      Object.defineProperty(out, key, { value: this.value(), enumerable: true, writable: true, configurable: true });
-    } while (this.eat(','));
-    this.expect('}');
-    return out;
-  }
-
-  array(): JsValue[] {
-    this.expect('[');
-    const out: JsValue[] = [];
-    if (this.eat(']')) return out;
-    do out.push(this.value());
-    while (this.eat(','));
-    this.expect(']');
-    return out;
-  }
-
-  identifier(): string {
-    this.skipSpace();
-    const m = /^[A-Za-z_$][\w$]*/.exec(this.src.slice(this.pos, this.pos + 256));
-    if (m === null) return this.fail('expected an identifier');
-    this.pos += m[0].length;
-    return m[0];
-  }
-
-  number(): number {
-    this.skipSpace();
-    const m = /^[-+]?(?:0[xX][\da-fA-F]+|(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|Infinity)/.exec(this.src.slice(this.pos, this.pos + 64));
-    if (m === null) return this.fail('expected a number');
-    this.pos += m[0].length;
-    const text = m[0];
-    const sign = text.startsWith('-') ? -1 : 1;
-    const body = text.replace(/^[-+]/, '');
-    return sign * (/^0[xX]/.test(body) ? parseInt(body, 16) : Number(body));
-  }
-
-  string(): string {
-    const quote = this.src[this.pos]!;
-    const end = this.src.indexOf(quote, this.pos + 1);
-    const raw = this.src.slice(this.pos + 1, end);
-    if (end >= 0 && !raw.includes('\\')) {
-      this.pos = end + 1;
-      return raw;
-    }
-    let out = '';
-    this.pos++;
-    for (;;) {
-      const c = this.src[this.pos++];
-      if (c === undefined) return this.fail('unterminated string');
-      if (c === quote) return out;
-      if (c !== '\\') {
-        out += c;
-        continue;
-      }
-      const e = this.src[this.pos++];
-      if (e === undefined) return this.fail('unterminated string');
-      if (e === 'u' || e === 'x') {
-        const hex = this.src[this.pos] === '{' && e === 'u' ? this.braced() : this.src.slice(this.pos, (this.pos += e === 'u' ? 4 : 2));
-        if (!/^[\da-fA-F]+$/.test(hex)) this.fail('bad escape');
-        out += String.fromCodePoint(parseInt(hex, 16));
-      } else if (e === '\n') {
-        continue;
-      } else {
-        out += ESCAPES[e] ?? e;
-      }
-    }
-  }
-
-  braced(): string {
-    const close = this.src.indexOf('}', this.pos);
-    if (close < 0) this.fail('bad escape');
-    const hex = this.src.slice(this.pos + 1, close);
-    this.pos = close + 1;
-    return hex;
-  }
+/** An acorn error as a literal-reading error: `JS literal: unterminated string constant at offset 0`. */
+export function literalSyntaxError(err: unknown): SyntaxError {
+  const e = err as Error & { pos?: number };
+  const what = e.message.replace(/ \(\d+:\d+\)$/, '');
+  return new SyntaxError(`JS literal: ${what.charAt(0).toLowerCase()}${what.slice(1)}${e.pos === undefined ? '' : ` at offset ${e.pos}`}`);
 }
 
 /**
@@ -155,7 +25,113 @@ class Parser {
  * the offset just after it.
  */
 export function parseJsLiteral(src: string, start = 0): { value: JsValue; end: number } {
-  const p = new Parser(src, start);
-  const value = p.value();
-  return { value, end: p.pos };
+  let node: Expression;
+  try {
+    node = parseExpressionAt(src, start, ACORN_OPTIONS);
+  } catch (err) {
+    throw literalSyntaxError(err);
+  }
+  return { value: literalValue(src, node), end: node.end };
+}
+
+/**
+ * The value of a literal expression node of `src`'s syntax tree; throws a SyntaxError naming the first
+ * token that is not data. `closer` is what may follow the literal where it stands (`'}'`, `']'`).
+ */
+export function literalValue(src: string, node: AnyNode, closer?: string): JsValue {
+  const value = tryLiteral(src, node);
+  if (value !== NOT_DATA) return value.v;
+  throw refusal(src, node, closer);
+}
+
+const NOT_DATA = Symbol('not data');
+
+/** `{v}` for a literal node (its children converted recursively, errors thrown), NOT_DATA for any other node. */
+function tryLiteral(src: string, node: AnyNode): { v: JsValue } | typeof NOT_DATA {
+  switch (node.type) {
+    case 'Literal':
+      // a regular expression's or a bigint's value is an object or a bigint: not data
+      if (typeof node.value === 'string' || typeof node.value === 'number' || typeof node.value === 'boolean' || node.value === null) return { v: node.value };
+      return NOT_DATA;
+    case 'Identifier':
+      if (node.name === 'NaN') return { v: NaN };
+      if (node.name === 'Infinity') return { v: Infinity };
+      return NOT_DATA;
+    case 'UnaryExpression': {
+      const arg = node.argument;
+      const num = arg.type === 'Literal' && typeof arg.value === 'number' ? arg.value : arg.type === 'Identifier' && arg.name === 'Infinity' ? Infinity : undefined;
+      if (num === undefined) return NOT_DATA;
+      if (node.operator === '-') return { v: -num };
+      if (node.operator === '+') return { v: num };
+      if (node.operator === '!' && (num === 0 || num === 1)) return { v: num === 0 };
+      if (node.operator === 'void' && num === 0) return { v: undefined };
+      return NOT_DATA;
+    }
+    case 'ArrayExpression':
+      return {
+        v: node.elements.map((el, i) => {
+          if (el === null) throw new SyntaxError(`JS literal: array hole at index ${i} of the array at offset ${node.start}`);
+          return literalValue(src, el, ']');
+        }),
+      };
+    case 'ObjectExpression': {
+      const out: { [key: string]: JsValue } = {};
+      for (const prop of node.properties) {
+        if (prop.type !== 'Property' || prop.kind !== 'init' || prop.method || prop.shorthand || prop.computed) throw refusal(src, prop, '}');
+        const k = prop.key;
+        const key = k.type === 'Identifier' ? k.name : k.type === 'Literal' && (typeof k.value === 'string' || typeof k.value === 'number') ? String(k.value) : undefined;
+        if (key === undefined) throw refusal(src, k, ':');
+        // defineProperty: a `__proto__` key is plain data, not a prototype change
+        Object.defineProperty(out, key, { value: literalValue(src, prop.value, '}'), enumerable: true, writable: true, configurable: true });
+      }
+      return { v: out };
+    }
+    default:
+      return NOT_DATA;
+  }
+}
+
+/** The operand an expression starts with (`1` of `1+1`, `require` of `require("fs")`), if any. */
+function leadingOperand(node: AnyNode): AnyNode | null {
+  switch (node.type) {
+    case 'BinaryExpression':
+    case 'LogicalExpression':
+    case 'AssignmentExpression':
+      return node.left;
+    case 'CallExpression':
+      return node.callee;
+    case 'MemberExpression':
+      return node.object;
+    case 'ConditionalExpression':
+      return node.test;
+    case 'SequenceExpression':
+      return node.expressions[0] ?? null;
+    case 'TaggedTemplateExpression':
+      return node.tag;
+    case 'ChainExpression':
+      return node.expression;
+    case 'UpdateExpression':
+      return node.prefix ? null : node.argument;
+    default:
+      return null;
+  }
+}
+
+/**
+ * Why `node` is not data, worded as a left-to-right reader would: a literal followed by an operator
+ * (`{a:1+1}`: "expected '}' … found '+'"), or the first token that is no literal ("unsupported token
+ * 'require'").
+ */
+function refusal(src: string, node: AnyNode, closer?: string): SyntaxError {
+  for (let n: AnyNode | null = node; n !== null && n.start === node.start; n = leadingOperand(n)) {
+    if (n !== node && tryLiteral(src, n) !== NOT_DATA) {
+      const expected = closer === undefined ? 'the end of the literal' : `'${closer}'`;
+      return new SyntaxError(`JS literal: expected ${expected} at offset ${n.end}: ${JSON.stringify(src.slice(n.end, n.end + 30))}`);
+    }
+    if (leadingOperand(n) === null) {
+      const token = n.type === 'Literal' ? n.raw : /^[A-Za-z_$][\w$]*|^\S/.exec(src.slice(n.start, n.start + 256))?.[0];
+      return new SyntaxError(`JS literal: unsupported token '${token}' at offset ${n.start}: ${JSON.stringify(src.slice(n.start, n.start + 30))}`);
+    }
+  }
+  return new SyntaxError(`JS literal: unsupported ${node.type} at offset ${node.start}`);
 }

@@ -64,6 +64,12 @@ test('weights: names, shapes and dequantised values', () => {
 
 test('bundled modules and malformed models give clear errors', () => {
   assert.throws(() => unwrapBundledModule('module.exports = 1', 'x.js'), /x\.js: no bundled module export/);
+  // a browserify bundle: the UMD wrapper's `module.exports=e()` is not the module's export
+  const bundle = (body: string) => `!function(e){module.exports=e()}(function(){return function r(e,n,t){}({1:[function(e,a,t){${body}},{}]},{},[1])(1)});`;
+  assert.deepEqual(unwrapBundledModule(bundle('a.exports={x:[1,!0]}'), 'b.js'), { x: [1, true] });
+  assert.throws(() => unwrapBundledModule(bundle('a.exports=require("fs")'), 'b.js'), /b\.js: JS literal: unsupported token 'require'/);
+  assert.throws(() => unwrapBundledModule(bundle('t.exports=1'), 'b.js'), /b\.js: no bundled module export/);
+  assert.throws(() => unwrapBundledModule('a.exports={', 'c.js'), /c\.js: JS literal: unexpected token at offset 11/);
   assert.throws(() => loadLayersModel({ format: 'graph-model', modelTopology: {} }, () => new Uint8Array()), /not a layers model/);
   const seq = { modelTopology: { class_name: 'Sequential', config: { layers: [] } } };
   assert.throws(() => loadLayersModel(seq, () => new Uint8Array()), /unsupported model class Sequential/);

@@ -1,10 +1,12 @@
 /**
  * The TF.js models shipped in the npm package `nsfwjs` 4.4.0. There, `model.json` and each weight shard
  * are browserify modules (`dist/models/<model>/model.min.js`, `…/group1-shard1of1.min.js`) whose single
- * export is a literal: the model object, or the shard's bytes as a base64 string. They are read here with
- * a literal parser, never executed.
+ * export is a literal: the model object, or the shard's bytes as a base64 string. They are parsed here
+ * (acorn) and the literal is read from the syntax tree, never executed.
  */
-import { parseJsLiteral, type JsValue } from './js-literal.js';
+import { parse, type AnyNode, type Expression } from 'acorn';
+import { ancestor } from 'acorn-walk';
+import { ACORN_OPTIONS, literalSyntaxError, literalValue, type JsValue } from './js-literal.js';
 import { loadLayersModel, type TfjsLayersModel } from './layers-model.js';
 import { fetchPinnedTarball, readTgz, type PinnedPackage } from './npm-tarball.js';
 
@@ -18,11 +20,38 @@ export const NSFWJS_PACKAGE: PinnedPackage = {
 /** The layers models of nsfwjs (its `mobilenet_v2_mid` is a graph model and is not supported). */
 export type NsfwjsModelName = 'mobilenet_v2' | 'inception_v3';
 
-/** Returns the literal exported by a browserify-wrapped module (`<module>.exports = <literal>`). */
+/**
+ * Returns the literal exported by a browserify-wrapped module: the value assigned first to
+ * `<module>.exports` inside a module function `function(require, module, exports) {…}` of the bundle's
+ * module table.
+ */
 export function unwrapBundledModule(source: string, file: string): JsValue {
-  const m = /\[function\((\w+),(\w+),(\w+)\)\{\2\.exports=/.exec(source);
-  if (m === null) throw new Error(`${file}: no bundled module export found`);
-  return parseJsLiteral(source, m.index + m[0].length).value;
+  let ast: AnyNode;
+  try {
+    ast = parse(source, ACORN_OPTIONS);
+  } catch (err) {
+    throw new Error(`${file}: ${literalSyntaxError(err).message}`);
+  }
+  let exported: Expression | undefined;
+  ancestor(ast, {
+    AssignmentExpression(node, _state, ancestors) {
+      if (exported !== undefined || node.operator !== '=' || node.left.type !== 'MemberExpression') return;
+      const { object, property, computed } = node.left;
+      if (computed || object.type !== 'Identifier' || property.type !== 'Identifier' || property.name !== 'exports') return;
+      const at = ancestors.map((a) => a.type).lastIndexOf('FunctionExpression');
+      const fn = ancestors[at];
+      const nested = ancestors.slice(at + 1).some((a) => a.type === 'FunctionDeclaration' || a.type === 'ArrowFunctionExpression');
+      const moduleParam = fn?.type === 'FunctionExpression' && fn.params.length === 3 ? fn.params[1] : undefined;
+      const inModuleTable = ancestors[at - 1]?.type === 'ArrayExpression';
+      if (!nested && inModuleTable && moduleParam?.type === 'Identifier' && moduleParam.name === object.name) exported = node.right;
+    },
+  });
+  if (exported === undefined) throw new Error(`${file}: no bundled module export found`);
+  try {
+    return literalValue(source, exported);
+  } catch (err) {
+    throw new Error(`${file}: ${(err as Error).message}`);
+  }
 }
 
 /**
