@@ -1,21 +1,17 @@
-/** Training configuration: layering (defaults < file < command line), presets, FLOP estimates, --help. */
+/** Training configuration: defaults, the settings table's checks, presets, FLOP estimates (the CLI side: src/cli/commands/train.test.ts). */
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { helpText, parseArgs } from '../cli/args.js';
-import { configFromArgs, trainCommand } from '../cli/commands/train.js';
-import { createSiT } from '../models/configs.js';
-import { ConfigError, DEFAULT_TRAIN_CONFIG, modelConfigOf, readConfigFile, resolveTrainConfig, TRAIN_CONFIG_KEYS } from './config.js';
+import { createSiT, resolveConfig } from '../models/configs.js';
+import { ConfigError, DEFAULT_TRAIN_CONFIG, modelConfigOf, readConfigFile, resolveTrainConfig, SESSION_KEYS, TRAIN_CONFIG_KEYS, validateTrainConfig } from './config.js';
 import { forwardFlopsPerImage, trainStepFlops } from './flops.js';
 
 const CONFIGS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../configs');
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-config-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
-
-const cli = (...argv: string[]) => configFromArgs(parseArgs(argv, trainCommand.options).options);
 
 describe('training configuration', () => {
   it('defaults are the official code / paper settings', () => {
@@ -28,15 +24,6 @@ describe('training configuration', () => {
     assert.equal(modelConfigOf(resolveTrainConfig({ model: 'SiT-XL/2' })).encoderDepth, 8);
   });
 
-  it('layers defaults < config file < command line; kebab-case keys and $comments are accepted', () => {
-    const file = path.join(tmp, 'c.json');
-    writeFileSync(file, JSON.stringify({ $comment: 'x', model: 'SiT-S/2', 'batch-size': 64, learningRate: 3e-4 }));
-    const { config, resume } = cli('--config', file, '--learning-rate', '2e-4', '--seed', '7');
-    assert.deepEqual([config.model, config.batchSize, config.learningRate, config.seed, config.emaDecay, resume], ['SiT-S/2', 64, 2e-4, 7, 0.9999, false]);
-    assert.equal(cli('--config', 'cpu-synthetic').config.inputSize, 8, 'preset by name');
-    assert.equal(cli('--resume-from', tmp, '--config', file).resume, tmp);
-  });
-
   it('rejects unknown keys, wrong types and impossible combinations with the key named', () => {
     assert.throws(() => resolveTrainConfig({ learningrate: 1 }), /unknown key 'learningrate' \(did you mean learningRate/);
     assert.throws(() => resolveTrainConfig({ batchSize: '8' }), /'batchSize' must be an integer, got "8"/);
@@ -47,7 +34,6 @@ describe('training configuration', () => {
     assert.throws(() => readConfigFile(path.join(tmp, 'missing.json')), /cannot read config file .*missing.json: no such file/);
     writeFileSync(path.join(tmp, 'bad.json'), '{');
     assert.throws(() => readConfigFile(path.join(tmp, 'bad.json')), /bad.json is not valid JSON/);
-    assert.throws(() => cli('--config', 'no-such-preset'), /config file 'no-such-preset' not found/);
   });
 
   it('every preset in configs/ is valid and describes the intended model', () => {
@@ -65,11 +51,29 @@ describe('training configuration', () => {
     }
   });
 
-  it('--help lists every key with its default', () => {
-    const help = helpText(trainCommand);
-    for (const k of TRAIN_CONFIG_KEYS) assert.ok(help.includes(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`), k);
-    assert.match(help, /--learning-rate <number>\s+AdamW learning rate \(default: 0\.0001\)/);
-    assert.match(help, /--resume\b/);
+  it('every default satisfies its own declaration; values outside a declared range are refused before anything is built', () => {
+    assert.deepEqual(validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG }), DEFAULT_TRAIN_CONFIG);
+    assert.deepEqual(TRAIN_CONFIG_KEYS, Object.keys(DEFAULT_TRAIN_CONFIG));
+    assert.throws(() => resolveTrainConfig({ depth: 1e9 }), /config: 'depth' must be in \[0, 256\], got 1000000000/);
+    assert.throws(() => resolveTrainConfig({ 'hidden-size': 1e6 }, 'x.json'), /x.json: 'hiddenSize' must be in \[0, 16384\], got 1000000/);
+    assert.throws(() => resolveTrainConfig({ labelDropout: 1 }), /'labelDropout' must be in \[0, 1\), got 1/);
+    assert.throws(() => resolveTrainConfig({ batchSize: 0 }), /'batchSize' must be in \[1, 65536\], got 0/);
+    assert.throws(() => resolveTrainConfig({ learningRate: -1 }), /'learningRate' must be at least 0, got -1/);
+    assert.throws(() => resolveTrainConfig({ timeBudget: Number.NaN }), /'timeBudget' must be a finite number/);
+    assert.throws(() => resolveTrainConfig({ progress: 'yes' }), /'progress' must be true or false, got "yes"/);
+    assert.throws(() => validateTrainConfig({ ...DEFAULT_TRAIN_CONFIG, numHeads: 2.5 }), /'numHeads' must be an integer, got 2.5/);
+    assert.equal(resolveTrainConfig({ emaDecay: 1 }).emaDecay, 1, 'EMA decay 1 (frozen EMA) is allowed');
+    assert.throws(() => resolveTrainConfig({ constructor: 1 }), /unknown key 'constructor'/);
+  });
+
+  it('a resume may change exactly the settings declared so', () => {
+    assert.deepEqual([...SESSION_KEYS].sort(), ['checkpointingSteps', 'dataDir', 'keepCheckpoints', 'maxTrainSteps', 'outputDir', 'progress', 'threads', 'timeBudget']);
+  });
+
+  it('the model settings override the preset; zero leaves the preset value', () => {
+    const b2 = resolveConfig('SiT-B/2');
+    const m = modelConfigOf(resolveTrainConfig({ model: 'SiT-B/2', depth: 6, labelDropout: 0, encoderDim: 384, variant: 'repa' }));
+    assert.deepEqual([m.depth, m.hiddenSize, m.numHeads, m.patchSize, m.projectorDim, m.classDropoutProb, m.zDims, m.variant], [6, b2.hiddenSize, b2.numHeads, b2.patchSize, b2.projectorDim, 0, [384], 'repa']);
   });
 });
 
