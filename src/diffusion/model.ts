@@ -1,11 +1,10 @@
 /**
  * What the objective and the samplers need from a network: a velocity model with SiT's call signature.
- * `src/models/sit.ts` implements it; tests use small stand-ins. Nothing here depends on the model code.
+ * `src/models/sit.ts` implements it; tests use small stand-ins. Which inputs and outputs a variant has
+ * is decided by `src/models/variant.ts` (hasToken, hasAlign, hasClsInput), as for the model itself.
  */
+import type { VariantSettings } from '../models/variant.js';
 import type { DType, Device, Tensor } from '../torch/index.js';
-
-/** The model variants of the paper (spec §9): which of the class token and the alignment a model has. */
-export type ModelVariant = 'reg' | 'repa' | 'sit' | 'entangle';
 
 /** Outputs of one forward pass. */
 export interface VelocityOutput {
@@ -17,8 +16,8 @@ export interface VelocityOutput {
   vCls: Tensor | null;
 }
 
-/** The part of a model configuration the samplers and the objective read. */
-export interface VelocityModelConfig {
+/** The part of a model configuration the samplers and the objective read (variant: default 'reg'). */
+export interface VelocityModelConfig extends VariantSettings {
   /** Number of classes; label `numClasses` is the null (unconditional) label. */
   readonly numClasses: number;
   readonly inChannels: number;
@@ -26,10 +25,6 @@ export interface VelocityModelConfig {
   readonly inputSize: number;
   /** Encoder feature dimensions; zDims[0] is the class-token dimension of token variants. */
   readonly zDims?: readonly number[];
-  /** Default 'reg'. */
-  readonly variant?: ModelVariant | string;
-  /** What the extra token carries (default 'cls'); 'learnable' has no class-token input or head. */
-  readonly entangledSignal?: string;
 }
 
 /** Per-call options the objective may pass (a model may ignore them). */
@@ -50,21 +45,6 @@ export interface VelocityModel {
   parameters?(): Tensor[];
   /** Training mode flag (Module). */
   training?: boolean;
-}
-
-/**
- * True for models whose input carries a noised class token and whose output has its velocity: the
- * token variants ('reg', 'entangle') unless the token is a learnable parameter.
- */
-export function hasClassToken(config: VelocityModelConfig): boolean {
-  const v = config.variant ?? 'reg';
-  return (v === 'reg' || v === 'entangle') && config.entangledSignal !== 'learnable';
-}
-
-/** True for variants trained with the REPA alignment term. */
-export function hasAlignment(config: VelocityModelConfig): boolean {
-  const v = config.variant ?? 'reg';
-  return v === 'reg' || v === 'repa';
 }
 
 /** The class-token dimension of a token variant (zDims[0]); throws for a config without zDims. */

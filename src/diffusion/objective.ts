@@ -16,7 +16,8 @@
 import * as torch from '../torch/index.js';
 import type { Generator, Tensor } from '../torch/index.js';
 import { pathCoefficients, type PathType } from './interpolants.js';
-import { hasAlignment, hasClassToken, type VelocityModel, type VelocityOutput } from './model.js';
+import { hasAlign, hasClsInput } from '../models/variant.js';
+import type { VelocityModel, VelocityOutput } from './model.js';
 import { sampleTime, type TimeSampling } from './time.js';
 
 /** One training batch for the objective. */
@@ -120,8 +121,8 @@ export function alignmentLoss(predicted: readonly Tensor[], targets: readonly Te
  */
 export function regLoss(model: VelocityModel, batch: RegLossBatch, opts: RegLossOptions = {}): RegLossTerms {
   const cfg = model.config;
-  const token = hasClassToken(cfg);
-  const align = hasAlignment(cfg);
+  const token = hasClsInput(cfg);
+  const align = hasAlign(cfg);
   const { x0, y } = batch;
   const B = x0.shape[0]!;
   const beta = opts.beta ?? 0.03;

@@ -23,7 +23,8 @@
 import * as torch from '../torch/index.js';
 import type { DType, Tensor } from '../torch/index.js';
 import { diffusionCoefficient, type PathType, scoreFromVelocity } from './interpolants.js';
-import { classTokenDim, hasClassToken, modelPlacement, type VelocityModel } from './model.js';
+import { hasClsInput } from '../models/variant.js';
+import { classTokenDim, modelPlacement, type VelocityModel } from './model.js';
 
 /** The integrators. */
 export type SamplerKind = 'sde' | 'euler' | 'heun';
@@ -153,7 +154,7 @@ function makeNet(model: VelocityModel, opts: GuidanceOptions & NetworkOptions & 
     amp: opts.amp ?? null,
     guidance: resolveGuidance(model, opts),
     path: opts.path ?? 'linear',
-    token: hasClassToken(model.config),
+    token: hasClsInput(model.config),
   };
 }
 

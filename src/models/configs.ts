@@ -11,40 +11,14 @@
 import type { Generator } from '../torch/random.js';
 import type { Device } from '../torch/device.js';
 import type { DType } from '../torch/dtype.js';
-import { hasAlign, hasClsInput, hasToken, paramShapes, SiT } from './sit.js';
+import { paramShapes, SiT } from './sit.js';
+import { ENTANGLED_SIGNALS, hasAlign, hasClsInput, hasToken, SIT_VARIANTS, type EntangledSignal, type SiTVariant } from './variant.js';
 
-export { hasAlign, hasClsInput, hasToken };
+export * from './variant.js';
 
 // =================================================================================================
 //                                          Config type
 // =================================================================================================
-
-/**
- * The paper's comparison variants, as options of one model (spec §3, §9):
- *
- * | variant     | extra token | alignment projector | outputs            |
- * |-------------|-------------|---------------------|--------------------|
- * | `reg`       | yes         | yes                 | vImg, zs, vCls     |
- * | `repa`      | no          | yes                 | vImg, zs           |
- * | `sit`       | no          | no                  | vImg               |
- * | `entangle`  | yes         | no                  | vImg, vCls         |
- */
-export type SiTVariant = 'reg' | 'repa' | 'sit' | 'entangle';
-
-/** Every variant name. */
-export const SIT_VARIANTS: readonly SiTVariant[] = ['reg', 'repa', 'sit', 'entangle'];
-
-/**
- * What the extra token carries (paper Table 5). `cls` (the encoder's class token, REG) and `patch-mean`
- * (the mean of the encoder's patch tokens) differ only in the data fed to `clsT`: the model is the same
- * (input path `cls_projectors2` → `wg_norm`, head `final_layer.linear_cls`, all of width `zDims[0]`).
- * `learnable` replaces that input path by one learnable token `learnable_token` (1, 1, D) and has no
- * class-token head (`vCls` is null): only the latent velocity is predicted ("OLT", paper App. A).
- */
-export type EntangledSignal = 'cls' | 'patch-mean' | 'learnable';
-
-/** Every entangled-signal name. */
-export const ENTANGLED_SIGNALS: readonly EntangledSignal[] = ['cls', 'patch-mean', 'learnable'];
 
 /** Complete description of a SiT/REG network (what `config.json` stores under `model`). */
 export interface SiTConfig {

@@ -9,8 +9,9 @@
  */
 export * from './configs.js';
 export {
-  SiT, SiTBlock, Attention, Mlp, FinalLayer, Projector, PatchEmbed, TimestepEmbedder, LabelEmbedder, ModuleList,
+  SiT, SiTBlock, Attention, Mlp, FinalLayer, Projector, PatchEmbed, TimestepEmbedder, LabelEmbedder,
   modulate, paramShapes, sincosPosEmbed2d, timestepEmbedding,
   type SiTOutput, type SiTForwardOptions, type SiTInitOptions, type LabelDropOptions,
 } from './sit.js';
+export * from './checkpoint.js';
 export * from './pretrained.js';

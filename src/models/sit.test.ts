@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadSafetensors } from '../torch/io/index.js';
-import { countParameters, createSiT, modelNames, resolveConfig, SIT_VARIANTS, UnknownModelError, type SiTConfig } from './configs.js';
+import { countParameters, createSiT, modelNames, resolveConfig, SIT_CONFIGS, SIT_VARIANTS, UnknownModelError, type SiTConfig } from './configs.js';
 import { paramShapes, SiT, sincosPosEmbed2d, timestepEmbedding } from './sit.js';
 import { configFromPython } from './pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
@@ -260,7 +260,7 @@ test('SiT-S/2 works (final layer as wide as the trunk)', () => {
   });
 });
 
-test('parameter counts of the standard sizes match the spec (analytic, no allocation)', () => {
+test('parameter counts of the standard sizes match the spec (from the model structure, nothing initialised)', () => {
   const count = (name: string, variant: SiTConfig['variant'], projectors = false) => countParameters(resolveConfig(name, { variant }), { projectors });
   assert.equal(count('SiT-B/2', 'reg'), 131_683_600);
   assert.equal(count('SiT-L/2', 'reg'), 459_664_144);
@@ -325,5 +325,28 @@ test('every compared quantity was measured in both dtypes, its worst error withi
     const tol = TOL[tag][kinds(q)];
     assert.ok(e <= tol, `${k}: worst relative error ${e} > ${tol}`);
     t.diagnostic(`max rel err ${k}: ${e.toExponential(2)} (tolerance ${tol})`);
+  }
+});
+
+test('paramShapes is a skipInit build: every preset, every variant of SiT-XL/2, nothing drawn, no memory kept', () => {
+  const combos = SIT_VARIANTS.flatMap((variant) => (['cls', 'learnable'] as const).filter((s) => s === 'cls' || variant === 'reg' || variant === 'entangle').map((entangledSignal) => ({ variant, entangledSignal })));
+  torch.manualSeed(3);
+  const untouched = torch.scope(() => torch.rand([2]).toArray());
+  torch.manualSeed(3);
+  const live = torch.liveTensors();
+  const rss = process.memoryUsage.rss();
+  const builds = [...modelNames().map((name) => ({ name, combo: {} })), ...combos.map((combo) => ({ name: 'SiT-XL/2', combo }))];
+  for (const { name, combo } of builds) {
+    const shapes = paramShapes(resolveConfig(name, combo));
+    assert.equal(shapes.get('pos_embed')![2], SIT_CONFIGS[name]!.hiddenSize, name);
+  }
+  assert.ok(process.memoryUsage.rss() - rss < 150e6, `RSS grew by ${((process.memoryUsage.rss() - rss) / 1e6).toFixed(0)} MB`);
+  assert.equal(torch.liveTensors(), live);
+  assert.deepEqual(torch.scope(() => torch.rand([2]).toArray()), untouched);
+  // the same structure as a model built and initialised normally
+  for (const combo of combos) {
+    const m = createSiT('SiT-Mini/2', { inputSize: 8, zDims: [16, 8], classDropoutProb: combo.variant === 'sit' ? 0 : 0.1, ...combo });
+    assert.deepEqual([...paramShapes(m.config)], [...m.stateDict()].map(([k, t]) => [k, t.shape]));
+    m.dispose();
   }
 });

@@ -19,21 +19,11 @@
  */
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { Conv2d, Embedding, LayerNorm, Linear, Module, init } from '../nn/index.js';
+import { Conv2d, Embedding, LayerNorm, Linear, Module, ModuleList, init } from '../nn/index.js';
 import type { SiTConfig } from './configs.js';
+import { hasAlign, hasClsInput, hasToken } from './variant.js';
 
 const F = torch.F;
-
-// =================================================================================================
-//                                       Variant predicates
-// =================================================================================================
-
-/** True for variants that prepend the extra token ('reg', 'entangle'). */
-export const hasToken = (c: Pick<SiTConfig, 'variant'>): boolean => c.variant === 'reg' || c.variant === 'entangle';
-/** True for variants with the REPA alignment projectors ('reg', 'repa'). */
-export const hasAlign = (c: Pick<SiTConfig, 'variant'>): boolean => c.variant === 'reg' || c.variant === 'repa';
-/** True when the token comes from the `clsT` input and the model predicts its velocity (token variants, signal ≠ 'learnable'). */
-export const hasClsInput = (c: Pick<SiTConfig, 'variant' | 'entangledSignal'>): boolean => hasToken(c) && c.entangledSignal !== 'learnable';
 
 // =================================================================================================
 //                               Embedding layers for timesteps, labels, patches
@@ -85,24 +75,6 @@ export function sincosPosEmbed2d(dim: number, grid: number, extraTokens = 0): Fl
   return out;
 }
 
-/** Children named '0', '1', … or by explicit index (PyTorch nn.ModuleList / nn.Sequential naming). */
-export class ModuleList<M extends Module> extends Module {
-  readonly items: M[] = [];
-
-  /** `items` are registered as '0', '1', …; pairs [index, module] keep gaps (Sequential slots without parameters). */
-  constructor(items: readonly (M | readonly [number, M])[]) {
-    super();
-    items.forEach((it, i) => {
-      const [index, m] = Array.isArray(it) ? (it as readonly [number, M]) : [i, it as M];
-      this.items.push(this.child(String(index), m));
-    });
-  }
-
-  get length(): number {
-    return this.items.length;
-  }
-}
-
 /** Image to patch tokens: Conv2d(k = s = p) then flatten row-major → (N, T, D). Keys `proj.weight`, `proj.bias`. */
 export class PatchEmbed extends Module {
   readonly proj: Conv2d;
@@ -118,7 +90,7 @@ export class PatchEmbed extends Module {
 
   /** (N, C, H, W) → (N, (H/p)(W/p), D). */
   forward(x: Tensor): Tensor {
-    return torch.scope(() => this.proj.forward(x).flatten(2).transpose(1, 2));
+    return this.proj.forward(x).flatten(2).transpose(1, 2);
   }
 }
 
@@ -133,12 +105,10 @@ export class TimestepEmbedder extends Module {
 
   /** (N,) times → (N, D). */
   forward(t: Tensor): Tensor {
-    return torch.scope(() => {
-      const [l0, l2] = this.mlp.items as [Linear, Linear];
-      let f = timestepEmbedding(t, this.frequencyDim);
-      if (f.dtype !== l0.weight.dtype && !torch.isAutocastEnabled(l0.weight.device)) f = f.to(l0.weight.dtype);
-      return l2.forward(F.silu(l0.forward(f)));
-    });
+    const [l0, l2] = this.mlp.items as [Linear, Linear];
+    let f = timestepEmbedding(t, this.frequencyDim);
+    if (f.dtype !== l0.weight.dtype && !torch.isAutocastEnabled(l0.weight.device)) f = f.to(l0.weight.dtype);
+    return l2.forward(F.silu(l0.forward(f)));
   }
 }
 
@@ -177,7 +147,7 @@ export class LabelEmbedder extends Module {
 
   /** (N,) int64 labels → (N, D). */
   forward(y: Tensor, train: boolean, opts: LabelDropOptions = {}): Tensor {
-    return torch.scope(() => this.embedding_table.forward(this.dropLabels(y, train, opts)));
+    return this.embedding_table.forward(this.dropLabels(y, train, opts));
   }
 }
 
@@ -185,9 +155,9 @@ export class LabelEmbedder extends Module {
 //                                      Core SiT model
 // =================================================================================================
 
-/** adaLN modulation: x·(1 + scale) + shift, broadcast over tokens. */
+/** adaLN modulation: x·(1 + scale) + shift, broadcast over tokens. Its intermediates belong to the calling forward's scope. */
 export function modulate(x: Tensor, shift: Tensor, scale: Tensor): Tensor {
-  return torch.scope(() => x.mul(scale.unsqueeze(1).add(1)).add(shift.unsqueeze(1)));
+  return x.mul(scale.unsqueeze(1).add(1)).add(shift.unsqueeze(1));
 }
 
 /**
@@ -208,19 +178,17 @@ export class Attention extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return torch.scope(() => {
-      const [B, N, C] = x.shape as [number, number, number];
-      const qkv = this.qkv.forward(x).reshape(B, N, 3, this.numHeads, this.headDim).permute(2, 0, 3, 1, 4);
-      const [q, k, v] = [qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)];
-      let o: Tensor;
-      if (this.fused && F.hasFusedAttention()) {
-        o = F.scaledDotProductAttention(q, k, v);
-      } else {
-        const attn = F.softmax(q.mul(this.headDim ** -0.5).matmul(k.transpose(-2, -1)), -1);
-        o = attn.matmul(v);
-      }
-      return this.proj.forward(o.transpose(1, 2).reshape(B, N, C));
-    });
+    const [B, N, C] = x.shape as [number, number, number];
+    const qkv = this.qkv.forward(x).reshape(B, N, 3, this.numHeads, this.headDim).permute(2, 0, 3, 1, 4);
+    const [q, k, v] = [qkv.select(0, 0), qkv.select(0, 1), qkv.select(0, 2)];
+    let o: Tensor;
+    if (this.fused && F.hasFusedAttention()) {
+      o = F.scaledDotProductAttention(q, k, v);
+    } else {
+      const attn = F.softmax(q.mul(this.headDim ** -0.5).matmul(k.transpose(-2, -1)), -1);
+      o = attn.matmul(v);
+    }
+    return this.proj.forward(o.transpose(1, 2).reshape(B, N, C));
   }
 }
 
@@ -236,7 +204,7 @@ export class Mlp extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return torch.scope(() => this.fc2.forward(F.gelu(this.fc1.forward(x), 'tanh')));
+    return this.fc2.forward(F.gelu(this.fc1.forward(x), 'tanh'));
   }
 }
 
@@ -265,11 +233,9 @@ export class SiTBlock extends Module {
 
   /** (N, T, D), c (N, D) → (N, T, D). */
   forward(x: Tensor, c: Tensor): Tensor {
-    return torch.scope(() => {
-      const [sh1, sc1, g1, sh2, sc2, g2] = this.adaLN_modulation.items[0]!.forward(F.silu(c)).chunk(6, -1) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
-      const h = x.add(g1.unsqueeze(1).mul(this.attn.forward(modulate(layerNorm(x), sh1, sc1))));
-      return h.add(g2.unsqueeze(1).mul(this.mlp.forward(modulate(layerNorm(h), sh2, sc2))));
-    });
+    const [sh1, sc1, g1, sh2, sc2, g2] = this.adaLN_modulation.items[0]!.forward(F.silu(c)).chunk(6, -1) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+    const h = x.add(g1.unsqueeze(1).mul(this.attn.forward(modulate(layerNorm(x), sh1, sc1))));
+    return h.add(g2.unsqueeze(1).mul(this.mlp.forward(modulate(layerNorm(h), sh2, sc2))));
   }
 }
 
@@ -295,13 +261,11 @@ export class FinalLayer extends Module {
    * @returns patches (N, T, p²C) and the class-token velocity (N, zDims[0]) or null
    */
   forward(x: Tensor, c: Tensor, tokenFirst: boolean): { patches: Tensor; cls: Tensor | null } {
-    return torch.scope(() => {
-      const [shift, scale] = this.adaLN_modulation.items[0]!.forward(F.silu(c)).chunk(2, -1) as [Tensor, Tensor];
-      const h = modulate(layerNorm(x), shift, scale);
-      if (!tokenFirst) return { patches: this.linear.forward(h), cls: null };
-      const patches = this.linear.forward(h.narrow(1, 1, h.shape[1]! - 1));
-      return { patches, cls: this.linear_cls ? this.linear_cls.forward(h.select(1, 0)) : null };
-    });
+    const [shift, scale] = this.adaLN_modulation.items[0]!.forward(F.silu(c)).chunk(2, -1) as [Tensor, Tensor];
+    const h = modulate(layerNorm(x), shift, scale);
+    if (!tokenFirst) return { patches: this.linear.forward(h), cls: null };
+    const patches = this.linear.forward(h.narrow(1, 1, h.shape[1]! - 1));
+    return { patches, cls: this.linear_cls ? this.linear_cls.forward(h.select(1, 0)) : null };
   }
 }
 
@@ -316,10 +280,8 @@ export class Projector extends ModuleList<Linear> {
 
   /** (…, D) → (…, z). */
   forward(h: Tensor): Tensor {
-    return torch.scope(() => {
-      const [a, b, c] = this.items as [Linear, Linear, Linear];
-      return c.forward(F.silu(b.forward(F.silu(a.forward(h)))));
-    });
+    const [a, b, c] = this.items as [Linear, Linear, Linear];
+    return c.forward(F.silu(b.forward(F.silu(a.forward(h)))));
   }
 }
 
@@ -507,32 +469,30 @@ export class SiT extends Module {
     if (clsT && this.hasClsInput && (clsT.ndim !== 2 || clsT.shape[1] !== this.clsDim)) {
       throw new RangeError(`SiT.forward: clsT must be (N, ${this.clsDim}), got [${clsT.shape.join(', ')}] (does the encoder width match the model's zDims?)`);
     }
-    return torch.scope(() => {
-      const N = x.shape[0]!;
-      const tt = typeof t === 'number' ? torch.full([N], t, { dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device }) : t;
-      let h = this.x_embedder.forward(x);
-      if (this.hasToken) {
-        const tok = this.hasClsInput
-          ? this.wg_norm!.forward(this.#asNormInput(this.cls_projectors2!.forward(clsT!))).unsqueeze(1)
-          : this.learnable_token!.expand(N, 1, this.config.hiddenSize).to(h.dtype);
-        h = torch.cat([tok, h], 1);
-      }
-      h = h.add(this.pos_embed);
-      const c = this.t_embedder.forward(tt).add(this.y_embedder.forward(y, this.training, opts));
-      let zs: Tensor[] = [];
-      const hidden: Tensor[] = [];
-      this.blocks.items.forEach((blk, i) => {
-        const next = blk.forward(h, c);
-        if (!opts.returnHidden) h.dispose();
-        h = next;
-        if (opts.returnHidden) hidden.push(h);
-        if (this.hasAlign && i + 1 === this.config.encoderDepth) zs = this.projectors!.items.map((p) => p.forward(h));
-      });
-      const { patches, cls } = this.final_layer.forward(h, c, this.hasToken);
-      const out: SiTOutput = { vImg: this.unpatchify(patches), zs, vCls: cls };
-      if (opts.returnHidden) Object.assign(out, { hidden, c });
-      return out;
-    });
+    const N = x.shape[0]!;
+    const tt = typeof t === 'number' ? torch.full([N], t, { dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device }) : t;
+    let h = this.x_embedder.forward(x);
+    if (this.hasToken) {
+      const tok = this.hasClsInput
+        ? this.wg_norm!.forward(this.#asNormInput(this.cls_projectors2!.forward(clsT!))).unsqueeze(1)
+        : this.learnable_token!.expand(N, 1, this.config.hiddenSize).to(h.dtype);
+      h = torch.cat([tok, h], 1);
+    }
+    h = h.add(this.pos_embed);
+    const c = this.t_embedder.forward(tt).add(this.y_embedder.forward(y, this.training, opts));
+    let zs: Tensor[] = [];
+    const hidden: Tensor[] = [];
+    const keepAll = opts.returnHidden === true;
+    h = this.blocks.chain(h, (blk, hIn, i) => {
+      const hOut = blk.forward(hIn, c);
+      if (keepAll) hidden.push(hOut);
+      if (this.hasAlign && i + 1 === this.config.encoderDepth) zs = this.projectors!.items.map((p) => p.forward(hOut));
+      return hOut;
+    }, { keepAll });
+    const { patches, cls } = this.final_layer.forward(h, c, this.hasToken);
+    const out: SiTOutput = { vImg: this.unpatchify(patches), zs, vCls: cls };
+    if (keepAll) Object.assign(out, { hidden, c });
+    return out;
   }
 }
 
@@ -542,67 +502,20 @@ function zeroLinear(l: Linear): void {
 }
 
 // =================================================================================================
-//                                  Shapes without allocation
+//                                  Shapes without initialisation
 // =================================================================================================
 
 /**
- * Every state-dict key of a config with its shape, in the official order, computed without building the
- * model (parameter counts, checkpoint validation, config inference).
+ * Every state-dict key of a config with its shape, in state-dict order (parameter counts, checkpoint
+ * validation, config inference). Read from a SiT built with `init.skipInit`, so it is the model's own
+ * structure: nothing is drawn or written, and the uninitialised weights (a few hundred tensors for
+ * SiT-XL) cost address space only, until they are freed before returning.
  */
 export function paramShapes(c: SiTConfig): Map<string, number[]> {
-  const D = c.hiddenSize;
-  const C = c.inChannels;
-  const p = c.patchSize;
-  const G = c.inputSize / p;
-  const H = Math.round(D * c.mlpRatio);
-  const tok = hasToken(c);
-  const clsIn = hasClsInput(c);
-  const s = new Map<string, number[]>();
-  s.set('pos_embed', [1, G * G + (tok ? 1 : 0), D]);
-  if (tok && !clsIn) s.set('learnable_token', [1, 1, D]);
-  s.set('x_embedder.proj.weight', [D, C, p, p]);
-  s.set('x_embedder.proj.bias', [D]);
-  s.set('t_embedder.mlp.0.weight', [D, 256]);
-  s.set('t_embedder.mlp.0.bias', [D]);
-  s.set('t_embedder.mlp.2.weight', [D, D]);
-  s.set('t_embedder.mlp.2.bias', [D]);
-  s.set('y_embedder.embedding_table.weight', [c.numClasses + (c.classDropoutProb > 0 ? 1 : 0), D]);
-  for (let i = 0; i < c.depth; i++) {
-    const b = `blocks.${i}.`;
-    s.set(`${b}attn.qkv.weight`, [3 * D, D]);
-    s.set(`${b}attn.qkv.bias`, [3 * D]);
-    s.set(`${b}attn.proj.weight`, [D, D]);
-    s.set(`${b}attn.proj.bias`, [D]);
-    s.set(`${b}mlp.fc1.weight`, [H, D]);
-    s.set(`${b}mlp.fc1.bias`, [H]);
-    s.set(`${b}mlp.fc2.weight`, [D, H]);
-    s.set(`${b}mlp.fc2.bias`, [D]);
-    s.set(`${b}adaLN_modulation.1.weight`, [6 * D, D]);
-    s.set(`${b}adaLN_modulation.1.bias`, [6 * D]);
+  const model = init.skipInit(() => new SiT(c));
+  try {
+    return new Map([...model.stateDict()].map(([k, t]) => [k, [...t.shape]]));
+  } finally {
+    model.dispose();
   }
-  if (hasAlign(c)) {
-    const P = c.projectorDim;
-    c.zDims.forEach((z, k) => {
-      const dims: [number, number, number][] = [[0, P, D], [2, P, P], [4, z, P]];
-      for (const [j, o, i] of dims) {
-        s.set(`projectors.${k}.${j}.weight`, [o, i]);
-        s.set(`projectors.${k}.${j}.bias`, [o]);
-      }
-    });
-  }
-  s.set('final_layer.linear.weight', [p * p * C, D]);
-  s.set('final_layer.linear.bias', [p * p * C]);
-  if (clsIn) {
-    s.set('final_layer.linear_cls.weight', [c.zDims[0]!, D]);
-    s.set('final_layer.linear_cls.bias', [c.zDims[0]!]);
-  }
-  s.set('final_layer.adaLN_modulation.1.weight', [2 * D, D]);
-  s.set('final_layer.adaLN_modulation.1.bias', [2 * D]);
-  if (clsIn) {
-    s.set('cls_projectors2.weight', [D, c.zDims[0]!]);
-    s.set('cls_projectors2.bias', [D]);
-    s.set('wg_norm.weight', [D]);
-    s.set('wg_norm.bias', [D]);
-  }
-  return s;
 }

@@ -1,6 +1,7 @@
 /**
  * Parameter initialisers (torch.nn.init), all in place and without autograd history.
  * Each takes an optional Generator so initialisation can be reproduced exactly.
+ * Inside {@link skipInit} every one of them leaves its tensor as it is.
  */
 import { noGrad } from '../torch/autograd.js';
 import { op } from '../torch/ops.js';
@@ -10,7 +11,26 @@ import { native } from '../torch/native.js';
 
 const O = { uniform_: op('aten::uniform_'), normal_: op('aten::normal_') };
 
+let skipping = 0;
+
+/**
+ * Builds modules without initialising them, as PyTorch's `torch.nn.utils.skip_init`: while `build`
+ * runs, every initialiser in this file is a no-op, so the layers' parameters keep the uninitialised
+ * memory they are allocated with (`torch.empty`) and nothing is drawn from any generator. Large
+ * weights then cost only address space until written. For networks whose every tensor is loaded
+ * right after (a strict loadStateDict), and for reading a network's structure (names and shapes).
+ */
+export function skipInit<T>(build: () => T): T {
+  skipping++;
+  try {
+    return build();
+  } finally {
+    skipping--;
+  }
+}
+
 function inPlace(o: typeof O.uniform_, t: Tensor, a: number, b: number, generator?: Generator): Tensor {
+  if (skipping > 0) return t;
   noGrad(() => native.dispose(native.call(o.id, t.handle, a, b, generator?.handle ?? null) as never));
   return t;
 }
@@ -27,12 +47,17 @@ export function normal_(t: Tensor, mean = 0, std = 1, generator?: Generator): Te
 
 /** Fills with a constant. */
 export function constant_(t: Tensor, value: number): Tensor {
-  return noGrad(() => t.fill_(value));
+  return skipping > 0 ? t : noGrad(() => t.fill_(value));
 }
 
 /** Fills with zeros. */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
+}
+
+/** Fills with ones. */
+export function ones_(t: Tensor): Tensor {
+  return constant_(t, 1);
 }
 
 /** (fan_in, fan_out) of a weight: dims 1 and 0 times the receptive field (product of dims ≥ 2). */

@@ -1,8 +1,12 @@
-/** Standard layers: Linear, LayerNorm, Embedding, Conv2d (PyTorch parameter names and defaults). */
-import { defaultUniformBound, uniform_, normal_ } from './init.js';
+/**
+ * Standard layers: Linear, LayerNorm, Embedding, Conv2d, BatchNorm2d (PyTorch parameter names and
+ * defaults). Parameters are allocated uninitialised and then initialised (so {@link skipInit} builds
+ * leave them uninitialised).
+ */
+import { defaultUniformBound, normal_, ones_, uniform_, zeros_ } from './init.js';
 import { Module } from './module.js';
 import * as F from '../torch/functional.js';
-import { ones, zeros } from '../torch/creation.js';
+import { empty } from '../torch/creation.js';
 import type { Tensor } from '../torch/tensor.js';
 
 /** y = x·Wᵀ + b with weight (out, in); PyTorch default init U(±1/√in). */
@@ -12,10 +16,10 @@ export class Linear extends Module {
 
   constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true } = {}) {
     super();
-    this.weight = this.param('weight', zeros([outFeatures, inFeatures]));
+    this.weight = this.param('weight', empty([outFeatures, inFeatures]));
     const bound = defaultUniformBound(this.weight);
     uniform_(this.weight, -bound, bound);
-    this.bias = bias ? this.param('bias', uniform_(zeros([outFeatures]), -bound, bound)) : null;
+    this.bias = bias ? this.param('bias', uniform_(empty([outFeatures]), -bound, bound)) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -23,7 +27,7 @@ export class Linear extends Module {
   }
 }
 
-/** LayerNorm over the last dimension, with optional affine γ (weight) and β (bias). */
+/** LayerNorm over the last dimension, with optional affine γ (weight, init 1) and β (bias, init 0). */
 export class LayerNorm extends Module {
   readonly weight: Tensor | null;
   readonly bias: Tensor | null;
@@ -32,8 +36,8 @@ export class LayerNorm extends Module {
   constructor(readonly dim: number, { eps = 1e-5, affine = true } = {}) {
     super();
     this.eps = eps;
-    this.weight = affine ? this.param('weight', ones([dim])) : null;
-    this.bias = affine ? this.param('bias', zeros([dim])) : null;
+    this.weight = affine ? this.param('weight', ones_(empty([dim]))) : null;
+    this.bias = affine ? this.param('bias', zeros_(empty([dim]))) : null;
   }
 
   forward(x: Tensor): Tensor {
@@ -47,12 +51,22 @@ export class Embedding extends Module {
 
   constructor(readonly num: number, readonly dim: number) {
     super();
-    this.weight = this.param('weight', normal_(zeros([num, dim])));
+    this.weight = this.param('weight', normal_(empty([num, dim])));
   }
 
   forward(indices: Tensor): Tensor {
     return F.embedding(this.weight, indices);
   }
+}
+
+/** Options of Conv2d. */
+export interface Conv2dLayerOptions {
+  stride?: number;
+  /** Zero padding on every side. */
+  padding?: number;
+  /** Channel groups; groups = inChannels = outChannels is a depthwise convolution. */
+  groups?: number;
+  bias?: boolean;
 }
 
 /** 2-D convolution with weight (out, in/groups, k, k); PyTorch default init. */
@@ -61,16 +75,42 @@ export class Conv2d extends Module {
   readonly bias: Tensor | null;
   readonly options: F.Conv2dOptions;
 
-  constructor(inChannels: number, outChannels: number, kernel: number, { stride = 1, padding = 0, groups = 1, bias = true } = {}) {
+  constructor(inChannels: number, outChannels: number, kernel: number, { stride = 1, padding = 0, groups = 1, bias = true }: Conv2dLayerOptions = {}) {
     super();
-    this.weight = this.param('weight', zeros([outChannels, inChannels / groups, kernel, kernel]));
+    this.weight = this.param('weight', empty([outChannels, inChannels / groups, kernel, kernel]));
     const bound = defaultUniformBound(this.weight);
     uniform_(this.weight, -bound, bound);
-    this.bias = bias ? this.param('bias', uniform_(zeros([outChannels]), -bound, bound)) : null;
+    this.bias = bias ? this.param('bias', uniform_(empty([outChannels]), -bound, bound)) : null;
     this.options = { stride, padding, groups };
   }
 
   forward(x: Tensor): Tensor {
     return F.conv2d(x, this.weight, this.bias, this.options);
+  }
+}
+
+/**
+ * BatchNorm over the channels of (N, C, H, W) with its running statistics, as PyTorch's BatchNorm2d in
+ * eval mode: y = (x − μ) / √(σ² + ε) · γ + β. Parameters `weight` (γ, init 1), `bias` (β, init 0);
+ * buffers `running_mean` (init 0), `running_var` (init 1). Training mode (batch statistics and running
+ * updates) is not implemented: forward throws unless the module is in eval mode.
+ */
+export class BatchNorm2d extends Module {
+  readonly weight: Tensor;
+  readonly bias: Tensor;
+  readonly runningMean: Tensor;
+  readonly runningVar: Tensor;
+
+  constructor(readonly channels: number, readonly eps = 1e-5) {
+    super();
+    this.weight = this.param('weight', ones_(empty([channels])));
+    this.bias = this.param('bias', zeros_(empty([channels])));
+    this.runningMean = this.buffer('running_mean', zeros_(empty([channels])));
+    this.runningVar = this.buffer('running_var', ones_(empty([channels])));
+  }
+
+  forward(x: Tensor): Tensor {
+    if (this.training) throw new Error('BatchNorm2d: training mode (batch statistics) is not implemented; call eval()');
+    return F.batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, this.eps);
   }
 }

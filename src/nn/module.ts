@@ -2,11 +2,14 @@
  * Module: the base of every network. A module owns named parameters (trainable tensors), buffers
  * (state that is saved but not trained) and child modules; names compose with dots exactly as in
  * PyTorch (`blocks.3.attn.qkv.weight`), so state dicts interchange with PyTorch checkpoints.
+ *
+ * A module's `forward` runs in its own scope (see {@link Module}): the tensors it returns survive,
+ * every other tensor it creates is freed when it returns, so network code never manages memory.
  */
 import { noGrad } from '../torch/autograd.js';
 import type { DType } from '../torch/dtype.js';
 import type { Device } from '../torch/device.js';
-import { keep } from '../torch/scope.js';
+import { keep, scope } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
 
 /** What loadStateDict found wrong, when not strict. */
@@ -15,13 +18,32 @@ export interface LoadReport {
   unexpected: string[];
 }
 
-/** Base class of networks. Subclasses register parameters, buffers and children in their constructor. */
+/**
+ * Base class of networks. Subclasses register parameters, buffers and children in their constructor
+ * and define a `forward` method (any signature; declare it as a method, not as a field).
+ *
+ * Every call of `forward` runs inside `torch.scope`: the returned tensors (a tensor, or tensors in
+ * arrays, plain objects and Maps, as `scope` defines) move to the caller's scope; every other tensor
+ * created during the call, in this module or in the children it calls, is disposed when it returns.
+ * Inputs are not touched. A tensor that must outlive the call without being returned (a cache, a
+ * hook's copy) needs `torch.keep`.
+ */
 export abstract class Module {
   /** Training mode (label dropout etc.); switch with train()/eval(). */
   training = true;
   readonly #params = new Map<string, Tensor>();
   readonly #buffers = new Map<string, { tensor: Tensor; persistent: boolean }>();
   readonly #children = new Map<string, Module>();
+
+  constructor() {
+    // `this.forward` is already the most derived class's method here (prototypes are set before any
+    // constructor body runs); an own property wraps it, so `super.forward()` calls stay unwrapped.
+    const forward: unknown = Reflect.get(this, 'forward');
+    if (typeof forward === 'function') {
+      const run = forward as (...args: unknown[]) => unknown;
+      Object.defineProperty(this, 'forward', { value: (...args: unknown[]) => scope(() => run.apply(this, args)), writable: true, configurable: true });
+    }
+  }
 
   /** Registers a trainable parameter (kept out of scopes, requires grad unless `trainable` is false). */
   protected param(name: string, t: Tensor, { trainable = true } = {}): Tensor {
@@ -142,5 +164,26 @@ export abstract class Module {
   /** Clears every parameter's gradient. */
   zeroGrad(): void {
     for (const p of this.parameters()) p.grad = null;
+  }
+
+  /** Sets requiresGrad on every parameter (false freezes the module, as PyTorch's requires_grad_); returns this. */
+  requiresGrad_(on = true): this {
+    for (const p of this.parameters()) p.requiresGrad_(on);
+    return this;
+  }
+
+  /**
+   * Releases every parameter and buffer (persistent or not) of this module and its children; their
+   * memory, gradients included, is freed once nothing else (an autograd graph, a view) holds it. The
+   * module cannot run afterwards. Safe to call twice.
+   */
+  dispose(): void {
+    for (const p of this.parameters()) p.dispose();
+    for (const [, b] of this.namedBuffers('', true)) b.dispose();
+  }
+
+  /** `using model = …` disposes the module at the end of the block. */
+  [Symbol.dispose](): void {
+    this.dispose();
   }
 }

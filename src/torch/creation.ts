@@ -26,6 +26,7 @@ export interface RandomOptions extends TensorOptions {
 }
 
 const O = {
+  empty: op('aten::empty', 'memory_format'),
   zeros: op('aten::zeros'),
   ones: op('aten::ones'),
   full: op('aten::full'),
@@ -61,6 +62,14 @@ function finish(t: Tensor, opts: TensorOptions): Tensor {
 
 function dev(opts: TensorOptions): string | undefined {
   return opts.device === undefined ? undefined : checkDevice(opts.device);
+}
+
+/**
+ * Tensor with uninitialised values (torch.empty): for tensors that are overwritten before they are
+ * read. Large ones cost only address space until written.
+ */
+export function empty(shape: readonly number[], opts: TensorOptions = {}): Tensor {
+  return finish(callT(O.empty, checkShape(shape), dtypeCode(opts.dtype ?? 'float32'), undefined, dev(opts)), opts);
 }
 
 /** Tensor of zeros. */

@@ -14,15 +14,16 @@
  * 118.6 "Gflops" (which counts multiply-adds).
  */
 import type { SiTConfig } from '../models/configs.js';
+import { hasAlign, hasClsInput, hasToken } from '../models/variant.js';
 
 /** Forward FLOPs of one image. */
 export function forwardFlopsPerImage(c: Pick<SiTConfig, 'inputSize' | 'inChannels' | 'patchSize' | 'hiddenSize' | 'depth' | 'mlpRatio' | 'projectorDim' | 'zDims' | 'variant' | 'entangledSignal'>): number {
   const p = c.patchSize;
   const N = (c.inputSize / p) ** 2;
   const D = c.hiddenSize;
-  const token = c.variant === 'reg' || c.variant === 'entangle';
-  const clsInput = token && c.entangledSignal !== 'learnable';
-  const align = c.variant === 'reg' || c.variant === 'repa';
+  const token = hasToken(c);
+  const clsInput = hasClsInput(c);
+  const align = hasAlign(c);
   const T = N + (token ? 1 : 0);
   const patchDim = c.inChannels * p * p;
   const dz = c.zDims[0] ?? 0;

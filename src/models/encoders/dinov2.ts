@@ -117,11 +117,6 @@ export class Dinov2 extends Params {
     this.eval();
   }
 
-  /** Frees the weights. */
-  dispose(): void {
-    for (const t of this.stateDict().values()) t.dispose();
-  }
-
   /** Token grid (h, w) for an H×W input. */
   grid(height: number, width: number): [number, number] {
     return [Math.floor(height / this.config.patchSize), Math.floor(width / this.config.patchSize)];

@@ -369,7 +369,7 @@ export class MobileNetV2 extends Module {
   }
 
   /** Frees the weights (and the folded copies). */
-  dispose(): void {
+  override dispose(): void {
     this.#dropFolded();
     for (const t of [...this.stateDict().values()]) t.dispose();
   }
