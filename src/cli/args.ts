@@ -1,35 +1,27 @@
 /**
- * Command-line options: each subcommand declares its options once (name, type, default, help);
- * parsing, validation and the `--help` text all come from that declaration.
+ * Command-line options: each subcommand declares its options once, as a {@link SettingTable} (the
+ * training options are the settings table of src/train/config.ts); commander parses them and writes
+ * `--help` from that declaration. Values are checked against the declaration (type, choices, range)
+ * with the same check the training config uses; bad input is a {@link UsageError} (exit code 2).
  */
-
-/** One declared option. */
-export interface OptionSpec {
-  /** Long name without dashes, kebab-case (`--guidance-high`). */
-  name: string;
-  type: 'string' | 'number' | 'integer' | 'boolean';
-  help: string;
-  /** Default value; options without one are undefined unless given. */
-  default?: string | number | boolean;
-  /** Allowed values (strings). */
-  choices?: readonly string[];
-  /** Must be given. */
-  required?: boolean;
-}
+import { Command as CommanderCommand, CommanderError, Option } from 'commander';
+import { kebabCase } from '../util/case.js';
+import { settingProblem, type Setting, type SettingTable, type SettingValue } from '../util/settings.js';
 
 /** A subcommand of `reg`. */
 export interface Command {
   name: string;
   summary: string;
-  /** Positional arguments, for the usage line (e.g. `<ckpt> <dir>`). */
+  /** Positional arguments, for the usage line (e.g. `<ckpt> <dir>`); `run` checks them. */
   positionals?: string;
-  options: readonly OptionSpec[];
+  /** Options by camelCase name (`guidanceHigh` is `--guidance-high`). */
+  options: SettingTable;
   run(args: ParsedArgs): Promise<void>;
 }
 
-/** Parsed options by camelCase name, plus positionals. */
+/** Parsed options by camelCase name (undefined: not given and no default), plus positionals. */
 export interface ParsedArgs {
-  options: Record<string, string | number | boolean | undefined>;
+  options: Record<string, SettingValue | undefined>;
   positionals: string[];
 }
 
@@ -38,80 +30,83 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** `guidance-high` → `guidanceHigh`. */
-export const camel = (s: string): string => s.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+/** A default as `--help` shows it: strings bare (the empty string as `""`), other values as JSON. */
+export const showDefault = (v: SettingValue): string => (typeof v === 'string' && v !== '' ? v : JSON.stringify(v));
 
-function convert(spec: OptionSpec, raw: string): string | number | boolean {
-  switch (spec.type) {
-    case 'boolean':
-      if (raw === 'true' || raw === '1') return true;
-      if (raw === 'false' || raw === '0') return false;
-      throw new UsageError(`--${spec.name} expects true or false, got '${raw}'`);
-    case 'number':
-    case 'integer': {
-      const n = Number(raw);
-      if (raw.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${spec.name} expects a number, got '${raw}'`);
-      if (spec.type === 'integer' && !Number.isInteger(n)) throw new UsageError(`--${spec.name} expects an integer, got '${raw}'`);
-      return n;
-    }
-    default:
-      if (spec.choices && !spec.choices.includes(raw)) {
-        throw new UsageError(`--${spec.name} must be one of ${spec.choices.join(', ')}; got '${raw}'`);
-      }
-      return raw;
-  }
+/**
+ * The settings of `table` as options that override another source (a config file): each default is
+ * shown in `--help` but not applied, so only options given on the command line have a value.
+ */
+export function overrideOptions(table: SettingTable): SettingTable {
+  return Object.fromEntries(
+    Object.entries(table).map(([name, { default: d, ...s }]) => [name, d === undefined ? s : { ...s, help: `${s.help} (default: ${showDefault(d)})` }]),
+  );
 }
 
-/** Parses `argv` (after the subcommand name) against `specs`. `--no-flag` sets a boolean false. */
-export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[]): ParsedArgs {
-  const byName = new Map(specs.map((s) => [s.name, s]));
-  const options: ParsedArgs['options'] = {};
-  for (const s of specs) options[camel(s.name)] = s.default;
-  const positionals: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    let [name, value] = arg.slice(2).split(/=(.*)/s, 2) as [string, string | undefined];
-    let spec = byName.get(name);
-    if (!spec && name.startsWith('no-') && byName.get(name.slice(3))?.type === 'boolean' && value === undefined) {
-      spec = byName.get(name.slice(3))!;
-      options[camel(spec.name)] = false;
-      continue;
-    }
-    if (!spec) throw new UsageError(`unknown option --${name} (see --help)`);
-    if (value === undefined) {
-      if (spec.type === 'boolean' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--') || !['true', 'false', '1', '0'].includes(argv[i + 1]!))) {
-        value = 'true';
-      } else {
-        value = argv[++i];
-        if (value === undefined) throw new UsageError(`--${name} needs a value`);
-      }
-    }
-    options[camel(spec.name)] = convert(spec, value);
-  }
-  for (const s of specs) {
-    if (s.required && options[camel(s.name)] === undefined) throw new UsageError(`--${s.name} is required`);
-  }
-  return { options, positionals };
+/** `raw` as a value of `s`, or a UsageError naming the option. */
+function parseValue(flag: string, s: Setting, raw: string): SettingValue {
+  const value = s.type === 'string' ? raw : raw.trim() === '' ? Number.NaN : Number(raw);
+  const problem = settingProblem(s, value);
+  if (problem !== null) throw new UsageError(`${flag} must be ${problem}, got '${raw}'`);
+  return value;
 }
 
-/** The `--help` text of a command: usage line and every option with its default. */
+/** The commander options of one setting: a boolean is a flag with a `--no-` form (shown unless its default is false). */
+function commanderOptions(name: string, s: Setting): Option[] {
+  const flag = `--${kebabCase(name)}`;
+  const help = s.required ? `${s.help} (required)` : s.help;
+  if (s.type === 'boolean') {
+    const on = new Option(flag, help);
+    if (s.default !== undefined) on.default(s.default, showDefault(s.default));
+    const off = new Option(`--no-${kebabCase(name)}`, `turn ${flag} off`);
+    return [on, s.default === false ? off.hideHelp() : off];
+  }
+  const option = new Option(`${flag} <${s.choices ? s.choices.join('|') : s.type}>`, help).argParser((raw: string) => parseValue(flag, s, raw));
+  if (s.default !== undefined) option.default(s.default, showDefault(s.default));
+  if (s.required) option.makeOptionMandatory();
+  return [option];
+}
+
+/**
+ * A commander command with `options`; it throws instead of exiting (CommanderError, or UsageError for
+ * a bad value) and prints no error itself. Positionals are collected, not checked.
+ */
+export function commanderCommand(name: string, options: SettingTable, summary = '', positionals?: string): CommanderCommand {
+  const cmd = new CommanderCommand(name)
+    .description(summary)
+    .allowExcessArguments()
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+  if (positionals) cmd.usage(`[options] ${positionals}`);
+  for (const [key, setting] of Object.entries(options)) for (const option of commanderOptions(key, setting)) cmd.addOption(option);
+  return cmd;
+}
+
+/** The `reg <name>` commander command of `cmd`, running it on parse. */
+export function commandOf(cmd: Command): CommanderCommand {
+  return commanderCommand(cmd.name, cmd.options, cmd.summary, cmd.positionals).action((_options: unknown, self: CommanderCommand) =>
+    cmd.run({ options: self.opts(), positionals: self.args }),
+  );
+}
+
+/** A CommanderError as a UsageError (commander's `error: ` prefix dropped). */
+export function usageErrorOf(e: CommanderError): UsageError {
+  return new UsageError(e.message.replace(/^error: /, '').replace(/\n/g, ' '));
+}
+
+/** Parses `argv` (after the subcommand name) against `options`; bad input throws a UsageError. `--no-flag` sets a boolean false. */
+export function parseArgs(argv: readonly string[], options: SettingTable): ParsedArgs {
+  const cmd = commanderCommand('reg', options);
+  try {
+    cmd.parse(argv, { from: 'user' });
+  } catch (e) {
+    throw e instanceof CommanderError ? usageErrorOf(e) : e;
+  }
+  return { options: cmd.opts(), positionals: cmd.args };
+}
+
+/** The `--help` text of a command: usage line, summary and every option with its default. */
 export function helpText(cmd: Command): string {
-  const lines = [`usage: reg ${cmd.name}${cmd.positionals ? ` ${cmd.positionals}` : ''} [options]`, '', cmd.summary, '', 'options:'];
-  const rows = cmd.options.map((o) => {
-    const left = `--${o.name}${o.type === 'boolean' ? '' : ` <${o.choices ? o.choices.join('|') : o.type}>`}`;
-    const def = o.required ? ' (required)' : o.default === undefined ? '' : ` (default: ${String(o.default)})`;
-    return [left, `${o.help}${def}`] as const;
-  });
-  rows.push(['--help', 'show this help']);
-  // Long option columns wrap: the description goes on its own indented line.
-  const width = Math.min(Math.max(...rows.map(([l]) => l.length)), 34);
-  for (const [left, text] of rows) {
-    if (left.length <= width) lines.push(`  ${left.padEnd(width)}  ${text}`);
-    else lines.push(`  ${left}`, `  ${' '.repeat(width)}  ${text}`);
-  }
-  return lines.join('\n');
+  const reg = new CommanderCommand('reg').addCommand(commandOf(cmd));
+  return reg.commands[0]!.helpInformation();
 }

@@ -1,50 +1,46 @@
 #!/usr/bin/env node
 /**
  * `reg`: the reg-ts command line. Each subcommand lives in src/cli/commands/ and is listed in
- * commands/index.ts; this file only dispatches and turns errors into messages and exit codes.
+ * commands/index.ts; this file builds the commander program from them and turns errors into messages
+ * and exit codes (2 for bad usage, 1 for a failure).
  */
-import { helpText, parseArgs, UsageError } from './args.js';
+import { Command as CommanderCommand, CommanderError } from 'commander';
+import { commandOf, UsageError, usageErrorOf } from './args.js';
 import { COMMANDS } from './commands/index.js';
 
-function mainHelp(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length)) + 2;
-  return [
-    'usage: reg <command> [options]',
-    '',
-    'REG (Representation Entanglement for Generation) in TypeScript on libtorch.',
-    '',
-    'commands:',
-    ...COMMANDS.map((c) => `  ${c.name.padEnd(width)} ${c.summary}`),
-    '',
-    'Run `reg <command> --help` for the options of a command.',
-  ].join('\n');
+function program(): CommanderCommand {
+  const reg = new CommanderCommand('reg')
+    .usage('<command> [options]')
+    .description('REG (Representation Entanglement for Generation) in TypeScript on libtorch.')
+    .addHelpText('after', '\nRun `reg <command> --help` for the options of a command.')
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+  for (const cmd of COMMANDS) reg.addCommand(commandOf(cmd));
+  return reg;
 }
 
 async function main(argv: string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    console.log(mainHelp());
+  const reg = program();
+  if (argv.length === 0) {
+    console.log(reg.helpInformation());
     return 0;
   }
-  const cmd = COMMANDS.find((c) => c.name === name);
-  if (!cmd) {
-    console.error(`reg: unknown command '${name}'\n\n${mainHelp()}`);
-    return 2;
-  }
-  if (rest.includes('--help') || rest.includes('-h')) {
-    console.log(helpText(cmd));
-    return 0;
-  }
+  const name = COMMANDS.some((c) => c.name === argv[0]) ? `reg ${argv[0]}` : 'reg';
   try {
-    await cmd.run(parseArgs(rest, cmd.options));
+    await reg.parseAsync(argv, { from: 'user' });
     return 0;
   } catch (err) {
-    if (err instanceof UsageError) {
-      console.error(`reg ${cmd.name}: ${err.message}`);
+    if (err instanceof CommanderError && err.exitCode === 0) return 0; // --help
+    if (err instanceof CommanderError && err.code === 'commander.unknownCommand') {
+      console.error(`${name}: ${usageErrorOf(err).message}\n\n${reg.helpInformation()}`);
+      return 2;
+    }
+    if (err instanceof UsageError || err instanceof CommanderError) {
+      console.error(`${name}: ${(err instanceof CommanderError ? usageErrorOf(err) : err).message}`);
       return 2;
     }
     const e = err as Error;
-    console.error(`reg ${cmd.name}: ${e.message}`);
+    console.error(`${name}: ${e.message}`);
     if (process.env.REG_DEBUG) console.error(e.stack);
     return 1;
   }

@@ -8,11 +8,11 @@ export const convertCommand: Command = {
   name: 'convert',
   summary: 'import an official REG/REPA/SiT .pt checkpoint (model + EMA, config inferred) into a reg-ts checkpoint directory',
   positionals: '<official.pt> <dir>',
-  options: [
-    { name: 'num-heads', type: 'integer', help: 'attention heads, when the width is not a standard SiT width (inferred otherwise)' },
-    { name: 'encoder-depth', type: 'integer', help: 'block whose output feeds the projectors (default: the checkpoint args, else 8)' },
-    { name: 'force', type: 'boolean', default: false, help: 'write into a non-empty directory' },
-  ],
+  options: {
+    numHeads: { type: 'integer', help: 'attention heads, when the width is not a standard SiT width (inferred otherwise)' },
+    encoderDepth: { type: 'integer', help: 'block whose output feeds the projectors (default: the checkpoint args, else 8)' },
+    force: { type: 'boolean', default: false, help: 'write into a non-empty directory' },
+  },
   async run({ options, positionals }) {
     const [src, dir, ...rest] = positionals;
     if (src === undefined || dir === undefined || rest.length > 0) throw new UsageError('expected two arguments: <official.pt> <dir>');

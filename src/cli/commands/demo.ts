@@ -21,6 +21,7 @@ import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache } from '../../data/feature-cache.js';
 import { registerDatasetSources } from '../../data/train-sources.js';
 import { PixelDecoder } from '../../diffusion/decode.js';
+import { SAMPLERS } from '../../diffusion/samplers.js';
 import { generateSamples } from '../../pipelines/generate.js';
 import { readNpz } from '../../eval/npz.js';
 import { frechetDistance, gaussianStats } from '../../eval/frechet.js';
@@ -28,36 +29,40 @@ import { createEncoder, type RepresentationEncoder } from '../../models/encoders
 import { loadModel } from '../../models/pretrained.js';
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
-import { resolveTrainConfig, type TrainConfig } from '../../train/config.js';
+import { resolveTrainConfig, TRAIN_SETTINGS, type TrainConfig } from '../../train/config.js';
 import { hasCheckpoints, train } from '../../train/trainer.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { formatDuration } from '../../util/progress.js';
-import { regTsVersion } from './version.js';
+import type { SettingTable, SettingValues } from '../../util/settings.js';
+import { regTsVersion } from '../../util/version.js';
+
+/** The demo's options; the ones it shares with training keep the training settings' type and range. */
+const DEMO_OPTIONS = {
+  dataset: { type: 'string', choices: ['fashion-mnist', 'emoji'], default: 'fashion-mnist', help: 'embedded dataset' },
+  dataDir: { type: 'string', help: 'dataset directory (default: the installed Debian/npm package)' },
+  encoderWeights: { type: 'string', help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)' },
+  out: { type: 'string', default: 'runs/demo', help: 'output directory (features/, run/, grid/, eval/, demo.json)' },
+  budget: { type: 'number', default: 480, above: 0, help: 'training time budget in seconds' },
+  trainImages: { type: 'integer', default: 16384, min: 1, help: 'training images (the first N of the train split; each needs encoder targets)' },
+  model: { type: 'string', default: 'SiT-T/2', help: 'model preset (width/depth); the patch size comes from --patch-size' },
+  imageSize: { type: 'integer', default: 32, min: 1, help: 'pixel side the model sees (Fashion-MNIST is padded, emoji resized)' },
+  patchSize: { ...TRAIN_SETTINGS.patchSize, default: 8, min: 1, help: 'model patch size (tokens = (image-size / patch-size)²)' },
+  encoderInputSize: { type: 'integer', default: 64, min: 1, help: 'MobileNetV2 input side (stride 16: must give the model token grid)' },
+  batchSize: { ...TRAIN_SETTINGS.batchSize, default: 64, help: 'training batch size' },
+  learningRate: { ...TRAIN_SETTINGS.learningRate, default: 1e-3, help: 'AdamW learning rate (after 100 warmup steps)' },
+  emaDecay: { ...TRAIN_SETTINGS.emaDecay, default: 0.995, help: 'EMA decay (a short run needs a short EMA: 0.995 averages about the last 200 steps)' },
+  sampler: { type: 'string', choices: SAMPLERS, default: 'sde', help: 'sampler' },
+  steps: { type: 'integer', default: 50, min: 1, help: 'sampling steps' },
+  cfg: { type: 'number', default: 4, help: 'classifier-free guidance scale (image and class token)' },
+  guidanceHigh: { type: 'number', default: 0.85, help: 'guidance is applied for t ≤ this (t = 1 is noise)' },
+  evalSamples: { type: 'integer', default: 1000, min: 2, help: 'samples (and test images) for the Fréchet distance' },
+  seed: { ...TRAIN_SETTINGS.seed, help: 'seed of everything' },
+  threads: { ...TRAIN_SETTINGS.threads, help: 'libtorch intra-op threads (0: libtorch default)' },
+  retrain: { type: 'boolean', default: false, help: 'train again even if the output directory holds a trained model' },
+} as const satisfies SettingTable;
 
 /** The demo's settings (every one is a command-line option). */
-export interface DemoSettings {
-  dataset: 'fashion-mnist' | 'emoji';
-  dataDir?: string;
-  encoderWeights?: string;
-  out: string;
-  budget: number;
-  trainImages: number;
-  model: string;
-  imageSize: number;
-  patchSize: number;
-  encoderInputSize: number;
-  batchSize: number;
-  learningRate: number;
-  emaDecay: number;
-  sampler: 'sde' | 'euler' | 'heun';
-  steps: number;
-  cfg: number;
-  guidanceHigh: number;
-  evalSamples: number;
-  seed: number;
-  threads: number;
-  retrain: boolean;
-}
+export type DemoSettings = SettingValues<typeof DEMO_OPTIONS>;
 
 /** What the demo did (also `<out>/demo.json`). */
 export interface DemoSummary {
@@ -265,37 +270,11 @@ reg demo finished in ${formatDuration(summary.seconds.total)}
 export const demoCommand: Command = {
   name: 'demo',
   summary: 'the main job: prepare MobileNetV2 targets, train SiT+REG on Fashion-MNIST (or emoji), sample a class grid, compute FD-MobileNetV2',
-  options: [
-    { name: 'dataset', type: 'string', choices: ['fashion-mnist', 'emoji'], default: 'fashion-mnist', help: 'embedded dataset' },
-    { name: 'data-dir', type: 'string', help: 'dataset directory (default: the installed Debian/npm package)' },
-    { name: 'encoder-weights', type: 'string', help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)' },
-    { name: 'out', type: 'string', default: 'runs/demo', help: 'output directory (features/, run/, grid/, eval/, demo.json)' },
-    { name: 'budget', type: 'number', default: 480, help: 'training time budget in seconds' },
-    { name: 'train-images', type: 'integer', default: 16384, help: 'training images (the first N of the train split; each needs encoder targets)' },
-    { name: 'model', type: 'string', default: 'SiT-T/2', help: 'model preset (width/depth); the patch size comes from --patch-size' },
-    { name: 'image-size', type: 'integer', default: 32, help: 'pixel side the model sees (Fashion-MNIST is padded, emoji resized)' },
-    { name: 'patch-size', type: 'integer', default: 8, help: 'model patch size (tokens = (image-size / patch-size)²)' },
-    { name: 'encoder-input-size', type: 'integer', default: 64, help: 'MobileNetV2 input side (stride 16: must give the model token grid)' },
-    { name: 'batch-size', type: 'integer', default: 64, help: 'training batch size' },
-    { name: 'learning-rate', type: 'number', default: 1e-3, help: 'AdamW learning rate (after 100 warmup steps)' },
-    { name: 'ema-decay', type: 'number', default: 0.995, help: 'EMA decay (a short run needs a short EMA: 0.995 averages about the last 200 steps)' },
-    { name: 'sampler', type: 'string', choices: ['sde', 'euler', 'heun'], default: 'sde', help: 'sampler' },
-    { name: 'steps', type: 'integer', default: 50, help: 'sampling steps' },
-    { name: 'cfg', type: 'number', default: 4, help: 'classifier-free guidance scale (image and class token)' },
-    { name: 'guidance-high', type: 'number', default: 0.85, help: 'guidance is applied for t ≤ this (t = 1 is noise)' },
-    { name: 'eval-samples', type: 'integer', default: 1000, help: 'samples (and test images) for the Fréchet distance' },
-    { name: 'seed', type: 'integer', default: 0, help: 'seed of everything' },
-    { name: 'threads', type: 'integer', default: 0, help: 'libtorch intra-op threads (0: libtorch default)' },
-    { name: 'retrain', type: 'boolean', default: false, help: 'train again even if the output directory holds a trained model' },
-  ],
+  options: DEMO_OPTIONS,
   async run(args) {
-    const o = args.options;
-    const s = Object.fromEntries(Object.entries(o).map(([k, v]) => [k, v])) as unknown as DemoSettings;
-    for (const [k, v] of Object.entries({ budget: s.budget, trainImages: s.trainImages, steps: s.steps, evalSamples: s.evalSamples, batchSize: s.batchSize })) {
-      if (!(typeof v === 'number' && v > 0)) throw new UsageError(`--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} must be positive, got ${String(v)}`);
-    }
+    // parseArgs checked each value against DEMO_OPTIONS
+    const s = args.options as unknown as DemoSettings;
     if (s.imageSize % s.patchSize !== 0) throw new UsageError(`--image-size ${s.imageSize} must be a multiple of --patch-size ${s.patchSize}`);
-    if (s.evalSamples < 2) throw new UsageError('--eval-samples must be at least 2');
     await runDemo(s);
   },
 };

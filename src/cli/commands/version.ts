@@ -1,18 +1,12 @@
 /** `reg version`: versions of reg-ts, Node and libtorch, and the devices libtorch sees. */
-import { readFileSync } from 'node:fs';
 import type { Command } from '../args.js';
 import { buildInfo, getNumThreads } from '../../torch/runtime.js';
-
-/** The reg-ts package version. */
-export function regTsVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
-}
+import { regTsVersion } from '../../util/version.js';
 
 export const versionCommand: Command = {
   name: 'version',
   summary: 'print reg-ts, Node and libtorch versions and the devices libtorch sees',
-  options: [],
+  options: {},
   async run() {
     const info = buildInfo();
     const devices = ['cpu', ...Array.from({ length: info.cudaDeviceCount }, (_, i) => `cuda:${i}`)];
