@@ -20,7 +20,7 @@ import type { Device, Tensor } from '../torch/index.js';
 import { createSiT, type SiTConfig } from '../models/configs.js';
 import type { SiT } from '../models/sit.js';
 import { regLoss } from '../diffusion/objective.js';
-import { regTsVersion } from '../cli/commands/version.js';
+import { regTsVersion } from '../util/version.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { adamw } from './adamw.js';

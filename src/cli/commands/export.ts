@@ -8,10 +8,10 @@ export const exportCommand: Command = {
   name: 'export',
   summary: 'write a checkpoint\'s weights to one safetensors file with the official PyTorch key names',
   positionals: '<dir> <file.safetensors>',
-  options: [
-    { name: 'weights', type: 'string', default: 'ema', choices: ['ema', 'model'], help: 'EMA or raw trained weights' },
-    { name: 'dtype', type: 'string', choices: ['float32', 'float16', 'bfloat16', 'float64'], help: 'convert floating tensors (default: as stored)' },
-  ],
+  options: {
+    weights: { type: 'string', default: 'ema', choices: ['ema', 'model'], help: 'EMA or raw trained weights' },
+    dtype: { type: 'string', choices: ['float32', 'float16', 'bfloat16', 'float64'], help: 'convert floating tensors (default: as stored)' },
+  },
   async run({ options, positionals }) {
     const [src, file, ...rest] = positionals;
     if (src === undefined || file === undefined || rest.length > 0) throw new UsageError('expected two arguments: <dir> <file.safetensors>');

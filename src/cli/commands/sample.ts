@@ -8,8 +8,8 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, type Command, type ParsedArgs } from '../args.js';
-import { regTsVersion } from './version.js';
 import * as torch from '../../torch/index.js';
+import { regTsVersion } from '../../util/version.js';
 import type { Device, DType } from '../../torch/index.js';
 import { checkDevice } from '../../torch/device.js';
 import { loadModel, readNativeConfig, type WeightsKind } from '../../models/pretrained.js';
@@ -20,6 +20,8 @@ import { hasClassToken, type VelocityModelConfig } from '../../diffusion/model.j
 import { checkLabel, sampleLabels } from '../../diffusion/noise.js';
 import { SAMPLERS, type SamplerKind } from '../../diffusion/samplers.js';
 import { PATH_TYPES, type PathType } from '../../diffusion/interpolants.js';
+import { TRAIN_SETTINGS, type MixedPrecision } from '../../train/config.js';
+import { autocastDtype } from '../../train/precision.js';
 
 /** Validated `reg sample` arguments. */
 export interface SampleArgs {
@@ -40,6 +42,7 @@ export interface SampleArgs {
   device: Device;
   path: PathType;
   grid: number;
+  /** Autocast dtype of --mixed-precision (null: none). */
   amp: 'bfloat16' | 'float16' | null;
   pixelScale: number;
   pixelShift: number;
@@ -93,8 +96,12 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
     if (device !== 'cpu' && !torch.cudaAvailable()) throw new UsageError(`--device ${device}: CUDA is not available in this build of libtorch`);
     if (device.startsWith('cuda:') && Number(device.slice(5)) >= torch.cudaDeviceCount()) throw new UsageError(`--device ${device}: only ${torch.cudaDeviceCount()} CUDA device(s)`);
   }
-  const ampRaw = String(o.amp);
-  const amp = ampRaw === 'bf16' ? 'bfloat16' : ampRaw === 'fp16' ? 'float16' : null;
+  let amp: SampleArgs['amp'];
+  try {
+    amp = autocastDtype(o.mixedPrecision as MixedPrecision, device) as SampleArgs['amp'];
+  } catch (e) {
+    throw new UsageError(`--mixed-precision: ${(e as Error).message}`);
+  }
   const pixelScale = o.pixelScale as number;
   if (!(Number.isFinite(pixelScale) && pixelScale !== 0)) throw new UsageError(`--pixel-scale must be a non-zero number, got ${pixelScale}`);
   const ckpt = String(o.ckpt);
@@ -158,27 +165,27 @@ function peekConfig(ckpt: string): SiTConfig | null {
 export const sampleCommand: Command = {
   name: 'sample',
   summary: 'generate images from a checkpoint (SDE / Euler / Heun, CFG with interval); PNGs, .npz for the ADM evaluator, grid, JSON record; resumable',
-  options: [
-    { name: 'ckpt', type: 'string', required: true, help: 'checkpoint: reg-ts directory (or run directory), official .pt, or .safetensors' },
-    { name: 'out', type: 'string', required: true, help: 'output directory (rerun the same command to resume)' },
-    { name: 'num', type: 'integer', default: 64, help: 'number of images (the paper evaluates 50000)' },
-    { name: 'sampler', type: 'string', default: 'sde', choices: SAMPLERS, help: 'Euler–Maruyama SDE (official) or ODE Euler / Heun' },
-    { name: 'steps', type: 'integer', default: 50, help: 'sampling steps (the paper uses 250 SDE steps)' },
-    { name: 'cfg', type: 'number', default: 1, help: 'classifier-free guidance scale of the image (1 = none; paper 2.3 with interval [0, 0.85])' },
-    { name: 'cls-cfg', type: 'number', help: 'guidance scale of the class token on guided steps (0 = its conditional drift; default: --cfg)' },
-    { name: 'guidance-low', type: 'number', default: 0, help: 'guide only when guidance-low ≤ t ≤ guidance-high (t = 1 is noise)' },
-    { name: 'guidance-high', type: 'number', default: 1, help: 'upper end of the guidance interval' },
-    { name: 'seed', type: 'integer', default: 0, help: 'global seed: image i depends only on (seed, i), not on batch size or device' },
-    { name: 'labels', type: 'string', default: 'uniform', help: 'uniform (official, from the seed), balanced (each class equally often), or a comma list of classes (repeated)' },
-    { name: 'batch', type: 'integer', default: 32, help: 'images per network batch (does not change the images)' },
-    { name: 'weights', type: 'string', default: 'ema', choices: ['ema', 'model'], help: 'EMA or raw trained weights' },
-    { name: 'device', type: 'string', default: 'auto', help: 'auto, cpu, cuda or cuda:N' },
-    { name: 'path', type: 'string', default: 'linear', choices: PATH_TYPES, help: 'interpolant the model was trained with' },
-    { name: 'amp', type: 'string', default: 'none', choices: ['none', 'bf16', 'fp16'], help: 'run the network under autocast (state stays float64)' },
-    { name: 'grid', type: 'integer', default: 64, help: 'images in grid.png (0: no grid)' },
-    { name: 'pixel-scale', type: 'number', default: 1, help: 'pixel-space runs: the model saw (image − shift)·scale, image in [−1, 1]' },
-    { name: 'pixel-shift', type: 'number', default: 0, help: 'pixel-space runs: see --pixel-scale' },
-  ],
+  options: {
+    ckpt: { type: 'string', required: true, help: 'checkpoint: reg-ts directory (or run directory), official .pt, or .safetensors' },
+    out: { type: 'string', required: true, help: 'output directory (rerun the same command to resume)' },
+    num: { type: 'integer', default: 64, help: 'number of images (the paper evaluates 50000)' },
+    sampler: { type: 'string', default: 'sde', choices: SAMPLERS, help: 'Euler–Maruyama SDE (official) or ODE Euler / Heun' },
+    steps: { type: 'integer', default: 50, help: 'sampling steps (the paper uses 250 SDE steps)' },
+    cfg: { type: 'number', default: 1, help: 'classifier-free guidance scale of the image (1 = none; paper 2.3 with interval [0, 0.85])' },
+    clsCfg: { type: 'number', help: 'guidance scale of the class token on guided steps (0 = its conditional drift; default: --cfg)' },
+    guidanceLow: { type: 'number', default: 0, help: 'guide only when guidance-low ≤ t ≤ guidance-high (t = 1 is noise)' },
+    guidanceHigh: { type: 'number', default: 1, help: 'upper end of the guidance interval' },
+    seed: { type: 'integer', default: 0, help: 'global seed: image i depends only on (seed, i), not on batch size or device' },
+    labels: { type: 'string', default: 'uniform', help: 'uniform (official, from the seed), balanced (each class equally often), or a comma list of classes (repeated)' },
+    batch: { type: 'integer', default: 32, help: 'images per network batch (does not change the images)' },
+    weights: { type: 'string', default: 'ema', choices: ['ema', 'model'], help: 'EMA or raw trained weights' },
+    device: { type: 'string', default: 'auto', help: 'auto, cpu, cuda or cuda:N' },
+    path: { type: 'string', default: 'linear', choices: PATH_TYPES, help: 'interpolant the model was trained with' },
+    mixedPrecision: { ...TRAIN_SETTINGS.mixedPrecision, help: 'run the network under autocast (state stays float64; fp16: CUDA only)' },
+    grid: { type: 'integer', default: 64, help: 'images in grid.png (0: no grid)' },
+    pixelScale: { type: 'number', default: 1, help: 'pixel-space runs: the model saw (image − shift)·scale, image in [−1, 1]' },
+    pixelShift: { type: 'number', default: 0, help: 'pixel-space runs: see --pixel-scale' },
+  },
   async run({ options, positionals }) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options only; see --help)`);
     const a = validateSampleArgs(options);

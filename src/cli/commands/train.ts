@@ -8,8 +8,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Command, UsageError } from '../args.js';
-import { ConfigError, DEFAULT_TRAIN_CONFIG, readConfigFile, resolveTrainConfig, TRAIN_CONFIG_KEYS, trainOptionSpecs, type TrainConfig } from '../../train/config.js';
+import { type Command, overrideOptions, UsageError } from '../args.js';
+import { ConfigError, DEFAULT_TRAIN_CONFIG, readConfigFile, resolveTrainConfig, TRAIN_CONFIG_KEYS, TRAIN_SETTINGS, type TrainConfig } from '../../train/config.js';
 import { latestCheckpoint, readCheckpointConfig, resolveCheckpoint } from '../../train/checkpoint.js';
 import { train } from '../../train/trainer.js';
 import { registerDatasetSources } from '../../data/train-sources.js';
@@ -49,12 +49,12 @@ export function configFromArgs(options: Record<string, string | number | boolean
 export const trainCommand: Command = {
   name: 'train',
   summary: 'train a SiT + REG model (config file + overrides; --resume continues bit-exactly)',
-  options: [
-    { name: 'config', type: 'string', help: 'JSON config file, or a preset name from configs/ (cpu-tiny, sit-b2-imagenet256, …)' },
-    { name: 'resume', type: 'boolean', help: "continue the run in --output-dir from its latest checkpoint (its saved config is the base when --config is absent)" },
-    { name: 'resume-from', type: 'string', help: 'continue from this checkpoint (or run) directory' },
-    ...trainOptionSpecs(),
-  ],
+  options: {
+    config: { type: 'string', help: 'JSON config file, or a preset name from configs/ (cpu-tiny, sit-b2-imagenet256, …)' },
+    resume: { type: 'boolean', help: 'continue the run in --output-dir from its latest checkpoint (its saved config is the base when --config is absent)' },
+    resumeFrom: { type: 'string', help: 'continue from this checkpoint (or run) directory' },
+    ...overrideOptions(TRAIN_SETTINGS),
+  },
   async run(args) {
     if (args.positionals.length > 0) throw new UsageError(`unexpected argument '${args.positionals[0]}' (options are --key value)`);
     let parsed: ReturnType<typeof configFromArgs>;
