@@ -16,10 +16,8 @@ import { convertCommand } from '../cli/commands/convert.js';
 import { exportCommand } from '../cli/commands/export.js';
 import { createSiT, resolveConfig, SIT_VARIANTS, UnknownModelError } from './configs.js';
 import { paramShapes } from './sit.js';
-import {
-  CheckpointError, checkEncoderDims, configFromPython, configToPython, convertOfficial, EncoderDimError, exportWeights, inferConfig, loadModel,
-  readCheckpoint, readNativeConfig, writeNativeCheckpoint,
-} from './pretrained.js';
+import { CheckpointError, readCheckpointConfig, writeCheckpoint } from './checkpoint.js';
+import { checkEncoderDims, configFromPython, configToPython, convertOfficial, EncoderDimError, exportWeights, inferConfig, loadModel, readCheckpoint } from './pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
 
 const PT = fixturePath('reference', 'official_small.pt');
@@ -68,6 +66,16 @@ test('config inference recognises every variant from state-dict shapes', () => {
   assert.deepEqual(inferConfig(paramShapesAsDict(xl), { model: 'SiT-XL/2', encoder_depth: 8, num_classes: 1000 }), xl);
 });
 
+test('inferConfig refuses to guess the head count of a width that is not a standard one', () => {
+  const t2 = resolveConfig('SiT-T/2', { inputSize: 8, zDims: [16] }); // width 128, 4 heads (128 / 64 would be 2)
+  const sd = paramShapesAsDict(t2);
+  assert.throws(() => inferConfig(sd), (e: Error) => e instanceof CheckpointError && /heads for width 128 \(no args.model names a known model, and 128 is not a standard SiT width\): pass numHeads \(CLI: --num-heads\)/.test(e.message));
+  assert.throws(() => inferConfig(sd, { model: 'SiT-B/2' }), /heads for width 128 \(args.model 'SiT-B\/2' is not a known model of this width/);
+  assert.equal(inferConfig(sd, { model: 'SiT-T/2', encoder_depth: 2 }).numHeads, 4);
+  assert.equal(inferConfig(sd, {}, { numHeads: 8 }).numHeads, 8);
+  assert.equal(inferConfig(paramShapesAsDict(resolveConfig('SiT-B/2')), { encoder_depth: 4 }).numHeads, 12, 'standard widths keep their conventional head count');
+});
+
 function paramShapesAsDict(c: ReturnType<typeof resolveConfig>): Map<string, { shape: number[] }> {
   return new Map([...paramShapes(c)].map(([k, shape]) => [k, { shape }]));
 }
@@ -77,7 +85,7 @@ test('reg convert → reg export reproduces the official keys and values bit for
   try {
     const ckDir = path.join(dir, 'ck');
     await convertCommand.run(parseArgs([PT, ckDir, '--num-heads', '2'], convertCommand.options));
-    const cfg = readNativeConfig(ckDir);
+    const cfg = readCheckpointConfig(ckDir);
     assert.equal(cfg.format, 'reg-ts-checkpoint');
     assert.equal(cfg.step, 1);
     assert.equal(cfg.model.numHeads, 2);
@@ -116,14 +124,14 @@ test('native checkpoints: write, load (device/dtype), clear errors for missing k
   try {
     const m = createSiT('SiT-T/2', { inputSize: 4, zDims: [8], numClasses: 3 }, { generator: new torch.Generator(4) });
     const ckDir = path.join(dir, 'ck');
-    writeNativeCheckpoint(ckDir, { config: m.config, model: m.stateDict(), ema: m.stateDict(), step: 7 });
+    writeCheckpoint(ckDir, { config: m.config, model: m.stateDict(), ema: m.stateDict(), step: 7 });
     const back = loadModel(ckDir, { dtype: 'float64' });
     assert.equal(back.pos_embed.dtype, 'float64');
     assert.deepEqual(back.config, m.config);
     assert.equal(readCheckpoint(ckDir).step, 7);
     // a run directory resolves to its latest checkpoint
     const run = path.join(dir, 'run');
-    writeNativeCheckpoint(path.join(run, 'checkpoints', '0000007'), { config: m.config, model: m.stateDict(), ema: m.stateDict(), step: 7 });
+    writeCheckpoint(path.join(run, 'checkpoints', '0000007'), { config: m.config, model: m.stateDict(), ema: m.stateDict(), step: 7 });
     writeFileSync(path.join(run, 'checkpoints', 'latest'), '0000007\n');
     assert.equal(readCheckpoint(run).step, 7);
     assert.throws(() => loadModel(path.join(run, 'checkpoints', '..', '..')), /not a reg-ts checkpoint directory/);
@@ -142,11 +150,11 @@ test('native checkpoints: write, load (device/dtype), clear errors for missing k
     assert.doesNotThrow(() => checkEncoderDims(resolveConfig('SiT-T/2', { variant: 'sit' }), [1024]));
     // missing weights kind
     const onlyModel = path.join(dir, 'only-model');
-    writeNativeCheckpoint(onlyModel, { config: m.config, model: m.stateDict() });
+    writeCheckpoint(onlyModel, { config: m.config, model: m.stateDict() });
     assert.throws(() => loadModel(onlyModel), /has no ema weights \(it has model weights: pass weights: 'model'/);
     // missing key
     const broken = path.join(dir, 'broken');
-    writeNativeCheckpoint(broken, { config: m.config, model: m.stateDict(), ema: m.stateDict() });
+    writeCheckpoint(broken, { config: m.config, model: m.stateDict(), ema: m.stateDict() });
     const cfgFile = path.join(broken, 'config.json');
     const json = JSON.parse(readFileSync(cfgFile, 'utf8')) as { model: Record<string, unknown> };
     json.model.depth = 5;
@@ -156,7 +164,7 @@ test('native checkpoints: write, load (device/dtype), clear errors for missing k
     writeFileSync(cfgFile, JSON.stringify(json));
     assert.throws(() => loadModel(broken), (e: Error) => e instanceof UnknownModelError && /known models: SiT-S\/2/.test(e.message));
     assert.throws(() => loadModel(path.join(dir, 'nope')), /checkpoint not found/);
-    assert.throws(() => writeNativeCheckpoint(path.join(dir, 'bad'), { config: { ...m.config, hiddenSize: 64 }, model: m.stateDict() }), /shape/);
+    assert.throws(() => writeCheckpoint(path.join(dir, 'bad'), { config: { ...m.config, hiddenSize: 64 }, model: m.stateDict() }), /shape/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -168,7 +176,7 @@ test('convertOfficial keeps the args and the step in config.json', () => {
     const r = convertOfficial(PT, dir, { overrides: { numHeads: 2 } });
     assert.equal(r.tensors, 44);
     assert.ok(r.hasEma);
-    const cfg = readNativeConfig(dir);
+    const cfg = readCheckpointConfig(dir);
     assert.equal((cfg.source as { args: Record<string, unknown> }).args.enc_type, 'dinov2-vit-b');
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -6,58 +6,30 @@
  *   const model = loadModel('0400000.pt', { weights: 'model' });         // official REG checkpoint
  *   const model = loadModel('sit-xl-reg.safetensors', { device: 'cuda' }); // `reg export` output
  *
- * Native checkpoint directory (written by `reg convert` and the trainer):
- *
- *   config.json        { "format": "reg-ts-checkpoint", "version": 1, "model": SiTConfig, "step"?: n, … }
- *   model.safetensors  the trained weights, official key names (`blocks.0.attn.qkv.weight`, …)
- *   ema.safetensors    the EMA weights, same keys
- *   (the trainer adds its training state beside them)
+ * Native checkpoint directories (written by `reg convert` and the trainer) are described, written and
+ * resolved in ./checkpoint.ts.
  *
  * Official checkpoint (`train.py`): torch.save of `{model, ema, opt, args: argparse.Namespace, steps}`. Its
  * config is inferred from the tensor shapes (width, depth, patch, channels, classes, input size, encoder
  * widths, projector width, which variant) and from `args` (encoder_depth, fused_attn, model name → heads).
  */
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Device, DType, Tensor } from '../torch/index.js';
 import { loadPt, loadSafetensors, saveSafetensors, isPyObject, type PyValue } from '../torch/io/index.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { hasAlign, hasClsInput, paramShapes, SiT } from './sit.js';
+import { paramShapes, SiT } from './sit.js';
+import { hasAlign, hasClsInput } from './variant.js';
 import { resolveConfig, SIT_CONFIGS, type SiTConfig, type SiTVariant } from './configs.js';
+import { CHECKPOINT_FILES, CheckpointError, checkStateDict, readCheckpointConfig, readCheckpointState, resolveCheckpoint, stateKindOf, stateMetadata, writeCheckpoint, type WeightsKind } from './checkpoint.js';
 
 // =================================================================================================
-//                                        Errors and formats
+//                                        Errors and contents
 // =================================================================================================
-
-/** Format tag of native config.json files. */
-export const CHECKPOINT_FORMAT = 'reg-ts-checkpoint';
-/** Version of the native checkpoint layout. */
-export const CHECKPOINT_VERSION = 1;
-
-/** A checkpoint that cannot be used as asked (missing keys, wrong shapes, unknown layout). */
-export class CheckpointError extends Error {
-  override name = 'CheckpointError';
-}
 
 /** The encoder feeding a model has a different feature width than the model was built/trained for. */
 export class EncoderDimError extends Error {
   override name = 'EncoderDimError';
-}
-
-/** Which weights of a checkpoint: the EMA (default; what generation uses) or the raw trained ones. */
-export type WeightsKind = 'ema' | 'model';
-
-/** What config.json of a native checkpoint holds (the trainer may add more keys). */
-export interface NativeCheckpointConfig {
-  format: typeof CHECKPOINT_FORMAT;
-  version: number;
-  model: SiTConfig;
-  /** Optimizer steps done. */
-  step?: number;
-  /** Where the weights came from (e.g. an official `.pt`), for the record. */
-  source?: Record<string, unknown>;
-  [key: string]: unknown;
 }
 
 /** Everything a checkpoint holds that the model needs, whatever its format. */
@@ -147,7 +119,8 @@ function shapeOf(sd: ReadonlyMap<string, { shape: readonly number[] }>, key: str
  * - variant ← presence of `cls_projectors2.*` (token) and `projectors.*` (alignment); `learnable_token` → learnable
  * - zDims, projectorDim ← `projectors.k.4.weight` rows, `projectors.0.0.weight` rows; cls width ← `linear_cls`
  * - inputSize ← `pos_embed` tokens (minus the class row) = (inputSize / p)²
- * - numHeads ← args.model when it is a registry name, else the standard width table, else D / 64
+ * - numHeads ← args.model when it is a registry name of this width, else the standard width table
+ *   (SiT-S/B/L/XL); any other width needs `overrides.numHeads`, since no tensor shape shows the head count
  * - encoderDepth ← args.encoder_depth (default 8); fusedAttention ← args.fused_attn (default true)
  *
  * `overrides` win over everything (e.g. `{ numHeads: 2 }` for a non-standard width).
@@ -186,10 +159,11 @@ export function inferConfig(
   let numHeads = overrides.numHeads;
   const argModel = typeof args.model === 'string' ? args.model : undefined;
   if (numHeads === undefined && argModel && SIT_CONFIGS[argModel]?.hiddenSize === D) numHeads = SIT_CONFIGS[argModel]!.numHeads;
-  numHeads ??= HEADS_BY_WIDTH[D] ?? (D % 64 === 0 ? D / 64 : undefined);
+  numHeads ??= HEADS_BY_WIDTH[D];
   if (numHeads === undefined) {
+    const why = argModel ? `args.model '${argModel}' is not a known model of this width` : 'no args.model names a known model';
     throw new CheckpointError(
-      `cannot infer the number of attention heads for width ${D}${argModel ? ` (args.model '${argModel}' is not a known model)` : ''}: pass numHeads (CLI: --num-heads)`,
+      `cannot infer the number of attention heads for width ${D} (${why}, and ${D} is not a standard SiT width): pass numHeads (CLI: --num-heads)`,
     );
   }
   const encoderDepth = typeof args.encoder_depth === 'number' ? args.encoder_depth : undefined;
@@ -207,25 +181,6 @@ export function inferConfig(
 // =================================================================================================
 //                                      Validation helpers
 // =================================================================================================
-
-/**
- * Checks a state dict against a config: every key present, none extra, every shape right.
- * Throws a CheckpointError listing what is wrong (`what` names the source in the message).
- */
-export function checkStateDict(config: SiTConfig, sd: ReadonlyMap<string, { shape: readonly number[] }>, what = 'checkpoint'): void {
-  const want = paramShapes(config);
-  const missing = [...want.keys()].filter((k) => !sd.has(k));
-  const unexpected = [...sd.keys()].filter((k) => !want.has(k));
-  const show = (l: string[]) => (l.length > 10 ? `${l.slice(0, 10).join(', ')}, … (${l.length} in all)` : l.join(', '));
-  const problems: string[] = [];
-  if (missing.length) problems.push(`missing keys: ${show(missing)}`);
-  if (unexpected.length) problems.push(`unexpected keys: ${show(unexpected)}`);
-  for (const [k, shape] of want) {
-    const t = sd.get(k);
-    if (t && t.shape.join(',') !== shape.join(',')) problems.push(`'${k}' has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`);
-  }
-  if (problems.length) throw new CheckpointError(`${what} does not match the model (${config.variant}, D=${config.hiddenSize}, depth ${config.depth}): ${problems.join('; ')}`);
-}
 
 /**
  * Checks that encoder feature widths match a model config (zDims, one per encoder; zDims[0] is the class
@@ -284,39 +239,6 @@ export interface ReadOptions {
 }
 
 /**
- * The checkpoint directory `dir` stands for: itself when it holds config.json and weights, else the
- * checkpoint named by `dir/latest` or `dir/checkpoints/latest` (a training run's newest complete
- * checkpoint; a run directory has a config.json of its own but no weights).
- */
-export function resolveCheckpointDir(dir: string): string {
-  const hasWeights = ['model', 'ema'].some((w) => existsSync(path.join(dir, `${w}.safetensors`)));
-  if (existsSync(path.join(dir, 'config.json')) && hasWeights) return dir;
-  for (const base of [dir, path.join(dir, 'checkpoints')]) {
-    const latest = path.join(base, 'latest');
-    if (existsSync(latest)) {
-      const name = readFileSync(latest, 'utf8').trim();
-      if (name && existsSync(path.join(base, name, 'config.json'))) return path.join(base, name);
-    }
-  }
-  if (existsSync(path.join(dir, 'config.json'))) return dir;
-  throw new CheckpointError(`${dir} is not a reg-ts checkpoint directory (no config.json, no latest checkpoint)`);
-}
-
-/** Reads config.json of a native checkpoint directory (or of the latest checkpoint of a run). */
-export function readNativeConfig(dir: string): NativeCheckpointConfig {
-  const file = path.join(resolveCheckpointDir(dir), 'config.json');
-  if (!existsSync(file)) throw new CheckpointError(`${dir} is not a reg-ts checkpoint directory (no config.json)`);
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw new CheckpointError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof json.model !== 'object' || json.model === null) throw new CheckpointError(`${file}: no "model" config`);
-  return json as NativeCheckpointConfig;
-}
-
-/**
  * Reads any supported checkpoint into state dicts plus a config, without building a model:
  * a native directory (or its config.json), an official `.pt`/`.pth`, or a `.safetensors` file.
  */
@@ -324,23 +246,23 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
   if (!existsSync(source)) throw new CheckpointError(`checkpoint not found: ${source}`);
   const given = statSync(source).isDirectory() ? source : path.basename(source) === 'config.json' ? path.dirname(source) : null;
   if (given !== null) {
-    const dir = resolveCheckpointDir(given);
-    const cfg = readNativeConfig(dir);
+    const dir = resolveCheckpoint(given);
+    const cfg = readCheckpointConfig(dir);
     const config = resolveConfig(cfg.model, overrides);
-    const file = (w: WeightsKind) => path.join(dir, `${w}.safetensors`);
-    const available = (['model', 'ema'] as const).filter((w) => existsSync(file(w)));
-    const read = (w: WeightsKind): Map<string, Tensor> | null => (available.includes(w) && (only === undefined || only === w) ? loadSafetensors(file(w)).tensors : null);
+    const available = (['model', 'ema'] as const).filter((w) => existsSync(path.join(dir, CHECKPOINT_FILES[w])));
+    const read = (w: WeightsKind): Map<string, Tensor> | null => (available.includes(w) && (only === undefined || only === w) ? readCheckpointState(dir, w) : null);
     return { format: 'native', config, model: read('model'), ema: read('ema'), step: cfg.step, args: undefined, available };
   }
   if (source.endsWith('.safetensors')) {
     const { tensors, metadata } = loadSafetensors(source);
-    let config: SiTConfig;
-    if (metadata.config) {
-      config = resolveConfig(JSON.parse(metadata.config) as Partial<SiTConfig>, overrides);
-    } else {
-      config = inferConfig(tensors, {}, overrides);
+    // what the file holds is what its metadata names (`weights`, or `content` in old trainer files);
+    // a file without either (from elsewhere) is taken for EMA weights, what releases publish
+    const weights = stateKindOf(metadata, source) ?? 'ema';
+    if (weights === 'optimizer') {
+      for (const t of tensors.values()) t.dispose();
+      throw new CheckpointError(`${source} holds optimizer state, not model weights (its metadata says so)`);
     }
-    const weights = metadata.weights === 'model' ? 'model' : 'ema';
+    const config = metadata.config ? resolveConfig(JSON.parse(metadata.config) as Partial<SiTConfig>, overrides) : inferConfig(tensors, {}, overrides);
     const step = metadata.step !== undefined ? Number(metadata.step) : undefined;
     return { format: 'safetensors', config, model: weights === 'model' ? tensors : null, ema: weights === 'ema' ? tensors : null, step, args: undefined, available: [weights] };
   }
@@ -409,45 +331,6 @@ export function loadModel(source: string, options: LoadModelOptions = {}): SiT {
 //                                           Writing
 // =================================================================================================
 
-/** What writeNativeCheckpoint writes. */
-export interface NativeCheckpoint {
-  config: SiTConfig;
-  /** Trained weights (official key names). */
-  model: ReadonlyMap<string, Tensor>;
-  /** EMA weights; omitted → no ema.safetensors. */
-  ema?: ReadonlyMap<string, Tensor> | null;
-  step?: number;
-  /** Extra config.json keys (source, training config, …). */
-  extra?: Record<string, unknown>;
-}
-
-/**
- * Writes a native checkpoint directory: model.safetensors, ema.safetensors (each atomically), then
- * config.json (atomically, last, so a directory with config.json is complete). Both weight files carry
- * `__metadata__` {format, config (JSON), weights, step} so each is loadable on its own.
- */
-export function writeNativeCheckpoint(dir: string, ck: NativeCheckpoint): void {
-  checkStateDict(ck.config, ck.model, 'model weights');
-  if (ck.ema) checkStateDict(ck.config, ck.ema, 'EMA weights');
-  mkdirSync(dir, { recursive: true });
-  const meta = (weights: WeightsKind): Record<string, string> => ({
-    format: 'reg-ts',
-    config: JSON.stringify(ck.config),
-    weights,
-    ...(ck.step !== undefined ? { step: String(ck.step) } : {}),
-  });
-  saveSafetensors(path.join(dir, 'model.safetensors'), ck.model, meta('model'));
-  if (ck.ema) saveSafetensors(path.join(dir, 'ema.safetensors'), ck.ema, meta('ema'));
-  const json: NativeCheckpointConfig = {
-    format: CHECKPOINT_FORMAT,
-    version: CHECKPOINT_VERSION,
-    model: ck.config,
-    ...(ck.step !== undefined ? { step: ck.step } : {}),
-    ...(ck.extra ?? {}),
-  };
-  writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify(json, null, 2)}\n`);
-}
-
 /** Options of exportWeights. */
 export interface ExportOptions {
   /** EMA (default) or raw trained weights. */
@@ -458,8 +341,9 @@ export interface ExportOptions {
 
 /**
  * Writes one checkpoint's weights to a safetensors file with the official key names, for PyTorch users
- * (`model.load_state_dict(safetensors.torch.load_file(f))` on the official SiT class). `__metadata__` holds
- * the reg-ts config (`config`), the official constructor arguments (`official_config`), `weights` and `step`.
+ * (`model.load_state_dict(safetensors.torch.load_file(f))` on the official SiT class). `__metadata__` is
+ * that of a checkpoint's weights file (format, version, `config`, `weights`, `step`) plus the official
+ * constructor arguments (`official_config`).
  * @returns the number of tensors written
  */
 export function exportWeights(source: string, file: string, { weights = 'ema', dtype }: ExportOptions = {}): number {
@@ -473,13 +357,7 @@ export function exportWeights(source: string, file: string, { weights = 'ema', d
       out.set(k, dtype && t.dtype !== dtype && torch.isFloatingPoint(t.dtype) ? t.to(dtype) : t);
     }
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    saveSafetensors(file, out, {
-      format: 'reg-ts',
-      config: JSON.stringify(ck.config),
-      official_config: JSON.stringify(configToPython(ck.config)),
-      weights,
-      ...(ck.step !== undefined ? { step: String(ck.step) } : {}),
-    });
+    saveSafetensors(file, out, { ...stateMetadata(weights, ck.config, ck.step), official_config: JSON.stringify(configToPython(ck.config)) });
     for (const [k, t] of out) if (t !== sd.get(k)) t.dispose();
     return out.size;
   } finally {
@@ -504,7 +382,7 @@ export function convertOfficial(ptFile: string, dir: string, options: ReadOption
   try {
     if (ck.format !== 'official-pt') throw new CheckpointError(`${ptFile} is not an official PyTorch checkpoint (.pt)`);
     const model = ck.model ?? ck.ema!;
-    writeNativeCheckpoint(dir, {
+    writeCheckpoint(dir, {
       config: ck.config,
       model,
       ema: ck.ema,

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import * as torch from '../torch/index.js';
 import { resolveConfig } from '../models/configs.js';
-import { checkpointsDir, decodeRng, encodeRng, latestCheckpoint, listCheckpoints, loadCheckpoint, resolveCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
+import { checkpointsDir, latestCheckpoint, listCheckpoints, resolveCheckpoint } from '../models/checkpoint.js';
+import { decodeRng, encodeRng, loadCheckpoint, saveCheckpoint, type CheckpointData } from './checkpoint.js';
 import { DEFAULT_TRAIN_CONFIG } from './config.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-ckpt-'));

@@ -5,17 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import * as torch from '../torch/index.js';
-import { checkpointsDir, latestCheckpoint, listCheckpoints, loadCheckpoint } from './checkpoint.js';
+import { CHECKPOINT_VERSION, checkpointsDir, latestCheckpoint, listCheckpoints, readCheckpointConfig } from '../models/checkpoint.js';
+import { readCheckpoint } from '../models/pretrained.js';
+import { fixturePath } from '../../test/fixture-path.js';
+import { loadCheckpoint, readTrainingConfig } from './checkpoint.js';
 import { ConfigError, resolveTrainConfig, type TrainConfig } from './config.js';
 import { DataSourceError, registerSource, SyntheticSource } from './data.js';
 import { readMetrics, type StepMetrics } from './metrics.js';
-import { NonFiniteLossError, ResumeError, train } from './trainer.js';
+import { ResumeError } from './resume.js';
+import { NonFiniteLossError } from './step.js';
+import { train } from './trainer.js';
 import { parseArgs } from '../cli/args.js';
 import { configFromArgs, trainCommand } from '../cli/commands/train.js';
 
@@ -35,6 +40,8 @@ function tiny(over: Partial<TrainConfig> = {}): TrainConfig {
     ...over,
   });
 }
+
+const sameBytes = (a: torch.Tensor, b: torch.Tensor): boolean => Buffer.from(a.toBytes()).equals(Buffer.from(b.toBytes()));
 
 /** The computed values of a metrics line (timings removed). */
 const values = (m: StepMetrics) => ({ step: m.step, loss: m.loss, denoise: m.denoise, proj: m.proj, cls: m.cls, gradNorm: m.gradNorm, lr: m.lr, images: m.images });
@@ -208,5 +215,35 @@ describe('loop features', () => {
     assert.equal(r.step, 5);
     assert.deepEqual(readMetrics(r.metricsFile).map((m) => m.step), [1, 2, 3, 4, 5]);
     torch.manualSeed(0);
+  });
+});
+
+describe('checkpoints across versions', () => {
+  it('a trainer checkpoint opened by path gives the weights its metadata names', async () => {
+    const r = await train(tiny({ maxTrainSteps: 1 }), { log: quiet });
+    const ck = loadCheckpoint(r.checkpoint!);
+    for (const kind of ['model', 'ema'] as const) {
+      const byPath = readCheckpoint(path.join(r.checkpoint!, `${kind}.safetensors`));
+      assert.deepEqual(byPath.available, [kind]);
+      assert.deepEqual(byPath.config, ck.config.model);
+      const got = byPath[kind]!;
+      assert.ok([...ck[kind]].every(([k, v]) => sameBytes(got.get(k)!, v)), kind);
+    }
+    assert.ok(![...ck.model].every(([k, v]) => sameBytes(ck.ema.get(k)!, v)), 'model and EMA weights differ after a step');
+  });
+
+  it('a run checkpointed by the previous version (test/fixtures/checkpoints/legacy-run) resumes to the loss it had', async () => {
+    const run = path.join(tmp, 'legacy-run');
+    cpSync(fixturePath('checkpoints', 'legacy-run'), run, { recursive: true });
+    const want = readMetrics(path.join(run, 'metrics.jsonl')).map(values);
+    const saved = readTrainingConfig(latestCheckpoint(run)!);
+    const r = await train(resolveTrainConfig({ ...saved.train, outputDir: run }), { log: quiet, resume: true });
+    assert.deepEqual([r.step, path.basename(r.checkpoint!)], [2, '0000002']);
+    const got = readMetrics(r.metricsFile).map(values);
+    assert.deepEqual(got.map((m) => m.step), [1, 2]);
+    assert.deepEqual(got[0], want[0], 'the metrics line of the checkpointed step is kept');
+    // step 2 recomputed from the old checkpoint's weights, optimizer state, generators and data position
+    for (const k of ['loss', 'denoise', 'proj', 'cls', 'gradNorm'] as const) assert.ok(Math.abs(got[1]![k]! - want[1]![k]!) <= 1e-5 * Math.abs(want[1]![k]!), `${k}: ${got[1]![k]} vs ${want[1]![k]}`);
+    assert.equal(readCheckpointConfig(r.checkpoint!).version, CHECKPOINT_VERSION);
   });
 });

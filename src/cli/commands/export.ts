@@ -1,7 +1,8 @@
 /** `reg export <dir> <file.safetensors>`: weights under the official key names, for PyTorch users. */
 import { existsSync } from 'node:fs';
 import { UsageError, type Command } from '../args.js';
-import { exportWeights, type WeightsKind } from '../../models/pretrained.js';
+import type { WeightsKind } from '../../models/checkpoint.js';
+import { exportWeights } from '../../models/pretrained.js';
 import type { DType } from '../../torch/index.js';
 
 export const exportCommand: Command = {

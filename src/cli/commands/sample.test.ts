@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import * as torch from '../../torch/index.js';
 import { createSiT } from '../../models/configs.js';
-import { writeNativeCheckpoint } from '../../models/pretrained.js';
+import { writeCheckpoint } from '../../models/checkpoint.js';
 import type { SiTConfig } from '../../models/configs.js';
 import { readNpz } from '../../eval/npz.js';
 import { parseArgs, UsageError } from '../args.js';
@@ -31,7 +31,7 @@ function makeCheckpoint(name: string, overrides: Partial<SiTConfig>): string {
       for (const [n, p] of model.namedParameters()) if (n !== 'pos_embed') p.add_(torch.randn(p.shape, { generator: g }).mul(0.2));
     });
     const sd = model.stateDict();
-    writeNativeCheckpoint(dir, { config: model.config as SiTConfig, model: sd, ema: sd, step: 1 });
+    writeCheckpoint(dir, { config: model.config as SiTConfig, model: sd, ema: sd, step: 1 });
   });
   return dir;
 }

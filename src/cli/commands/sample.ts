@@ -12,11 +12,13 @@ import * as torch from '../../torch/index.js';
 import { regTsVersion } from '../../util/version.js';
 import type { Device, DType } from '../../torch/index.js';
 import { checkDevice } from '../../torch/device.js';
-import { loadModel, readNativeConfig, type WeightsKind } from '../../models/pretrained.js';
+import { readCheckpointConfig, type WeightsKind } from '../../models/checkpoint.js';
+import { loadModel } from '../../models/pretrained.js';
 import { resolveConfig, type SiTConfig } from '../../models/configs.js';
 import { PixelDecoder } from '../../diffusion/decode.js';
 import { generateSamples, type RunSettings } from '../../pipelines/generate.js';
-import { hasClassToken, type VelocityModelConfig } from '../../diffusion/model.js';
+import type { VelocityModelConfig } from '../../diffusion/model.js';
+import { hasClsInput } from '../../models/variant.js';
 import { checkLabel, sampleLabels } from '../../diffusion/noise.js';
 import { SAMPLERS, type SamplerKind } from '../../diffusion/samplers.js';
 import { PATH_TYPES, type PathType } from '../../diffusion/interpolants.js';
@@ -142,7 +144,7 @@ export function validateAgainstModel(a: SampleArgs, config: VelocityModelConfig)
       }
     }
   }
-  if (a.clsCfg !== undefined && !hasClassToken(config)) {
+  if (a.clsCfg !== undefined && !hasClsInput(config)) {
     throw new UsageError(`--cls-cfg: this checkpoint's model (variant '${config.variant ?? 'reg'}'${config.entangledSignal === 'learnable' ? ', learnable token' : ''}) has no class-token head to guide`);
   }
   if (config.inChannels !== 1 && config.inChannels !== 3) {
@@ -156,7 +158,7 @@ export function validateAgainstModel(a: SampleArgs, config: VelocityModelConfig)
 function peekConfig(ckpt: string): SiTConfig | null {
   if (!statSync(ckpt).isDirectory()) return null;
   try {
-    return resolveConfig(readNativeConfig(ckpt).model);
+    return resolveConfig(readCheckpointConfig(ckpt).model);
   } catch (e) {
     throw new UsageError(`--ckpt ${ckpt}: ${(e as Error).message}`);
   }
@@ -196,7 +198,7 @@ export const sampleCommand: Command = {
     const model = loadModel(a.ckpt, { weights: a.weights, device: a.device });
     validateAgainstModel(a, model.config);
     const config = model.config;
-    const token = hasClassToken(config);
+    const token = hasClsInput(config);
     const labelMode = Array.isArray(a.labels) ? 'list' : a.labels;
     const labels = sampleLabels(a.labels, a.num, config.numClasses, a.seed);
     const settings: RunSettings = {

@@ -10,7 +10,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, overrideOptions, UsageError } from '../args.js';
 import { ConfigError, DEFAULT_TRAIN_CONFIG, readConfigFile, resolveTrainConfig, TRAIN_CONFIG_KEYS, TRAIN_SETTINGS, type TrainConfig } from '../../train/config.js';
-import { latestCheckpoint, readCheckpointConfig, resolveCheckpoint } from '../../train/checkpoint.js';
+import { latestCheckpoint, resolveCheckpoint } from '../../models/checkpoint.js';
+import { readTrainingConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/trainer.js';
 import { registerDatasetSources } from '../../data/train-sources.js';
 
@@ -39,7 +40,7 @@ export function configFromArgs(options: Record<string, string | number | boolean
     const runDir = (overrides.outputDir as string | undefined) ?? DEFAULT_TRAIN_CONFIG.outputDir;
     const dir = typeof resume === 'string' ? resolveCheckpoint(resume) : latestCheckpoint(runDir);
     if (dir === null) throw new UsageError(`--resume: no checkpoint in ${path.join(runDir, 'checkpoints')} (give --output-dir of the run, or --config)`);
-    base = resolveTrainConfig(readCheckpointConfig(dir).train as unknown as Record<string, unknown>, `${dir}/config.json`);
+    base = resolveTrainConfig(readTrainingConfig(dir).train as unknown as Record<string, unknown>, `${dir}/config.json`);
     where = dir;
   }
   const config = resolveTrainConfig(overrides, `command line (over ${where})`, base);

@@ -1,0 +1,139 @@
+/**
+ * One optimizer step of SiT + REG, in two halves with the gradients in between:
+ *
+ *   forwardBackward  for each micro-batch: label-dropout mask, t and noise from the trainer's generator;
+ *                    REG loss under autocast; backward of loss·scale/accumulation
+ *   applyGradients   (fp16: unscale) → clip to maxGradNorm → AdamW → EMA
+ *
+ * A non-finite loss or gradient norm stops the run (NonFiniteLossError) before anything is updated.
+ */
+import * as torch from '../torch/index.js';
+import type { Device, Tensor } from '../torch/index.js';
+import { regLoss } from '../diffusion/objective.js';
+import { clipGradNorm_, gradNorm as totalGradNorm } from './clip.js';
+import type { TrainBatch } from './data.js';
+import type { StepMetrics } from './metrics.js';
+import { maybeAutocast } from './precision.js';
+import type { TrainingRun } from './run.js';
+
+/** Thrown when the loss or the gradient norm stops being finite; nothing is saved at that step. */
+export class NonFiniteLossError extends Error {
+  override name = 'NonFiniteLossError';
+}
+
+/** The loss terms of one step: means over its micro-batches (proj, cls: when the variant has them). */
+export interface StepLosses {
+  loss: number;
+  denoise: number;
+  proj?: number;
+  cls?: number;
+}
+
+/** What {@link applyGradients} did. */
+export interface StepUpdate {
+  /** Total gradient 2-norm before clipping. */
+  gradNorm: number;
+  /** fp16: the optimizer step was skipped for non-finite gradients. */
+  skipped: boolean;
+}
+
+function toDevice(b: TrainBatch, device: Device): TrainBatch {
+  const mv = (t: Tensor | null): Tensor | null => {
+    if (t === null || t.device === device) return t;
+    const moved = t.to({ device });
+    t.dispose();
+    return moved;
+  };
+  return { x: mv(b.x)!, y: mv(b.y)!, clsTarget: mv(b.clsTarget), alignTarget: mv(b.alignTarget) };
+}
+
+function disposeBatch(b: TrainBatch): void {
+  b.x.dispose();
+  b.y.dispose();
+  b.clsTarget?.dispose();
+  b.alignTarget?.dispose();
+}
+
+const lastGood = (run: TrainingRun, advice = ''): string => (run.lastCheckpoint ? `The last good checkpoint is ${run.lastCheckpoint}${advice}.` : 'No checkpoint was written yet.');
+
+/** The loss of one micro-batch, back-propagated into the parameters' gradients (scaled by `scale`). */
+function microBatchLoss(run: TrainingRun, batch: TrainBatch, scale: number): StepLosses {
+  const { cfg, device, rng } = run;
+  return torch.scope(() => {
+    // label dropout drawn here (not inside the model) so that it comes from the trainer's generator
+    const dropMask = cfg.labelDropout > 0 ? torch.rand([batch.y.shape[0]!], { generator: rng, device }).lt(cfg.labelDropout) : undefined;
+    const out = maybeAutocast(run.amp, device, () =>
+      regLoss(
+        run.model,
+        { x0: batch.x, y: batch.y, cls0: batch.clsTarget, target: batch.alignTarget, ...(dropMask ? { dropMask } : {}) },
+        { path: cfg.pathType, timeSampling: cfg.weighting, beta: cfg.clsCoeff, lambda: cfg.projCoeff, generator: rng },
+      ),
+    );
+    out.total.mul(scale).backward();
+    return { loss: out.total.item(), denoise: out.denoise.item(), proj: out.proj?.item(), cls: out.cls?.item() };
+  });
+}
+
+/**
+ * Forward and backward over the micro-batches of the next step: afterwards every parameter's gradient
+ * holds the step's gradient (times the fp16 loss scale). Returns the mean loss terms.
+ */
+export async function forwardBackward(run: TrainingRun): Promise<StepLosses> {
+  const accum = run.cfg.gradientAccumulationSteps;
+  run.optimizer.zeroGrad();
+  const sums: Required<StepLosses> = { loss: 0, denoise: 0, proj: 0, cls: 0 };
+  let hasProj = false;
+  let hasCls = false;
+  for (let m = 0; m < accum; m++) {
+    const batch = toDevice(await run.source.next(), run.device);
+    const terms = microBatchLoss(run, batch, (run.scaler?.scale ?? 1) / accum);
+    disposeBatch(batch);
+    sums.loss += terms.loss / accum;
+    sums.denoise += terms.denoise / accum;
+    if (terms.proj !== undefined) (hasProj = true), (sums.proj += terms.proj / accum);
+    if (terms.cls !== undefined) (hasCls = true), (sums.cls += terms.cls / accum);
+    if (!Number.isFinite(terms.loss)) {
+      const parts = [`denoise ${terms.denoise}`, ...(terms.proj !== undefined ? [`proj ${terms.proj}`] : []), ...(terms.cls !== undefined ? [`cls ${terms.cls}`] : [])];
+      throw new NonFiniteLossError(
+        `loss is ${terms.loss} at step ${run.step + 1} (${parts.join(', ')}); training stopped without saving this step. ${lastGood(run, ' (continue with --resume, perhaps with a lower --learning-rate)')}`,
+      );
+    }
+  }
+  return { loss: sums.loss, denoise: sums.denoise, ...(hasProj ? { proj: sums.proj } : {}), ...(hasCls ? { cls: sums.cls } : {}) };
+}
+
+/** (fp16: unscale) → clip → AdamW → EMA, from the gradients {@link forwardBackward} left. */
+export function applyGradients(run: TrainingRun, losses: StepLosses): StepUpdate {
+  const { cfg, params, scaler, optimizer } = run;
+  const finite = scaler ? scaler.unscale(params) : true;
+  const gradNorm = cfg.maxGradNorm > 0 ? clipGradNorm_(params, cfg.maxGradNorm) : torch.scope(() => totalGradNorm(params).item());
+  if (!scaler && !Number.isFinite(gradNorm)) {
+    throw new NonFiniteLossError(`gradient norm is ${gradNorm} at step ${run.step + 1} (loss ${losses.loss}); training stopped without saving this step. ${lastGood(run)}`);
+  }
+  if (finite) optimizer.step();
+  scaler?.update(!finite);
+  optimizer.zeroGrad();
+  run.ema.update();
+  return { gradNorm, skipped: !finite };
+}
+
+/** Counts the step done (started at `t0`, a performance.now() time) and returns its metrics line. */
+export function completeStep(run: TrainingRun, losses: StepLosses, update: StepUpdate, t0: number): StepMetrics {
+  const { cfg, scaler } = run;
+  run.step++;
+  run.imagesSeen += cfg.batchSize;
+  const seconds = (performance.now() - t0) / 1000;
+  run.trainSeconds += seconds;
+  return {
+    step: run.step,
+    ...(run.source.epoch ? { epoch: run.source.epoch() } : {}),
+    ...losses,
+    gradNorm: update.gradNorm,
+    lr: run.schedule(Math.max(1, run.optimizer.stepCount)),
+    ...(scaler ? { lossScale: scaler.scale, skipped: update.skipped } : {}),
+    imagesPerSec: cfg.batchSize / seconds,
+    gflops: run.stepFlops / seconds / 1e9,
+    stepSeconds: seconds,
+    images: run.imagesSeen,
+  };
+}
