@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Module } from '../../nn/module.js';
+import { Conv2d, init, LayerNorm, Linear, Module, ModuleList } from '../../nn/index.js';
 import * as torch from '../../torch/index.js';
 import type { Device, Tensor } from '../../torch/index.js';
 import { loadSafetensors } from '../../torch/io/index.js';
@@ -41,80 +41,187 @@ export interface Dinov2Config {
 }
 
 // -------------------------------------------------------------------------------------------------
-// Network (Hugging Face parameter names)
+// Network (Hugging Face module and parameter names)
 // -------------------------------------------------------------------------------------------------
 
-/** A frozen tensor slot holder: parameters keep their HF names, values come from the checkpoint. */
-class Params extends Module {
-  add(name: string, shape: readonly number[]): Tensor {
-    return this.param(name, torch.zeros(shape), { trainable: false });
+/** `embeddings.patch_embeddings`: Conv2d(3 → C, k = s = p) as `projection`. */
+class Dinov2PatchEmbeddings extends Module {
+  readonly projection: Conv2d;
+  constructor(hiddenSize: number, patchSize: number) {
+    super();
+    this.projection = this.child('projection', new Conv2d(3, hiddenSize, patchSize, { stride: patchSize }));
   }
-  nest(name: string): Params {
-    return this.child(name, new Params());
+
+  /** (B, 3, H, W) → (B, h·w, C), row-major. */
+  forward(x: Tensor): Tensor {
+    return this.projection.forward(x).flatten(2).transpose(1, 2);
   }
 }
 
-interface LinearP { weight: Tensor; bias: Tensor }
-interface NormP { weight: Tensor; bias: Tensor }
-
-function linearP(parent: Params, name: string, out: number, inp: number): LinearP {
-  const m = parent.nest(name);
-  return { weight: m.add('weight', [out, inp]), bias: m.add('bias', [out]) };
-}
-
-function normP(parent: Params, name: string, dim: number): NormP {
-  const m = parent.nest(name);
-  return { weight: m.add('weight', [dim]), bias: m.add('bias', [dim]) };
-}
-
-interface LayerP {
-  norm1: NormP; query: LinearP; key: LinearP; value: LinearP; out: LinearP; ls1: Tensor;
-  norm2: NormP; fc1: LinearP; fc2: LinearP; ls2: Tensor;
-}
-
-/** `Dinov2Model` (no pooler/head), frozen, inference only. */
-export class Dinov2 extends Params {
-  readonly clsToken: Tensor;
-  readonly positionEmbeddings: Tensor;
-  readonly registerTokens: Tensor | null;
-  readonly patchWeight: Tensor;
-  readonly patchBias: Tensor;
-  readonly layers: LayerP[] = [];
-  readonly finalNorm: NormP;
+/** `embeddings`: class token, mask token (unused at inference), registers, positions, patches. */
+class Dinov2Embeddings extends Module {
+  readonly cls_token: Tensor;
+  readonly register_tokens: Tensor | null;
+  readonly position_embeddings: Tensor;
+  readonly patch_embeddings: Dinov2PatchEmbeddings;
 
   constructor(readonly config: Dinov2Config) {
     super();
-    const { hiddenSize: C, patchSize: p, posGrid: M, mlpDim } = config;
-    const emb = this.nest('embeddings');
-    this.clsToken = emb.add('cls_token', [1, 1, C]);
-    emb.add('mask_token', [1, C]);
-    this.registerTokens = config.numRegisters > 0 ? emb.add('register_tokens', [1, config.numRegisters, C]) : null;
-    this.positionEmbeddings = emb.add('position_embeddings', [1, M * M + 1, C]);
-    const proj = emb.nest('patch_embeddings').nest('projection');
-    this.patchWeight = proj.add('weight', [C, 3, p, p]);
-    this.patchBias = proj.add('bias', [C]);
-    const enc = this.nest('encoder').nest('layer');
-    for (let i = 0; i < config.numLayers; i++) {
-      const l = enc.nest(String(i));
-      const attn = l.nest('attention');
-      const self = attn.nest('attention');
-      const norm1 = normP(l, 'norm1', C);
-      const mlp = l.nest('mlp');
-      this.layers.push({
-        norm1,
-        query: linearP(self, 'query', C, C),
-        key: linearP(self, 'key', C, C),
-        value: linearP(self, 'value', C, C),
-        out: linearP(attn.nest('output'), 'dense', C, C),
-        ls1: l.nest('layer_scale1').add('lambda1', [C]),
-        norm2: normP(l, 'norm2', C),
-        fc1: linearP(mlp, 'fc1', mlpDim, C),
-        fc2: linearP(mlp, 'fc2', C, mlpDim),
-        ls2: l.nest('layer_scale2').add('lambda1', [C]),
-      });
-    }
-    this.finalNorm = normP(this, 'layernorm', C);
+    const { hiddenSize: C, posGrid: M } = config;
+    const zeros = (shape: number[]): Tensor => init.zeros_(torch.empty(shape));
+    this.cls_token = this.param('cls_token', zeros([1, 1, C]));
+    this.param('mask_token', zeros([1, C]));
+    this.register_tokens = config.numRegisters > 0 ? this.param('register_tokens', zeros([1, config.numRegisters, C])) : null;
+    this.position_embeddings = this.param('position_embeddings', zeros([1, M * M + 1, C]));
+    this.patch_embeddings = this.child('patch_embeddings', new Dinov2PatchEmbeddings(C, config.patchSize));
+  }
+
+  /** [cls + pos₀ ; registers ; patches + pos₁…] for (B, 3, H, W) input and positions `pos` (1, 1 + h·w, C). */
+  forward(x: Tensor, pos: Tensor): Tensor {
+    const B = x.shape[0]!;
+    const C = this.config.hiddenSize;
+    const tokens = torch.cat([this.cls_token.expand(B, 1, C), this.patch_embeddings.forward(x)], 1).add(pos);
+    if (this.register_tokens === null) return tokens;
+    const registers = this.register_tokens.expand(B, this.config.numRegisters, C);
+    return torch.cat([tokens.slice(1, 0, 1), registers, tokens.slice(1, 1)], 1);
+  }
+}
+
+/** `attention.attention`: softmax(Q·Kᵀ/√d)·V over `numHeads` heads, Q, K, V from `query`, `key`, `value`. */
+class Dinov2SelfAttention extends Module {
+  readonly query: Linear;
+  readonly key: Linear;
+  readonly value: Linear;
+  constructor(hiddenSize: number, readonly numHeads: number) {
+    super();
+    this.query = this.child('query', new Linear(hiddenSize, hiddenSize));
+    this.key = this.child('key', new Linear(hiddenSize, hiddenSize));
+    this.value = this.child('value', new Linear(hiddenSize, hiddenSize));
+  }
+
+  /** (B, N, C) → (B, N, C), heads concatenated. */
+  forward(x: Tensor): Tensor {
+    const [B, N, C] = x.shape as [number, number, number];
+    const heads = (t: Tensor): Tensor => t.reshape(B, N, this.numHeads, C / this.numHeads).transpose(1, 2);
+    const o = torch.F.scaledDotProductAttention(heads(this.query.forward(x)), heads(this.key.forward(x)), heads(this.value.forward(x)));
+    return o.transpose(1, 2).reshape(B, N, C);
+  }
+}
+
+/** `attention.output`: the output projection `dense`. */
+class Dinov2SelfOutput extends Module {
+  readonly dense: Linear;
+  constructor(hiddenSize: number) {
+    super();
+    this.dense = this.child('dense', new Linear(hiddenSize, hiddenSize));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.dense.forward(x);
+  }
+}
+
+/** `attention`: self-attention, then the output projection. */
+class Dinov2Attention extends Module {
+  readonly attention: Dinov2SelfAttention;
+  readonly output: Dinov2SelfOutput;
+  constructor(hiddenSize: number, numHeads: number) {
+    super();
+    this.attention = this.child('attention', new Dinov2SelfAttention(hiddenSize, numHeads));
+    this.output = this.child('output', new Dinov2SelfOutput(hiddenSize));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.output.forward(this.attention.forward(x));
+  }
+}
+
+/** `layer_scale{1,2}`: x ⊙ λ (per channel). */
+class Dinov2LayerScale extends Module {
+  readonly lambda1: Tensor;
+  constructor(hiddenSize: number) {
+    super();
+    this.lambda1 = this.param('lambda1', init.ones_(torch.empty([hiddenSize])));
+  }
+
+  forward(x: Tensor): Tensor {
+    return x.mul(this.lambda1);
+  }
+}
+
+/** `mlp`: fc1 → GELU (exact) → fc2. */
+class Dinov2Mlp extends Module {
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+  constructor(hiddenSize: number, mlpDim: number) {
+    super();
+    this.fc1 = this.child('fc1', new Linear(hiddenSize, mlpDim));
+    this.fc2 = this.child('fc2', new Linear(mlpDim, hiddenSize));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.fc2.forward(torch.F.gelu(this.fc1.forward(x)));
+  }
+}
+
+/** `encoder.layer.i`: x = x + ls₁ ⊙ Attn(LN₁(x));  x = x + ls₂ ⊙ MLP(LN₂(x)). */
+class Dinov2Layer extends Module {
+  readonly attention: Dinov2Attention;
+  readonly norm1: LayerNorm;
+  readonly mlp: Dinov2Mlp;
+  readonly layer_scale1: Dinov2LayerScale;
+  readonly norm2: LayerNorm;
+  readonly layer_scale2: Dinov2LayerScale;
+
+  constructor({ hiddenSize: C, numHeads, mlpDim, layerNormEps: eps }: Dinov2Config) {
+    super();
+    // registration order = the state-dict order of earlier reg-ts versions (the weights digest stays the same)
+    this.attention = this.child('attention', new Dinov2Attention(C, numHeads));
+    this.norm1 = this.child('norm1', new LayerNorm(C, { eps }));
+    this.mlp = this.child('mlp', new Dinov2Mlp(C, mlpDim));
+    this.layer_scale1 = this.child('layer_scale1', new Dinov2LayerScale(C));
+    this.norm2 = this.child('norm2', new LayerNorm(C, { eps }));
+    this.layer_scale2 = this.child('layer_scale2', new Dinov2LayerScale(C));
+  }
+
+  forward(x: Tensor): Tensor {
+    const h = x.add(this.layer_scale1.forward(this.attention.forward(this.norm1.forward(x))));
+    return h.add(this.layer_scale2.forward(this.mlp.forward(this.norm2.forward(h))));
+  }
+}
+
+/** `encoder`: the layers as `layer.0`, `layer.1`, … */
+class Dinov2LayerStack extends Module {
+  readonly layer: ModuleList<Dinov2Layer>;
+  constructor(config: Dinov2Config) {
+    super();
+    this.layer = this.child('layer', new ModuleList(Array.from({ length: config.numLayers }, () => new Dinov2Layer(config))));
+  }
+
+  /** Runs every layer (one layer's tensors alive at a time); consumes `x`. */
+  forward(x: Tensor): Tensor {
+    return this.layer.chain(x, (l, h) => l.forward(h));
+  }
+}
+
+/** `Dinov2Model` (no pooler/head), frozen (no parameter requires grad), in eval mode. */
+export class Dinov2 extends Module {
+  readonly embeddings: Dinov2Embeddings;
+  readonly encoder: Dinov2LayerStack;
+  readonly layernorm: LayerNorm;
+
+  constructor(readonly config: Dinov2Config) {
+    super();
+    this.embeddings = this.child('embeddings', new Dinov2Embeddings(config));
+    this.encoder = this.child('encoder', new Dinov2LayerStack(config));
+    this.layernorm = this.child('layernorm', new LayerNorm(config.hiddenSize, { eps: config.layerNormEps }));
+    this.requiresGrad_(false);
     this.eval();
+  }
+
+  /** The stored position embeddings (1, M² + 1, C). */
+  get positionEmbeddings(): Tensor {
+    return this.embeddings.position_embeddings;
   }
 
   /** Token grid (h, w) for an H×W input. */
@@ -139,37 +246,13 @@ export class Dinov2 extends Params {
 
   /**
    * Final-LayerNorm tokens (B, 1 + R + h·w, C) of a normalised (B, 3, H, W) input, with `pos` from
-   * {@link resampledPositions} (computed here when not given). Call inside a scope.
+   * {@link resampledPositions} (computed here when not given).
    */
   forward(x: Tensor, pos?: Tensor): Tensor {
-    const { hiddenSize: C, numHeads: H, patchSize: p, layerNormEps: eps } = this.config;
-    const [B, , height, width] = x.shape as [number, number, number, number];
-    const [h, w] = this.grid(height, width);
+    const [h, w] = this.grid(x.shape[2]!, x.shape[3]!);
     const P = pos ?? this.resampledPositions(h, w);
     if (P.shape[1] !== 1 + h * w) throw new RangeError(`DINOv2: position embeddings for ${P.shape[1]! - 1} patches, input has ${h}×${w}`);
-    const patches = torch.F.conv2d(x, this.patchWeight, this.patchBias, { stride: p }).flatten(2).transpose(1, 2);
-    const cls = this.clsToken.expand(B, 1, C);
-    let tokens = torch.cat([cls, patches], 1).add(P);
-    if (this.registerTokens !== null) {
-      const r = this.registerTokens.expand(B, this.config.numRegisters, C);
-      tokens = torch.cat([tokens.slice(1, 0, 1), r, tokens.slice(1, 1)], 1);
-    }
-    const N = tokens.shape[1]!;
-    const heads = (t: Tensor): Tensor => t.reshape(B, N, H, C / H).transpose(1, 2);
-    for (const l of this.layers) {
-      tokens = torch.scope(() => {
-        const a = torch.F.layerNorm(tokens, [C], l.norm1.weight, l.norm1.bias, eps);
-        const q = heads(torch.F.linear(a, l.query.weight, l.query.bias));
-        const k = heads(torch.F.linear(a, l.key.weight, l.key.bias));
-        const v = heads(torch.F.linear(a, l.value.weight, l.value.bias));
-        const o = torch.F.scaledDotProductAttention(q, k, v).transpose(1, 2).reshape(B, N, C);
-        const h1 = tokens.add(torch.F.linear(o, l.out.weight, l.out.bias).mul(l.ls1));
-        const m = torch.F.layerNorm(h1, [C], l.norm2.weight, l.norm2.bias, eps);
-        const f = torch.F.linear(torch.F.gelu(torch.F.linear(m, l.fc1.weight, l.fc1.bias)), l.fc2.weight, l.fc2.bias);
-        return h1.add(f.mul(l.ls2));
-      });
-    }
-    return torch.F.layerNorm(tokens, [C], this.finalNorm.weight, this.finalNorm.bias, eps);
+    return this.layernorm.forward(this.encoder.forward(this.embeddings.forward(x, P)));
   }
 }
 
@@ -224,7 +307,8 @@ export function loadDinov2(path: string): { net: Dinov2; sha256: string } {
       const key = k.startsWith('dinov2.') ? k.slice('dinov2.'.length) : k;
       if (key.startsWith('embeddings.') || key.startsWith('encoder.') || key.startsWith('layernorm.')) state.set(key, t);
     }
-    const net = new Dinov2(dinov2ConfigFromState(state, hf));
+    const config = dinov2ConfigFromState(state, hf);
+    const net = init.skipInit(() => new Dinov2(config));
     net.loadStateDict(state);
     return { net, sha256: stateDigest(net.stateDict()) };
   } finally {
