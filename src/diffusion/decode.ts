@@ -4,7 +4,7 @@
  * An {@link Autoencoder} maps the sampler's output (latents in the model's scaling) to images in
  * [−1, 1]; the VAE of latent runs implements it elsewhere (it owns its own latent scale, e.g.
  * z / 0.18215 for SD-VAE). Pixel-space runs use {@link PixelDecoder}. Then the official packaging
- * (generate.py, spec §6.5): u8 = uint8(clamp(255·(x + 1)/2, 0, 255)) — truncation, no +0.5 rounding.
+ * (generate.py; docs/method.md#decoding-to-images): u8 = uint8(clamp(255·(x + 1)/2, 0, 255)) — truncation, no +0.5 rounding.
  */
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';

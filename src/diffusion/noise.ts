@@ -2,7 +2,7 @@
  * Reproducible noise and labels for sampling, independent of batch size, process count and device.
  *
  * The official code seeds each process with global_seed·world_size + rank and draws whole batches,
- * so its images depend on the GPU count (spec §6.5, §12.14). Here every image owns two random
+ * so its images depend on the GPU count (docs/method.md#reproducible-noise). Here every image owns two random
  * streams — one for the latent, one for the class token — seeded from (global seed, image index,
  * stream), drawn on the CPU (so CUDA and CPU runs agree) and moved to the sampling device:
  *

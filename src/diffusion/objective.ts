@@ -1,5 +1,5 @@
 /**
- * The REG training objective (spec §4; official `loss.py::SILoss`), with time and noise suppliable by
+ * The REG training objective (docs/method.md#training-objective; official `loss.py::SILoss`), with time and noise suppliable by
  * the caller so values can be compared exactly with PyTorch.
  *
  *   x_t   = α_t·x*   + σ_t·ε          v   = α̇_t·x*   + σ̇_t·ε          (one t per sample, shared)

@@ -1,5 +1,5 @@
 /**
- * Samplers for SiT / REPA / REG velocity models (spec §6), integrating the image latent and — for
+ * Samplers for SiT / REPA / REG velocity models (docs/method.md#sampling), integrating the image latent and — for
  * token variants — the class token jointly, from t = 1 (noise) to t = 0 (data).
  *
  * Conventions (those of the official Martinser/REG and sihyun-yu/REPA `samplers.py`):

@@ -1,5 +1,5 @@
 /**
- * Training-time sampling of t (spec §4.1; the official `--weighting` flag, which despite its name only
+ * Training-time sampling of t (docs/method.md#time-sampling; the official `--weighting` flag, which despite its name only
  * selects the distribution of t — there is no loss weighting):
  *
  *   uniform   : t = u,                      u ~ U[0, 1)

@@ -5,7 +5,7 @@
  *   const plain = createSiT('SiT-S/2', { variant: 'sit' });         // plain SiT-S/2 (works, unlike upstream)
  *   const cpu   = createSiT('SiT-T/2', { inputSize: 8, zDims: [64] });
  *
- * Sizes follow the SiT/DiT family (spec §3.1): S (12 × 384, 6 heads), B (12 × 768, 12), L (24 × 1024, 16),
+ * Sizes follow the SiT/DiT family (docs/method.md#sizes): S (12 × 384, 6 heads), B (12 × 768, 12), L (24 × 1024, 16),
  * XL (28 × 1152, 16), each with patch 2, 4 or 8. Two small presets ('SiT-T/2', 'SiT-Mini/2') train on a CPU.
  */
 import type { Generator } from '../torch/random.js';
@@ -186,7 +186,7 @@ export interface CreateOptions {
 }
 
 /**
- * A freshly initialised SiT (official initialisation, spec §3.3) from a registry name or config.
+ * A freshly initialised SiT (official initialisation, docs/method.md#initialisation) from a registry name or config.
  *
  *   createSiT('SiT-XL/2')                                  // REG, 32×32×4 latents, DINOv2-B width 768
  *   createSiT('SiT-B/2', { variant: 'repa', zDims: [1024] })

@@ -260,7 +260,7 @@ test('SiT-S/2 works (final layer as wide as the trunk)', () => {
   });
 });
 
-test('parameter counts of the standard sizes match the spec (from the model structure, nothing initialised)', () => {
+test('parameter counts of the standard sizes match the published counts (docs/method.md#sizes; from the model structure, nothing initialised)', () => {
   const count = (name: string, variant: SiTConfig['variant'], projectors = false) => countParameters(resolveConfig(name, { variant }), { projectors });
   assert.equal(count('SiT-B/2', 'reg'), 131_683_600);
   assert.equal(count('SiT-L/2', 'reg'), 459_664_144);

@@ -1,7 +1,7 @@
 /**
  * SiT with Representation Entanglement (REG): a flow-matching diffusion transformer whose input carries a
  * noised foundation-model class token next to the latent patch tokens, and whose block `encoderDepth` is
- * aligned to the encoder's features through an MLP projector (REPA). Spec: reg-spec.md §3.
+ * aligned to the encoder's features through an MLP projector (REPA). The method: docs/method.md#model.
  *
  *   tokens = [LN(Linear_z→D(cls_t)) ; PatchEmbed(x_t)] + [0 ; sincos2d]
  *   c      = TEmb(t) + YEmb(y)
@@ -316,7 +316,7 @@ export interface SiTInitOptions {
 }
 
 /**
- * SiT backbone with the REG changes (spec §3). Build it with `createSiT(name, overrides)` (configs.ts)
+ * SiT backbone with the REG changes (docs/method.md#model). Build it with `createSiT(name, overrides)` (configs.ts)
  * or `new SiT(resolveConfig(...))`; load weights with `loadModel` (pretrained.ts).
  *
  * State-dict keys (official): `pos_embed` (frozen, a parameter without grad, as upstream), `x_embedder.proj.*`,
@@ -372,7 +372,7 @@ export class SiT extends Module {
   }
 
   /**
-   * The official initialisation (spec §3.3): every Linear xavier-uniform with zero bias (in module order),
+   * The official initialisation (docs/method.md#initialisation): every Linear xavier-uniform with zero bias (in module order),
    * pos_embed = 2-D sin-cos with a zero class row, patch conv xavier-uniform on its (D, C·p·p) view with
    * zero bias, label table and both timestep-MLP weights N(0, 0.02²), adaLN outputs of every block and of
    * the final layer zero, final `linear` and `linear_cls` zero (both velocities are exactly 0 at step 0).

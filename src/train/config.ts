@@ -34,7 +34,7 @@ const PRESET = "(0: the model's preset)";
 
 /**
  * Every training setting, declared once. Defaults: the official code's, with the paper's batch size
- * and step count (spec §5, §10.2). Ranges keep a typo from allocating a model of a billion blocks.
+ * and step count (docs/method.md#training-setup). Ranges keep a typo from allocating a model of a billion blocks.
  */
 export const TRAIN_SETTINGS = {
   // ---- run

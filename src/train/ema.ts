@@ -1,5 +1,5 @@
 /**
- * Exponential moving average of a model's weights, as the official trainer keeps it (spec §5):
+ * Exponential moving average of a model's weights, as the official trainer keeps it (docs/method.md#training-setup):
  *
  *   e ← d·e + (1 − d)·p        after every optimizer step, d = 0.9999, for EVERY named parameter
  *                              (frozen ones such as pos_embed included); e starts as an exact copy.

@@ -1,7 +1,7 @@
 /**
  * Learning-rate schedules: functions from the (1-based) optimizer step to a learning rate.
  *
- * REG trains with a constant 1e-4 (spec §5); linear warmup and cosine decay are options.
+ * REG trains with a constant 1e-4 (docs/method.md#training-setup); linear warmup and cosine decay are options.
  */
 
 /** Learning rate as a function of the 1-based optimizer step. */

@@ -1,4 +1,4 @@
-"""REG training objective (spec §4), with every random quantity supplied by the caller.
+"""REG training objective (docs/method.md#training-objective), with every random quantity supplied by the caller.
 
 Time convention: t = 0 data, t = 1 noise.
     linear : alpha = 1 - t,        sigma = t,          d_alpha = -1,                 d_sigma = 1

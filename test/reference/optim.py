@@ -1,4 +1,4 @@
-"""One optimisation step as in the official train.py (spec §5), using PyTorch's own implementations.
+"""One optimisation step as in the official train.py (docs/method.md#training-setup), using PyTorch's own implementations.
 
     grad_norm = clip_grad_norm_(model.parameters(), 1.0)     # 2-norm over all grads; grads scaled by
                                                              # min(1, 1.0 / (grad_norm + 1e-6))

@@ -1,4 +1,4 @@
-"""Samplers for SiT/REG velocity models (spec §6), every random draw supplied by the caller.
+"""Samplers for SiT/REG velocity models (docs/method.md#sampling), every random draw supplied by the caller.
 
 Conventions (same as the official Martinser/REG samplers.py and sihyun-yu/REPA samplers.py):
   * time runs from t = 1 (noise) to t = 0 (data); the sampler state (latent x and, for token models, the

@@ -1,6 +1,6 @@
 """Independent PyTorch reference of SiT + REG (Representation Entanglement for Generation).
 
-Written from /work/shared/reg-spec.md §3 (facts checked against the official Martinser/REG
+Written from the method as docs/method.md#model describes it (facts checked against the official Martinser/REG
 models/sit.py @ 021ea2e). Only used to produce test fixtures for the TypeScript implementation.
 
 Parameter names, shapes and registration order are those of the official `state_dict`:
@@ -86,7 +86,7 @@ DEFAULT_CONFIG = dict(
     freq_dim=256,           # sinusoidal timestep feature size (fixed 256 in official code)
 )
 
-# standard sizes (spec §3.1); final layer width = hidden size for all (fixes SiT-S)
+# standard sizes (docs/method.md#sizes); final layer width = hidden size for all (fixes SiT-S)
 SIT_SIZES = {
     "S": dict(depth=12, hidden_size=384, num_heads=6),
     "B": dict(depth=12, hidden_size=768, num_heads=12),
@@ -332,7 +332,7 @@ class SiT(nn.Module):
             self.wg_norm = nn.LayerNorm(D, elementwise_affine=True, eps=1e-6)
         self.initialize_weights()
 
-    # -- official initialisation (spec §3.3) --
+    # -- official initialisation (docs/method.md#initialisation) --
     def initialize_weights(self):
         def basic(m):
             if isinstance(m, nn.Linear):

@@ -9,7 +9,7 @@ Writes test/fixtures/encoders/:
   dinov2-tiny-reg/model.safetensors, dinov2-tiny-reg/config.json 2 register tokens (…-with-registers)
   dinov2_tiny_ref.safetensors   per case: images (uint8 B,3,H,W), cls (B,C), patches (B,N,C), pos (1,1+N,C)
 
-Reference (float64; REG's pipeline, reg-spec.md §2.4):
+Reference (float64; REG's pipeline, docs/method.md#encoder-features):
   x = interpolate(normalize(img/255, ImageNet mean/std), inputSize, bicubic, align_corners=False)
   pos = cat(pos[:, :1], resample(pos[:, 1:], grid, bicubic, antialias=True))   # timm resample_abs_pos_embed
   t = cat(cls, conv14(x).flatten(2).T) + pos; [insert registers after cls]

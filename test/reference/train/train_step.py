@@ -1,5 +1,5 @@
 """PyTorch side of `npm run bench -- train-step`: one full REG training step, as the official train.py
-does it (spec §4-5), on the independent reference model test/reference/sit_reg.py:
+does it (docs/method.md#training-objective and #training-setup), on the independent reference model test/reference/sit_reg.py:
 
     loss = REG objective (test/reference/loss.py: denoise + 0.5 proj + 0.03 cls) -> backward
     clip_grad_norm_(model.parameters(), 1.0) -> torch.optim.AdamW(lr 1e-4).step() -> zero_grad
