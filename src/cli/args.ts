@@ -68,6 +68,16 @@ function commanderOptions(name: string, s: Setting): Option[] {
 }
 
 /**
+ * How commander writes: errors are left to the caller; help wraps to the terminal's width, and not at
+ * all into a pipe (one line per option, for grep).
+ */
+export const OUTPUT = {
+  outputError: (): void => undefined,
+  getOutHelpWidth: (): number => (process.stdout.isTTY ? process.stdout.columns : Number.POSITIVE_INFINITY),
+  getErrHelpWidth: (): number => (process.stderr.isTTY ? process.stderr.columns : Number.POSITIVE_INFINITY),
+};
+
+/**
  * A commander command with `options`; it throws instead of exiting (CommanderError, or UsageError for
  * a bad value) and prints no error itself. Positionals are collected, not checked.
  */
@@ -76,7 +86,7 @@ export function commanderCommand(name: string, options: SettingTable, summary = 
     .description(summary)
     .allowExcessArguments()
     .exitOverride()
-    .configureOutput({ outputError: () => undefined });
+    .configureOutput(OUTPUT);
   if (positionals) cmd.usage(`[options] ${positionals}`);
   for (const [key, setting] of Object.entries(options)) for (const option of commanderOptions(key, setting)) cmd.addOption(option);
   return cmd;

@@ -5,7 +5,7 @@
  * and exit codes (2 for bad usage, 1 for a failure).
  */
 import { Command as CommanderCommand, CommanderError } from 'commander';
-import { commandOf, UsageError, usageErrorOf } from './args.js';
+import { commandOf, OUTPUT, UsageError, usageErrorOf } from './args.js';
 import { COMMANDS } from './commands/index.js';
 
 function program(): CommanderCommand {
@@ -14,7 +14,7 @@ function program(): CommanderCommand {
     .description('REG (Representation Entanglement for Generation) in TypeScript on libtorch.')
     .addHelpText('after', '\nRun `reg <command> --help` for the options of a command.')
     .exitOverride()
-    .configureOutput({ outputError: () => undefined });
+    .configureOutput(OUTPUT);
   for (const cmd of COMMANDS) reg.addCommand(commandOf(cmd));
   return reg;
 }
@@ -22,7 +22,7 @@ function program(): CommanderCommand {
 async function main(argv: string[]): Promise<number> {
   const reg = program();
   if (argv.length === 0) {
-    console.log(reg.helpInformation());
+    process.stdout.write(reg.helpInformation());
     return 0;
   }
   const name = COMMANDS.some((c) => c.name === argv[0]) ? `reg ${argv[0]}` : 'reg';
