@@ -11,7 +11,7 @@ import type { SiTConfig } from '../models/configs.js';
 import type { SiT } from '../models/sit.js';
 import type { Optimizer } from './adamw.js';
 import { decodeRng, loadCheckpoint, readTrainingConfig, type TrainerState } from './checkpoint.js';
-import type { TrainConfig } from './config.js';
+import { SESSION_KEYS, type TrainConfig } from './config.js';
 import type { Json } from './data.js';
 import type { EMA } from './ema.js';
 import type { DynamicLossScaler } from './precision.js';
@@ -20,9 +20,6 @@ import type { DynamicLossScaler } from './precision.js';
 export class ResumeError extends Error {
   override name = 'ResumeError';
 }
-
-/** Settings that may change between sessions without affecting the computation. */
-const SESSION_KEYS = new Set<keyof TrainConfig>(['maxTrainSteps', 'timeBudget', 'checkpointingSteps', 'keepCheckpoints', 'progress', 'outputDir', 'threads', 'dataDir']);
 
 /**
  * The checkpoint to continue from: none for a fresh run (which refuses a run directory that already
