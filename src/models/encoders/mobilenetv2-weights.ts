@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { init } from '../../nn/index.js';
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import { loadSafetensors, saveSafetensors } from '../../torch/io/index.js';
@@ -159,7 +160,7 @@ function convert(layer: TfjsLayer, desc: KerasLayerDesc, state: Map<string, Tens
 export function mobileNetV2FromTfjs(model: TfjsLayersModel, lastBlock = 10): MobileNetV2 {
   const { state, config } = mobileNetV2StateFromTfjs(model, lastBlock);
   try {
-    const net = new MobileNetV2(config);
+    const net = init.skipInit(() => new MobileNetV2(config));
     net.loadStateDict(state);
     return net;
   } finally {
@@ -203,7 +204,7 @@ export function readMobileNetV2(path: string): { net: MobileNetV2; source: strin
     }
     const config = JSON.parse(metadata['config'] ?? 'null') as MobileNetV2Config | null;
     if (config === null || typeof config.lastBlock !== 'number') throw new Error(`${path}: metadata has no MobileNetV2 config`);
-    const net = new MobileNetV2(config);
+    const net = init.skipInit(() => new MobileNetV2(config));
     net.loadStateDict(tensors);
     return { net, source: metadata['source'] ?? path };
   } finally {

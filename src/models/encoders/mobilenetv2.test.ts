@@ -135,11 +135,12 @@ test('converted real weights (committed TF.js-format cut) match TF.js layer by l
         const x = enc.preprocess(tensors.get(`${c.name}.images`)!);
         const seen = new Map<string, Tensor>();
         const taps = new Set([...c.taps, net.outputLayer]);
-        net.forward(x, { hook: (name, y) => void (taps.has(name) && seen.set(name, y.clone())) });
+        net.forward(x, { hook: (name, y) => void (taps.has(name) && seen.set(name, torch.keep(y.clone()))) });
         for (const tap of taps) {
           const { maxAbs, scale } = assertClose(seen.get(tap)!, nhwcToNchw(tensors.get(`${c.name}.${tap}`)!), `${c.name} ${tap}`);
           report.push(`${c.name} ${tap}: max|Δ| ${maxAbs.toExponential(2)} (max|y| ${scale.toFixed(2)})`);
         }
+        for (const t of seen.values()) t.dispose();
       }),
     );
   }

@@ -18,7 +18,7 @@
  * For input sides that are multiples of 16 (every stride-2 input even) this is exactly what a Keras
  * MobileNetV2 built at that size does; at other sizes we follow the stored model, as TF.js does.
  */
-import { Module } from '../../nn/module.js';
+import { BatchNorm2d, Conv2d, Module } from '../../nn/index.js';
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import { kerasConv2d, kerasConvOutput, zeroPad2d, type KerasPadding } from './keras.js';
@@ -163,43 +163,20 @@ export const KERAS_MOBILENETV2_CONFIG: MobileNetV2Config = { lastBlock: 10, bnEp
 // The network
 // -------------------------------------------------------------------------------------------------
 
-/** A bias-free Keras convolution holding a PyTorch-layout weight (out, in/groups, k, k); frozen. */
-class KerasConv extends Module {
-  readonly weight: Tensor;
+/**
+ * A Keras `Conv2D` / `DepthwiseConv2D` (no bias) as an nn Conv2d with PyTorch's weight layout
+ * (out, in/groups, k, k), run with TensorFlow's padding rule (see keras.ts: `'same'` may pad one more
+ * row/column after) and optionally with other weights (BatchNorm folded in).
+ */
+class KerasConv2d extends Conv2d {
   constructor(readonly desc: KerasLayerDesc) {
-    super();
-    const depthwise = desc.kind === 'DepthwiseConv2D';
-    this.weight = this.param('weight', torch.zeros([desc.channels!, depthwise ? 1 : desc.inChannels!, desc.kernel!, desc.kernel!]), { trainable: false });
+    const groups = desc.kind === 'DepthwiseConv2D' ? desc.channels! : 1;
+    super(desc.inChannels!, desc.channels!, desc.kernel!, { stride: desc.stride!, groups, bias: false });
   }
 
-  /** The convolution, with this layer's weight or a given one (BatchNorm folded in) and bias. */
-  forward(x: Tensor, weight: Tensor = this.weight, bias: Tensor | null = null): Tensor {
+  override forward(x: Tensor, weight: Tensor = this.weight, bias: Tensor | null = this.bias): Tensor {
     const s = this.desc.stride!;
-    return kerasConv2d(x, weight, {
-      stride: [s, s],
-      padding: this.desc.padding!,
-      groups: this.desc.kind === 'DepthwiseConv2D' ? this.desc.channels! : 1,
-      bias,
-    });
-  }
-}
-
-/** Inference BatchNormalization with PyTorch's parameter names; frozen. */
-class KerasBatchNorm extends Module {
-  readonly weight: Tensor;
-  readonly bias: Tensor;
-  readonly runningMean: Tensor;
-  readonly runningVar: Tensor;
-  constructor(channels: number, readonly eps: number) {
-    super();
-    this.weight = this.param('weight', torch.ones([channels]), { trainable: false });
-    this.bias = this.param('bias', torch.zeros([channels]), { trainable: false });
-    this.runningMean = this.buffer('running_mean', torch.zeros([channels]));
-    this.runningVar = this.buffer('running_var', torch.ones([channels]));
-  }
-
-  forward(x: Tensor): Tensor {
-    return torch.F.batchNorm(x, this.runningMean, this.runningVar, this.weight, this.bias, this.eps);
+    return kerasConv2d(x, weight, { stride: [s, s], padding: this.desc.padding!, groups: this.options.groups ?? 1, bias });
   }
 }
 
@@ -207,14 +184,15 @@ class KerasBatchNorm extends Module {
 export type LayerHook = (name: string, output: Tensor) => void;
 
 /**
- * MobileNetV2 through block `config.lastBlock`, frozen, inference only (BatchNorm uses its moving
- * statistics). Input: float (B, 3, H, W) already scaled to the model's range; output: the last
- * layer's (B, C, h, w) map.
+ * MobileNetV2 through block `config.lastBlock`, frozen (no parameter requires grad), inference only
+ * (eval mode: BatchNorm uses its moving statistics). Children are the Keras layers with weights, by
+ * Keras name: `KerasConv2d` for Conv2D/DepthwiseConv2D, nn `BatchNorm2d` for BatchNormalization.
+ * Input: float (B, 3, H, W) already scaled to the model's range; output: the last layer's (B, C, h, w) map.
  */
 export class MobileNetV2 extends Module {
   readonly layers: readonly KerasLayerDesc[];
   readonly config: MobileNetV2Config;
-  readonly #modules = new Map<string, KerasConv | KerasBatchNorm>();
+  readonly #modules = new Map<string, KerasConv2d | BatchNorm2d>();
 
   constructor(config: Partial<MobileNetV2Config> = {}) {
     super();
@@ -223,12 +201,13 @@ export class MobileNetV2 extends Module {
     let channels = 3;
     for (const l of this.layers) {
       if (l.kind === 'Conv2D' || l.kind === 'DepthwiseConv2D') {
-        this.#modules.set(l.name, this.child(l.name, new KerasConv(l)));
+        this.#modules.set(l.name, this.child(l.name, new KerasConv2d(l)));
         channels = l.channels!;
       } else if (l.kind === 'BatchNormalization') {
-        this.#modules.set(l.name, this.child(l.name, new KerasBatchNorm(channels, this.config.bnEps)));
+        this.#modules.set(l.name, this.child(l.name, new BatchNorm2d(channels, this.config.bnEps)));
       }
     }
+    this.requiresGrad_(false);
     this.eval();
   }
 
@@ -260,8 +239,9 @@ export class MobileNetV2 extends Module {
   /**
    * Runs the network on (B, 3, H, W) float input. Stops after layer `until` (default: the last) and
    * returns its output; `hook` sees every layer's output on the way (each is disposed after its last
-   * use in the network: clone it to keep it). Intermediates are released as soon as no later layer
-   * needs them, so memory stays at about two feature maps plus the open residual.
+   * use in the network, and the hook runs inside this forward's scope: keep a copy with
+   * `torch.keep(y.clone())`). Intermediates are released as soon as no later layer needs them, so
+   * memory stays at about two feature maps plus the open residual.
    *
    * `fused` (inference fast path): each convolution runs with its BatchNorm folded in,
    *   W' = W · γ/√(σ² + ε),  b' = β − μ · γ/√(σ² + ε),
@@ -303,7 +283,7 @@ export class MobileNetV2 extends Module {
         case 'Conv2D':
         case 'DepthwiseConv2D': {
           const f = folded?.get(layer.name);
-          const conv = this.#modules.get(layer.name) as KerasConv;
+          const conv = this.#modules.get(layer.name) as KerasConv2d;
           y = f === undefined ? conv.forward(input) : conv.forward(input, f.weight, f.bias);
           break;
         }
@@ -341,8 +321,8 @@ export class MobileNetV2 extends Module {
         if (bnLayer.kind !== 'BatchNormalization') continue;
         const convName = bnLayer.inputs[0]!;
         const conv = this.#modules.get(convName);
-        if (!(conv instanceof KerasConv)) continue;
-        const bn = this.#modules.get(bnLayer.name) as KerasBatchNorm;
+        if (!(conv instanceof KerasConv2d)) continue;
+        const bn = this.#modules.get(bnLayer.name) as BatchNorm2d;
         const folded = torch.scope(() => {
           const s = bn.weight.div(bn.runningVar.add(bn.eps).sqrt());
           return { weight: conv.weight.mul(s.reshape(-1, 1, 1, 1)), bias: bn.bias.sub(bn.runningMean.mul(s)) };
@@ -371,6 +351,6 @@ export class MobileNetV2 extends Module {
   /** Frees the weights (and the folded copies). */
   override dispose(): void {
     this.#dropFolded();
-    for (const t of [...this.stateDict().values()]) t.dispose();
+    super.dispose();
   }
 }
