@@ -266,7 +266,7 @@ function readConfigOf(dir: string): CheckpointConfig {
 }
 
 /** The files a checkpoint's config.json declares (besides itself), by layout version. */
-export function declaredFiles(config: CheckpointConfig): readonly string[] {
+function declaredFiles(config: CheckpointConfig): readonly string[] {
   if (config.files) return config.files;
   if (config.format === undefined) return [CHECKPOINT_FILES.model, CHECKPOINT_FILES.ema, CHECKPOINT_FILES.optimizer, CHECKPOINT_FILES.trainer];
   return [CHECKPOINT_FILES.model];

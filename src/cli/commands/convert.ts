@@ -9,7 +9,7 @@ export const convertCommand: Command = {
   summary: 'import an official REG/REPA/SiT .pt checkpoint (model + EMA, config inferred) into a reg-ts checkpoint directory',
   positionals: '<official.pt> <dir>',
   options: {
-    numHeads: { type: 'integer', help: 'attention heads, when the width is not a standard SiT width (inferred otherwise)' },
+    numHeads: { type: 'integer', help: "attention heads; needed unless the width is a standard SiT width (384, 768, 1024, 1152) or the checkpoint's args.model names a known model, since no tensor shape shows it" },
     encoderDepth: { type: 'integer', help: 'block whose output feeds the projectors (default: the checkpoint args, else 8)' },
     force: { type: 'boolean', default: false, help: 'write into a non-empty directory' },
   },
