@@ -39,6 +39,10 @@ describe('reg', () => {
       // `reg sample` spells mixed precision as `reg train` does; the old --amp is gone
       [['sample', '--ckpt', 'x', '--out', 'y', '--amp', 'bf16'], /^reg sample: unknown option '--amp'$/],
       [['sample', '--ckpt', 'x', '--out', 'y', '--mixed-precision', 'none'], /^reg sample: --mixed-precision must be one of no, bf16, fp16, got 'none'$/],
+      [['sample', '--ckpt', 'x', '--out', 'y', '--device', 'cpu', '--mixed-precision', 'fp16'], /^reg sample: --mixed-precision: fp16 mixed precision needs a CUDA device/],
+      // options that `reg demo` shares with training keep the training setting's range
+      [['demo', '--ema-decay', '2'], /^reg demo: --ema-decay must be in \[0, 1\], got '2'$/],
+      [['demo', '--budget', '0'], /^reg demo: --budget must be greater than 0, got '0'$/],
     ];
     for (const [argv, re] of cases) {
       const r = reg(...argv);
