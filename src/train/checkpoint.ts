@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { CHECKPOINT_FILES, CheckpointError, readCheckpointConfig, readCheckpointJson, readCheckpointState, writeRunCheckpoint, type CheckpointConfig } from '../models/checkpoint.js';
+import { CHECKPOINT_FILES, CheckpointError, readCheckpointConfig, readCheckpointJson, readCheckpointState, resolveCheckpoint, writeRunCheckpoint, type CheckpointConfig } from '../models/checkpoint.js';
 import type { SiTConfig } from '../models/configs.js';
 import type { TrainConfig } from './config.js';
 import type { Json } from './data.js';
@@ -88,10 +88,10 @@ export function saveCheckpoint(runDir: string, data: CheckpointData, { keep = 0 
   return writeRunCheckpoint(runDir, { config: model, model: data.model, ema: data.ema, optimizer: data.optimizer, trainer: data.trainer, step, extra: { train, regTs } }, { keep });
 }
 
-/** Reads and checks config.json of a training checkpoint (cheap: no tensors). */
-export function readTrainingConfig(dir: string): TrainingCheckpointConfig {
-  const c = readCheckpointConfig(dir);
-  const file = path.join(dir, CHECKPOINT_FILES.config);
+/** Reads and checks config.json of a training checkpoint (or of a run's latest; cheap: no tensors). */
+export function readTrainingConfig(where: string): TrainingCheckpointConfig {
+  const c = readCheckpointConfig(where);
+  const file = path.join(resolveCheckpoint(where), CHECKPOINT_FILES.config);
   if (typeof c.model.hiddenSize !== 'number') throw new CheckpointError(`${file} has no model configuration ('model')`);
   if (typeof c.train !== 'object' || c.train === null) throw new CheckpointError(`${file} has no training configuration ('train')`);
   if (!Number.isSafeInteger(c.step) || c.step! < 0) throw new CheckpointError(`${file} has no valid 'step'`);
