@@ -12,6 +12,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadSafetensors } from '../torch/io/index.js';
 import { fixturePath } from '../../test/fixture-path.js';
+import { sameTensor as same } from '../../test/same-tensor.js';
 import {
   CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, isCompleteCheckpoint, latestCheckpoint, readCheckpointConfig, resolveCheckpoint, writeCheckpoint,
   writeRunCheckpoint,
@@ -26,7 +27,6 @@ const LEGACY_RUN = fixturePath('checkpoints', 'legacy-run');
 const LEGACY_STEP = path.join(LEGACY_RUN, 'checkpoints', '0000001');
 const LEGACY_CONVERT = fixturePath('checkpoints', 'legacy-convert');
 
-const same = (a: Tensor, b: Tensor) => a.dtype === b.dtype && a.shape.join() === b.shape.join() && Buffer.from(a.toBytes()).equals(Buffer.from(b.toBytes()));
 
 /** True when every tensor of the model's state dict equals the one of that name in `file`. */
 function holdsWeightsOf(model: { stateDict(): Map<string, Tensor> }, file: string): boolean {

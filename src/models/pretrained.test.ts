@@ -16,12 +16,12 @@ import { paramShapes } from './sit.js';
 import { CheckpointError, readCheckpointConfig, writeCheckpoint } from './checkpoint.js';
 import { checkEncoderDims, configFromPython, convertOfficial, EncoderDimError, inferConfig, loadModel, readCheckpoint } from './pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
+import { sameTensor as same } from '../../test/same-tensor.js';
 
 const PT = fixturePath('reference', 'official_small.pt');
 const SIDECAR = fixturePath('reference', 'official_small_expected.safetensors');
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'reg-models-'));
-const same = (a: Tensor, b: Tensor) => a.dtype === b.dtype && a.shape.join() === b.shape.join() && Buffer.from(a.toBytes()).equals(Buffer.from(b.toBytes()));
 
 function sidecar(): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   return loadSafetensors(SIDECAR);

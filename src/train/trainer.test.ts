@@ -13,6 +13,7 @@ import * as torch from '../torch/index.js';
 import { CHECKPOINT_VERSION, checkpointsDir, latestCheckpoint, listCheckpoints, readCheckpointConfig } from '../models/checkpoint.js';
 import { readCheckpoint } from '../models/pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
+import { sameTensor } from '../../test/same-tensor.js';
 import { loadCheckpoint, readTrainingConfig } from './checkpoint.js';
 import { ConfigError, resolveTrainConfig, type TrainConfig } from './config.js';
 import { DataSourceError, registerSource, SyntheticSource } from './data.js';
@@ -35,8 +36,6 @@ function tiny(over: Partial<TrainConfig> = {}): TrainConfig {
     ...over,
   });
 }
-
-const sameBytes = (a: torch.Tensor, b: torch.Tensor): boolean => Buffer.from(a.toBytes()).equals(Buffer.from(b.toBytes()));
 
 /** The computed values of a metrics line (timings removed). */
 const values = (m: StepMetrics) => ({ step: m.step, loss: m.loss, denoise: m.denoise, proj: m.proj, cls: m.cls, gradNorm: m.gradNorm, lr: m.lr, images: m.images });
@@ -179,9 +178,9 @@ describe('checkpoints across versions', () => {
       assert.deepEqual(byPath.available, [kind]);
       assert.deepEqual(byPath.config, ck.config.model);
       const got = byPath[kind]!;
-      assert.ok([...ck[kind]].every(([k, v]) => sameBytes(got.get(k)!, v)), kind);
+      assert.ok([...ck[kind]].every(([k, v]) => sameTensor(got.get(k)!, v)), kind);
     }
-    assert.ok(![...ck.model].every(([k, v]) => sameBytes(ck.ema.get(k)!, v)), 'model and EMA weights differ after a step');
+    assert.ok(![...ck.model].every(([k, v]) => sameTensor(ck.ema.get(k)!, v)), 'model and EMA weights differ after a step');
   });
 
   it('a run checkpointed by the previous version (test/fixtures/checkpoints/legacy-run) resumes to the loss it had', async () => {

@@ -9,6 +9,7 @@ import { loadPt, loadSafetensors } from '../../torch/io/index.js';
 import { readCheckpointConfig } from '../../models/checkpoint.js';
 import { configToPython, exportWeights, loadModel } from '../../models/pretrained.js';
 import { fixturePath } from '../../../test/fixture-path.js';
+import { sameTensor as same } from '../../../test/same-tensor.js';
 import { parseArgs } from '../args.js';
 import { convertCommand } from './convert.js';
 import { exportCommand } from './export.js';
@@ -16,7 +17,6 @@ import { exportCommand } from './export.js';
 const PT = fixturePath('reference', 'official_small.pt');
 
 const tmp = () => mkdtempSync(path.join(tmpdir(), 'reg-convert-'));
-const same = (a: Tensor, b: Tensor) => a.dtype === b.dtype && a.shape.join() === b.shape.join() && Buffer.from(a.toBytes()).equals(Buffer.from(b.toBytes()));
 
 test('reg convert → reg export reproduces the official keys and values bit for bit', async () => {
   const dir = tmp();
