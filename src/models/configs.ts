@@ -198,8 +198,8 @@ export function createSiT(nameOrConfig: string | Partial<SiTConfig>, overrides: 
 }
 
 /**
- * Number of parameter elements of a config, computed from shapes without allocating
- * (includes the frozen pos_embed, as PyTorch's model.parameters() does).
+ * Number of parameter elements of a config, from {@link paramShapes} (nothing initialised; includes the
+ * frozen pos_embed, as PyTorch's model.parameters() does).
  */
 export function countParameters(config: SiTConfig, { projectors = true, posEmbed = true } = {}): number {
   let n = 0;
