@@ -17,45 +17,20 @@ its own generator with the same seed and must get the same bits.
 Tolerances are decided in ops.test.ts (exact / elementwise 1e-6 / reduction 1e-5).
 """
 
-import json
 import math
 import os
-import sys
 
 import torch
 import torch.nn.functional as F
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # test/reference: the shared safetensors writer
-import st  # noqa: E402
+from op_cases import OpCases
 
-OUT = os.path.join(HERE, "..", "..", "fixtures", "ops", "ops.safetensors")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "ops", "ops.safetensors")
 
-torch.set_num_threads(1)
-G = torch.Generator().manual_seed(20240601)
-TENSORS = {}
-CASES = []
-
-
-def randn(*shape, dtype=torch.float32):
-    return torch.randn(*shape, generator=G, dtype=torch.float64).to(dtype)
-
-
-def uniform(lo, hi, *shape, dtype=torch.float32):
-    return (lo + (hi - lo) * torch.rand(*shape, generator=G, dtype=torch.float64)).to(dtype)
-
-
-def case(name, out, **inputs):
-    """Record one case: keyword inputs (tensors) and an output tensor or a list/tuple of them."""
-    assert name not in CASES, name
-    CASES.append(name)
-    for key, t in inputs.items():
-        TENSORS[f"{name}.in.{key}"] = t.detach().contiguous()
-    if isinstance(out, (list, tuple)):
-        for i, t in enumerate(out):
-            TENSORS[f"{name}.out.{i}"] = t.detach().contiguous()
-    else:
-        TENSORS[f"{name}.out"] = out.detach().contiguous()
+CASES = OpCases(20240601)
+G = CASES.generator
+randn, case = CASES.randn, CASES.case
+uniform = CASES.uniform
 
 
 # ------------------------------------------------------------------------------------------------
@@ -456,10 +431,4 @@ case("clamp_", x.clone().clamp_(-0.5, 0.5), x=x)
 
 # ------------------------------------------------------------------------------------------------
 
-os.makedirs(os.path.dirname(OUT), exist_ok=True)
-st.save_file(TENSORS, OUT, metadata={
-    "generator": "test/reference/ops/make_ops.py",
-    "torch": torch.__version__,
-    "cases": json.dumps(CASES),
-})
-print(f"wrote {len(CASES)} cases, {len(TENSORS)} tensors to {os.path.relpath(OUT)}")
+CASES.save(OUT, "test/reference/ops/make_ops.py")

@@ -23,39 +23,18 @@ The `_grad` cases also store d(sum(out * r))/d(q, k, v) for a stored random proj
 PyTorch's autograd through the same formula.
 """
 
-import json
 import math
 import os
-import sys
 
 import torch
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))  # test/reference: the shared safetensors writer
-import st  # noqa: E402
+from op_cases import OpCases
 
-OUT = os.path.join(HERE, "..", "..", "fixtures", "ops", "ops_extra.safetensors")
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "fixtures", "ops", "ops_extra.safetensors")
 
-torch.set_num_threads(1)
-G = torch.Generator().manual_seed(20251126)
-TENSORS = {}
-CASES = []
-
-
-def randn(*shape, dtype=torch.float32):
-    return torch.randn(*shape, generator=G, dtype=torch.float64).to(dtype)
-
-
-def case(name, out, **inputs):
-    assert name not in CASES, name
-    CASES.append(name)
-    for key, t in inputs.items():
-        TENSORS[f"{name}.in.{key}"] = t.detach().contiguous()
-    if isinstance(out, (list, tuple)):
-        for i, t in enumerate(out):
-            TENSORS[f"{name}.out.{i}"] = t.detach().contiguous()
-    else:
-        TENSORS[f"{name}.out"] = out.detach().contiguous()
+CASES = OpCases(20251126)
+G = CASES.generator
+randn, case = CASES.randn, CASES.case
 
 
 def attention(q, k, v, mask=None, is_causal=False, scale=None):
@@ -138,10 +117,4 @@ case("sub_scalar_", x.clone().sub_(1.5, alpha=2), x=x)
 
 # ------------------------------------------------------------------------------------------------
 
-os.makedirs(os.path.dirname(OUT), exist_ok=True)
-st.save_file(TENSORS, OUT, metadata={
-    "generator": "test/reference/ops/make_ops_extra.py",
-    "torch": torch.__version__,
-    "cases": json.dumps(CASES),
-})
-print(f"wrote {len(CASES)} cases, {len(TENSORS)} tensors to {os.path.relpath(OUT)}")
+CASES.save(OUT, "test/reference/ops/make_ops_extra.py")
