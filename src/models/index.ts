@@ -9,7 +9,7 @@
  */
 export * from './configs.js';
 export {
-  SiT, SiTBlock, Attention, Mlp, FinalLayer, Projector, PatchEmbed, TimestepEmbedder, LabelEmbedder,
+  SiT, SiTBlock, Attention, FinalLayer, Projector, PatchEmbed, TimestepEmbedder, LabelEmbedder,
   modulate, paramShapes, sincosPosEmbed2d, timestepEmbedding,
   type SiTOutput, type SiTForwardOptions, type SiTInitOptions, type LabelDropOptions,
 } from './sit.js';

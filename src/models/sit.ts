@@ -19,7 +19,7 @@
  */
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { Conv2d, Embedding, LayerNorm, Linear, Module, ModuleList, init } from '../nn/index.js';
+import { Conv2d, Embedding, LayerNorm, Linear, Mlp, Module, ModuleList, init } from '../nn/index.js';
 import type { SiTConfig } from './configs.js';
 import { hasAlign, hasClsInput, hasToken } from './variant.js';
 
@@ -192,22 +192,6 @@ export class Attention extends Module {
   }
 }
 
-/** fc1 → GELU(tanh) → fc2 (timm Mlp). Keys `fc1.*`, `fc2.*`. */
-export class Mlp extends Module {
-  readonly fc1: Linear;
-  readonly fc2: Linear;
-
-  constructor(dim: number, hidden: number) {
-    super();
-    this.fc1 = this.child('fc1', new Linear(dim, hidden));
-    this.fc2 = this.child('fc2', new Linear(hidden, dim));
-  }
-
-  forward(x: Tensor): Tensor {
-    return this.fc2.forward(F.gelu(this.fc1.forward(x), 'tanh'));
-  }
-}
-
 const layerNorm = (x: Tensor): Tensor => F.layerNorm(x, [x.shape[x.ndim - 1]!], null, null, 1e-6);
 
 /**
@@ -227,7 +211,7 @@ export class SiTBlock extends Module {
   constructor(hiddenSize: number, numHeads: number, mlpRatio = 4, fusedAttention = true) {
     super();
     this.attn = this.child('attn', new Attention(hiddenSize, numHeads, fusedAttention));
-    this.mlp = this.child('mlp', new Mlp(hiddenSize, Math.round(hiddenSize * mlpRatio)));
+    this.mlp = this.child('mlp', new Mlp(hiddenSize, Math.round(hiddenSize * mlpRatio), 'tanh'));
     this.adaLN_modulation = this.child('adaLN_modulation', new ModuleList<Linear>([[1, new Linear(hiddenSize, 6 * hiddenSize)]]));
   }
 

@@ -1,6 +1,6 @@
 /**
- * Standard layers: Linear, LayerNorm, Embedding, Conv2d, BatchNorm2d (PyTorch parameter names and
- * defaults). Parameters are allocated uninitialised and then initialised (so {@link skipInit} builds
+ * Standard layers: Linear, LayerNorm, Embedding, Conv2d, BatchNorm2d, and timm's transformer Mlp
+ * (PyTorch parameter names and defaults). Parameters are allocated uninitialised and then initialised (so {@link skipInit} builds
  * leave them uninitialised).
  */
 import { defaultUniformBound, normal_, ones_, uniform_, zeros_ } from './init.js';
@@ -24,6 +24,22 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     return F.linear(x, this.weight, this.bias);
+  }
+}
+
+/** fc1 → GELU → fc2 (timm's Mlp; `approximate` 'tanh' is GELU(approximate='tanh')). Keys `fc1.*`, `fc2.*`. */
+export class Mlp extends Module {
+  readonly fc1: Linear;
+  readonly fc2: Linear;
+
+  constructor(dim: number, hidden: number, readonly approximate: 'none' | 'tanh' = 'none') {
+    super();
+    this.fc1 = this.child('fc1', new Linear(dim, hidden));
+    this.fc2 = this.child('fc2', new Linear(hidden, dim));
+  }
+
+  forward(x: Tensor): Tensor {
+    return this.fc2.forward(F.gelu(this.fc1.forward(x), this.approximate));
   }
 }
 

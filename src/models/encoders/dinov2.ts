@@ -15,7 +15,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Conv2d, init, LayerNorm, Linear, Module, ModuleList } from '../../nn/index.js';
+import { Conv2d, init, LayerNorm, Linear, Mlp, Module, ModuleList } from '../../nn/index.js';
 import * as torch from '../../torch/index.js';
 import type { Device, Tensor } from '../../torch/index.js';
 import { loadSafetensors } from '../../torch/io/index.js';
@@ -149,26 +149,11 @@ class Dinov2LayerScale extends Module {
   }
 }
 
-/** `mlp`: fc1 → GELU (exact) → fc2. */
-class Dinov2Mlp extends Module {
-  readonly fc1: Linear;
-  readonly fc2: Linear;
-  constructor(hiddenSize: number, mlpDim: number) {
-    super();
-    this.fc1 = this.child('fc1', new Linear(hiddenSize, mlpDim));
-    this.fc2 = this.child('fc2', new Linear(mlpDim, hiddenSize));
-  }
-
-  forward(x: Tensor): Tensor {
-    return this.fc2.forward(torch.F.gelu(this.fc1.forward(x)));
-  }
-}
-
 /** `encoder.layer.i`: x = x + ls₁ ⊙ Attn(LN₁(x));  x = x + ls₂ ⊙ MLP(LN₂(x)). */
 class Dinov2Layer extends Module {
   readonly attention: Dinov2Attention;
   readonly norm1: LayerNorm;
-  readonly mlp: Dinov2Mlp;
+  readonly mlp: Mlp;
   readonly layer_scale1: Dinov2LayerScale;
   readonly norm2: LayerNorm;
   readonly layer_scale2: Dinov2LayerScale;
@@ -178,7 +163,7 @@ class Dinov2Layer extends Module {
     // registration order = the state-dict order of earlier reg-ts versions (the weights digest stays the same)
     this.attention = this.child('attention', new Dinov2Attention(C, numHeads));
     this.norm1 = this.child('norm1', new LayerNorm(C, { eps }));
-    this.mlp = this.child('mlp', new Dinov2Mlp(C, mlpDim));
+    this.mlp = this.child('mlp', new Mlp(C, mlpDim)); // fc1 → GELU (exact) → fc2
     this.layer_scale1 = this.child('layer_scale1', new Dinov2LayerScale(C));
     this.norm2 = this.child('norm2', new LayerNorm(C, { eps }));
     this.layer_scale2 = this.child('layer_scale2', new Dinov2LayerScale(C));
