@@ -9,10 +9,11 @@
 //       per case: the input pixels (uint8, B×C×H×W) and TF.js's outputs (float32, NHWC as TF.js gives
 //       them) for the output layer and a few taps.
 //
-// The oracle is independent of src/: the bundled modules are evaluated by V8 (node:vm), the model is
-// built and run by @tensorflow/tfjs, and the preprocessing is nsfwjs's own (`toFloat().div(255)`, then
-// `tf.image.resizeBilinear(x, [s, s], alignCorners = true)`). src/ is used only to fetch the pinned
-// tarball (integrity-checked) and to decode the committed data fixtures into pixels.
+// The oracle is independent of src/'s model code: the bundled modules are evaluated by V8 (node:vm, in
+// test/nsfwjs-slice.ts, which also cuts them), the model is built and run by @tensorflow/tfjs, and the
+// preprocessing is nsfwjs's own (`toFloat().div(255)`, then `tf.image.resizeBilinear(x, [s, s],
+// alignCorners = true)`). src/ is used only to fetch the pinned tarball (integrity-checked) and to
+// decode the committed data fixtures into pixels.
 //
 // Run (TF.js is NOT a dependency of reg-ts; install it outside the repo):
 //   mkdir -p /tmp/tfjs-check && (cd /tmp/tfjs-check && npm init -y && npm install --no-save @tensorflow/tfjs@4.22.0)
@@ -21,66 +22,24 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runInNewContext } from 'node:vm';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const dist = (p) => import(join(ROOT, 'dist', p));
 const tf = createRequire(join(process.env.TFJS_DIR ?? '/tmp/tfjs-check', 'package.json'))('@tensorflow/tfjs');
 await tf.setBackend('cpu');
 
-const { NSFWJS_PACKAGE } = await dist('src/models/encoders/tfjs/nsfwjs.js');
-const { fetchPinnedTarball, readTgz } = await dist('src/models/encoders/tfjs/npm-tarball.js');
+const { sliceNsfwjsMobileNet } = await dist('test/nsfwjs-slice.js');
 const { loadFashionMnist } = await dist('src/data/fashion-mnist.js');
 const { loadEmoji } = await dist('src/data/emoji.js');
 
 const LAST = 'block_10_project_BN';
 const OUT = join(ROOT, 'test/fixtures/encoders');
 
-// ---- the real files, evaluated by V8 --------------------------------------------------------------
-const entries = readTgz(await fetchPinnedTarball(NSFWJS_PACKAGE));
-const file = (name) => new TextDecoder().decode(entries.find((e) => e.path === `package/dist/models/mobilenet_v2/${name}`).data);
-const load = (source) => {
-  const module = { exports: {} };
-  runInNewContext(source, { module, exports: module.exports });
-  return module.exports;
-};
-const modelSrc = file('model.min.js');
-const shardSrc = file('group1-shard1of1.min.js');
-const model = JSON.parse(JSON.stringify(load(modelSrc))); // plain objects of this realm (TF.js tests instanceof Array)
-const shard = Buffer.from(load(shardSrc), 'base64');
-
-// ---- cut after block_10_project_BN (topology + the bytes of the kept layers' weights) -----------
-const config = model.modelTopology.model_config.config;
-const kept = config.layers.slice(0, config.layers.findIndex((l) => l.name === LAST) + 1);
-const keptNames = new Set(kept.map((l) => l.name));
-config.layers = kept;
-config.output_layers = [[LAST, 0, 0]];
-const group = model.weightsManifest[0];
-const parts = [];
-const weights = [];
-let offset = 0;
-const bytesOf = (w) => w.shape.reduce((a, b) => a * b, 1) * ({ uint8: 1, uint16: 2, float16: 2 }[w.quantization?.dtype] ?? 4);
-for (const w of group.weights) {
-  const size = bytesOf(w);
-  if (keptNames.has(w.name.slice(0, w.name.lastIndexOf('/')))) {
-    weights.push(w);
-    parts.push(shard.subarray(offset, offset + size));
-  }
-  offset += size;
-}
-if (offset !== shard.length) throw new Error('manifest does not cover the shard');
-group.weights = weights;
-const weightData = Buffer.concat(parts);
-
-const wrap = (source, literal) => {
-  const m = /\[function\((\w+),(\w+),(\w+)\)\{\2\.exports=/.exec(source);
-  const end = source.lastIndexOf('},{}]},{},[1])(1)});');
-  if (m === null || end < 0) throw new Error('unexpected bundle layout');
-  return source.slice(0, m.index + m[0].length) + literal + source.slice(end);
-};
+// ---- the real files (evaluated by V8) cut after block_10_project_BN -------------------------------
+const { model, weights, weightData, bundle } = await sliceNsfwjsMobileNet(LAST);
+const kept = model.modelTopology.model_config.config.layers;
 mkdirSync(join(OUT, 'mobilenetv2-block10'), { recursive: true });
-writeFileSync(join(OUT, 'mobilenetv2-block10', 'model.min.js'), wrap(modelSrc, JSON.stringify(model)));
-writeFileSync(join(OUT, 'mobilenetv2-block10', 'group1-shard1of1.min.js'), wrap(shardSrc, JSON.stringify(weightData.toString('base64'))));
+for (const [name, source] of Object.entries(bundle((m) => JSON.stringify(m)))) writeFileSync(join(OUT, 'mobilenetv2-block10', name), source);
 
 // ---- TF.js model at any input size ------------------------------------------------------------------
 kept[0].config.batch_input_shape = [null, null, null, 3];
