@@ -10,13 +10,9 @@ import { describe, test } from 'node:test';
 
 import * as torch from './index.js';
 import { F, type Tensor } from './index.js';
+import { scoped } from '../../test/scoped.js';
 
 const f64 = (values: number[], shape?: number[]): Tensor => torch.tensor(values, { dtype: 'float64', shape });
-const scoped = (fn: () => void) => (): void => {
-  const before = torch.liveTensors();
-  torch.scope(fn);
-  assert.equal(torch.liveTensors(), before, 'every tensor released');
-};
 
 /** Expects a TypeError whose message matches `re`. */
 function throwsType(fn: () => unknown, re: RegExp): void {

@@ -4,12 +4,7 @@ import { describe, test } from 'node:test';
 
 import * as torch from './index.js';
 import { F } from './index.js';
-
-const scoped = (fn: () => void) => () => {
-  const before = torch.liveTensors();
-  torch.scope(fn);
-  assert.equal(torch.liveTensors(), before, 'scope released everything');
-};
+import { scoped } from '../../test/scoped.js';
 
 describe('autograd', () => {
   test('requiresGrad_, requiresGrad option, isLeaf', scoped(() => {

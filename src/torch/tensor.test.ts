@@ -8,12 +8,7 @@ import { describe, test } from 'node:test';
 
 import * as torch from './index.js';
 import { F } from './index.js';
-
-const scoped = (fn: () => void) => () => {
-  const before = torch.liveTensors();
-  torch.scope(fn);
-  assert.equal(torch.liveTensors(), before, 'scope released everything');
-};
+import { scoped } from '../../test/scoped.js';
 
 describe('metadata', () => {
   test('shape, ndim, numel, size, strides, toString', scoped(() => {
