@@ -6,6 +6,7 @@
  */
 import { Command as CommanderCommand, CommanderError, Option } from 'commander';
 import { kebabCase } from '../util/case.js';
+import { warnIfReferenceBlas } from '../torch/blas.js';
 import { settingProblem, type Setting, type SettingTable, type SettingValue } from '../util/settings.js';
 
 /** A subcommand of `reg`. */
@@ -16,6 +17,8 @@ export interface Command {
   positionals?: string;
   /** Options by camelCase name (`guidanceHigh` is `--guidance-high`). */
   options: SettingTable;
+  /** Heavy tensor work (training, sampling, encoding): warns once when libtorch runs on the reference BLAS. */
+  compute?: boolean;
   run(args: ParsedArgs): Promise<void>;
 }
 
@@ -94,9 +97,10 @@ export function commanderCommand(name: string, options: SettingTable, summary = 
 
 /** The `reg <name>` commander command of `cmd`, running it on parse. */
 export function commandOf(cmd: Command): CommanderCommand {
-  return commanderCommand(cmd.name, cmd.options, cmd.summary, cmd.positionals).action((_options: unknown, self: CommanderCommand) =>
-    cmd.run({ options: self.opts(), positionals: self.args }),
-  );
+  return commanderCommand(cmd.name, cmd.options, cmd.summary, cmd.positionals).action((_options: unknown, self: CommanderCommand) => {
+    if (cmd.compute) warnIfReferenceBlas();
+    return cmd.run({ options: self.opts(), positionals: self.args });
+  });
 }
 
 /** A CommanderError as a UsageError (commander's `error: ` prefix dropped). */

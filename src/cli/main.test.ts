@@ -1,12 +1,21 @@
 /** `reg` itself: help, exit codes, one-line usage errors, the same spelling of a setting in every command. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 const reg = (...argv: string[]) => spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8' });
+
+/** Debian's netlib reference BLAS directory (package libblas3, which scripts/install.sh keeps installed). */
+function referenceBlasDir(): string {
+  const dirs = readdirSync('/usr/lib').map((d) => path.join('/usr/lib', d, 'blas'));
+  const dir = dirs.find((d) => existsSync(path.join(d, 'libblas.so.3')));
+  assert.ok(dir, 'netlib reference BLAS not found under /usr/lib/*/blas/ (apt-get install libblas3)');
+  return dir;
+}
 
 describe('reg', () => {
   it('`reg`, `reg --help` and `reg help` list the commands; exit code 0', () => {
@@ -49,5 +58,31 @@ describe('reg', () => {
       assert.equal(r.status, 2, `${argv.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr.split('\n')[0]!, re);
     }
+  });
+
+  it('commands that compute warn once, on stderr, when libtorch runs on the reference BLAS; reg version shows the BLAS and a GEMM figure', () => {
+    const onReference = { ...process.env, LD_LIBRARY_PATH: referenceBlasDir() };
+    const heavy = spawnSync(process.execPath, [MAIN, 'sample', '--ckpt', '/nonexistent/ckpt', '--out', '/nonexistent/out'], { encoding: 'utf8', env: onReference });
+    assert.equal(heavy.status, 2, heavy.stderr);
+    const lines = heavy.stderr.trim().split('\n');
+    assert.equal(lines.filter((l) => l.includes('reference BLAS')).length, 1, heavy.stderr);
+    assert.match(lines[0]!, /^warning: libtorch is running on netlib's reference BLAS .*apt-get install libopenblas0-pthread/);
+    assert.match(lines[1]!, /^reg sample: .*\/nonexistent\/ckpt/);
+    // the same command on this install's BLAS: no warning
+    const normal = reg('sample', '--ckpt', '/nonexistent/ckpt', '--out', '/nonexistent/out');
+    assert.equal(normal.status, 2);
+    assert.doesNotMatch(normal.stderr, /reference BLAS/);
+    // help is not heavy work
+    assert.doesNotMatch(spawnSync(process.execPath, [MAIN, 'train', '--help'], { encoding: 'utf8', env: onReference }).stderr, /reference BLAS/);
+
+    const version = spawnSync(process.execPath, [MAIN, 'version'], { encoding: 'utf8', env: onReference });
+    assert.equal(version.status, 0, version.stderr);
+    assert.match(version.stdout, /^blas {5}netlib reference BLAS \/usr\/lib\/.*\/blas\/libblas\.so/m);
+    assert.match(version.stdout, /^gemm {5}\d+(\.\d)? GFLOP\/s \(1024³ float32/m);
+    assert.match(version.stderr, /reference BLAS/);
+    const mine = reg('version');
+    assert.equal(mine.status, 0, mine.stderr);
+    assert.match(mine.stdout, /^blas {5}(OpenBLAS|MKL|BLIS)/m);
+    assert.match(mine.stdout, /^threads {2}\d+ intra-op/m);
   });
 });

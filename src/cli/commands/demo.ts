@@ -270,6 +270,7 @@ reg demo finished in ${formatDuration(summary.seconds.total)}
 
 export const demoCommand: Command = {
   name: 'demo',
+  compute: true,
   summary: 'the main job: prepare MobileNetV2 targets, train SiT+REG on Fashion-MNIST (or emoji), sample a class grid, compute FD-MobileNetV2',
   options: DEMO_OPTIONS,
   async run(args) {

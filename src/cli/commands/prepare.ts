@@ -54,6 +54,7 @@ export function openDatasetSpec(arg: string, options: DatasetSpecOptions = {}): 
 
 export const prepareCommand: Command = {
   name: 'prepare',
+  compute: true,
   summary: 'compute encoder targets (class + patch tokens) of a dataset into a resumable feature cache',
   options: {
     dataset: { type: 'string', help: 'fashion-mnist[:train|:test], emoji[:category|:subcategory] or folder:<dir>', default: 'fashion-mnist' },

@@ -166,6 +166,7 @@ function peekConfig(ckpt: string): SiTConfig | null {
 
 export const sampleCommand: Command = {
   name: 'sample',
+  compute: true,
   summary: 'generate images from a checkpoint (SDE / Euler / Heun, CFG with interval); PNGs, .npz for the ADM evaluator, grid, JSON record; resumable',
   options: {
     ckpt: { type: 'string', required: true, help: 'checkpoint: reg-ts directory (or run directory), official .pt, or .safetensors' },

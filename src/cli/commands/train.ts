@@ -49,6 +49,7 @@ export function configFromArgs(options: Record<string, string | number | boolean
 
 export const trainCommand: Command = {
   name: 'train',
+  compute: true,
   summary: 'train a SiT + REG model (config file + overrides; --resume continues bit-exactly)',
   options: {
     config: { type: 'string', help: 'JSON config file, or a preset name from configs/ (cpu-tiny, sit-b2-imagenet256, …)' },

@@ -1,19 +1,27 @@
-/** `reg version`: versions of reg-ts, Node and libtorch, and the devices libtorch sees. */
+/** `reg version`: versions of reg-ts, Node and libtorch, the devices libtorch sees, and the BLAS it runs on. */
 import type { Command } from '../args.js';
-import { buildInfo, getNumThreads } from '../../torch/runtime.js';
+import { blasInfo, describeBlas, describeThreads, gemmProbe, referenceBlasWarning } from '../../torch/blas.js';
+import { buildInfo } from '../../torch/runtime.js';
 import { regTsVersion } from '../../util/version.js';
 
 export const versionCommand: Command = {
   name: 'version',
-  summary: 'print reg-ts, Node and libtorch versions and the devices libtorch sees',
+  summary: 'print reg-ts, Node and libtorch versions, the devices libtorch sees, and the BLAS with a 0.2 s GEMM probe',
   options: {},
   async run() {
     const info = buildInfo();
     const devices = ['cpu', ...Array.from({ length: info.cudaDeviceCount }, (_, i) => `cuda:${i}`)];
+    const blas = blasInfo();
+    const probe = gemmProbe(0.2);
     console.log(`reg-ts   ${regTsVersion()}`);
     console.log(`node     ${process.version}`);
     console.log(`libtorch ${info.libtorch}`);
     console.log(`devices  ${devices.join(', ')}`);
-    console.log(`threads  ${getNumThreads()} intra-op`);
+    console.log(`threads  ${describeThreads(blas)}`);
+    console.log(`blas     ${describeBlas(blas)}`);
+    if (blas.config) console.log(`         ${blas.config}`);
+    console.log(`gemm     ${probe.gflops.toFixed(1)} GFLOP/s (${probe.n}³ float32 on the CPU, median of ${probe.reps} in ${0.2} s)`);
+    const warning = referenceBlasWarning(blas);
+    if (warning) console.error(warning);
   },
 };
