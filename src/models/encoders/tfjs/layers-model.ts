@@ -3,7 +3,7 @@
  * layers in topological file order, each with its Keras config and its named float32 weights.
  */
 import type { JsValue } from './js-literal.js';
-import { parseTopology, type TfjsLayerSpec, type TfjsTensorRef } from './topology.js';
+import { parseTopology, type TfjsLayerSpec, type TfjsTopology } from './topology.js';
 import { decodeWeightGroup, type TfjsManifestGroup, type TfjsWeight } from './weights.js';
 
 /** A layer with its weights, keyed by the part of the manifest name after `<layer>/` (e.g. `kernel`, `gamma`). */
@@ -11,13 +11,9 @@ export interface TfjsLayer extends TfjsLayerSpec {
   readonly weights: { readonly [key: string]: TfjsWeight };
 }
 
-/** A loaded layers model. */
-export interface TfjsLayersModel {
-  readonly name: string;
-  readonly kerasVersion: string | undefined;
+/** A loaded layers model: the parsed topology with every layer's weights. */
+export interface TfjsLayersModel extends Omit<TfjsTopology, 'layers'> {
   readonly layers: readonly TfjsLayer[];
-  readonly inputs: readonly TfjsTensorRef[];
-  readonly outputs: readonly TfjsTensorRef[];
 }
 
 /**
