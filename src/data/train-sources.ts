@@ -18,6 +18,7 @@ import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
 import type { SiTConfig } from '../models/configs.js';
+import { hasAlign, hasClsInput, hasToken } from '../models/variant.js';
 import { DataSourceError, registerSource, type BatchSource, type Json, type SourceContext, type SourceFactory, type TrainBatch } from '../train/data.js';
 import { firstSamples, type ImageDataset } from './dataset.js';
 import { FeatureCache, MANIFEST_FILE } from './feature-cache.js';
@@ -77,11 +78,9 @@ function assemble(model: SiTConfig, images: Tensor, labels: Int32Array, t: Targe
     const x = images.to('float32').div(127.5).sub(1);
     const y = torch.tensor(labels, { dtype: 'int64' });
     if (t === null) return { x, y, clsTarget: null, alignTarget: null };
-    const token = (model.variant === 'reg' || model.variant === 'entangle') && model.entangledSignal !== 'learnable';
-    const align = model.variant === 'reg' || model.variant === 'repa';
     const signal = model.entangledSignal === 'patch-mean' ? t.patches.mean(1) : t.cls;
-    const clsTarget = token ? signal : null;
-    const alignTarget = align ? (model.variant === 'reg' ? torch.cat([signal.unsqueeze(1), t.patches], 1) : t.patches) : null;
+    const clsTarget = hasClsInput(model) ? signal : null;
+    const alignTarget = hasAlign(model) ? (hasToken(model) ? torch.cat([signal.unsqueeze(1), t.patches], 1) : t.patches) : null;
     return { x, y, clsTarget, alignTarget };
   });
 }
@@ -127,7 +126,7 @@ class DatasetSource implements BatchSource {
 }
 
 function needsTargets(model: SiTConfig): boolean {
-  return model.variant !== 'sit';
+  return hasClsInput(model) || hasAlign(model);
 }
 
 /** Opens the dataset for `ctx`, checks it against the model, and wraps it as a source. */

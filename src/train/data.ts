@@ -18,6 +18,7 @@
 import * as torch from '../torch/index.js';
 import type { Device, Tensor } from '../torch/index.js';
 import type { SiTConfig } from '../models/configs.js';
+import { hasAlign, hasClsInput, hasToken } from '../models/variant.js';
 import type { TrainConfig } from './config.js';
 import { fmix32 } from '../diffusion/noise.js';
 
@@ -142,15 +143,14 @@ export class SyntheticSource implements BatchSource {
     return torch.scope(() => {
       const y = torch.randint(0, m.numClasses, [B], { generator: g });
       const x = this.#means.x.indexSelect(0, y).add(torch.randn([B, m.inChannels, m.inputSize, m.inputSize], { generator: g }), 0.5);
-      const token = m.variant === 'reg' || m.variant === 'entangle';
-      const align = m.variant === 'reg' || m.variant === 'repa';
       const dz = m.zDims[0] ?? 1;
-      const clsTarget = token ? this.#means.cls.indexSelect(0, y).add(torch.randn([B, dz], { generator: g }), 0.1) : null;
+      const signal = hasToken(m) ? this.#means.cls.indexSelect(0, y).add(torch.randn([B, dz], { generator: g }), 0.1) : null;
+      const clsTarget = hasClsInput(m) ? signal : null;
       let alignTarget: Tensor | null = null;
-      if (align) {
+      if (hasAlign(m)) {
         const T = (m.inputSize / m.patchSize) ** 2;
         const feats = this.#means.feat.indexSelect(0, y).expand(B, T, dz).add(torch.randn([B, T, dz], { generator: g }), 0.5);
-        alignTarget = m.variant === 'reg' ? torch.cat([clsTarget!.unsqueeze(1), feats], 1) : feats;
+        alignTarget = signal ? torch.cat([signal.unsqueeze(1), feats], 1) : feats;
       }
       const out: TrainBatch = { x, y, clsTarget, alignTarget };
       if (this.#device === 'cpu') return out;
