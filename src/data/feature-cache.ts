@@ -377,7 +377,10 @@ export class FeatureCache {
         shards.push({ record: s, cls: cls!, patches: patches!, labels: labelArray });
       });
     } catch (err) {
-      for (const s of shards) (s.cls.dispose(), s.patches.dispose());
+      for (const s of shards) {
+        s.cls.dispose();
+        s.patches.dispose();
+      }
       throw err;
     }
     return new FeatureCache(dir, m, shards, options);
@@ -459,6 +462,9 @@ export class FeatureCache {
 
   /** Releases the mapped shards. */
   close(): void {
-    for (const s of this.#shards) (s.cls.dispose(), s.patches.dispose());
+    for (const s of this.#shards) {
+      s.cls.dispose();
+      s.patches.dispose();
+    }
   }
 }

@@ -31,10 +31,8 @@ export class Rng {
     for (const v of [seed, stream]) {
       if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`Rng: seed and stream must be non-negative integers, got ${v}`);
     }
-    let state = BigInt(seed);
-    let key: bigint;
-    [key, state] = splitMix64(state);
-    state = key ^ BigInt(stream);
+    const [key] = splitMix64(BigInt(seed));
+    let state = key ^ BigInt(stream);
     for (let i = 0; i < 4; i += 2) {
       let out: bigint;
       [out, state] = splitMix64(state);

@@ -90,8 +90,14 @@ export async function forwardBackward(run: TrainingRun): Promise<StepLosses> {
     disposeBatch(batch);
     sums.loss += terms.loss / accum;
     sums.denoise += terms.denoise / accum;
-    if (terms.proj !== undefined) (hasProj = true), (sums.proj += terms.proj / accum);
-    if (terms.cls !== undefined) (hasCls = true), (sums.cls += terms.cls / accum);
+    if (terms.proj !== undefined) {
+      hasProj = true;
+      sums.proj += terms.proj / accum;
+    }
+    if (terms.cls !== undefined) {
+      hasCls = true;
+      sums.cls += terms.cls / accum;
+    }
     if (!Number.isFinite(terms.loss)) {
       const parts = [`denoise ${terms.denoise}`, ...(terms.proj !== undefined ? [`proj ${terms.proj}`] : []), ...(terms.cls !== undefined ? [`cls ${terms.cls}`] : [])];
       throw new NonFiniteLossError(

@@ -334,7 +334,10 @@ export class MobileNetV2 extends Module {
   }
 
   #dropFolded(): void {
-    for (const f of this.#folded?.values() ?? []) (f.weight.dispose(), f.bias.dispose());
+    for (const f of this.#folded?.values() ?? []) {
+      f.weight.dispose();
+      f.bias.dispose();
+    }
     this.#folded = null;
   }
 

@@ -165,9 +165,18 @@ export class ZipReader {
         if (id === 0x0001) {
           zip64 = true;
           let r = q + 4;
-          if (size === 0xffffffff) (size = extra.u64(r)), (r += 8);
-          if (compressedSize === 0xffffffff) (compressedSize = extra.u64(r)), (r += 8);
-          if (localHeaderOffset === 0xffffffff) (localHeaderOffset = extra.u64(r)), (r += 8);
+          if (size === 0xffffffff) {
+            size = extra.u64(r);
+            r += 8;
+          }
+          if (compressedSize === 0xffffffff) {
+            compressedSize = extra.u64(r);
+            r += 8;
+          }
+          if (localHeaderOffset === 0xffffffff) {
+            localHeaderOffset = extra.u64(r);
+            r += 8;
+          }
           if (r > q + 4 + len) this.fail(`ZIP64 extra field of ${JSON.stringify(name)} is too short`);
         }
         q += 4 + len;

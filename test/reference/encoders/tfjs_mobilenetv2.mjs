@@ -28,6 +28,7 @@ const dist = (p) => import(join(ROOT, 'dist', p));
 const tf = createRequire(join(process.env.TFJS_DIR ?? '/tmp/tfjs-check', 'package.json'))('@tensorflow/tfjs');
 await tf.setBackend('cpu');
 
+const { NSFWJS_PACKAGE } = await dist('src/models/encoders/tfjs/nsfwjs.js');
 const { sliceNsfwjsMobileNet } = await dist('test/nsfwjs-slice.js');
 const { loadFashionMnist } = await dist('src/data/fashion-mnist.js');
 const { loadEmoji } = await dist('src/data/emoji.js');
