@@ -19,7 +19,20 @@
  *   + 2·B·D·6D (adaLN), and forward + backward = 3 × forward.
  */
 import { F, Generator, randn, scope, getNumThreads, type Tensor } from '../src/torch/index.js';
-import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, quality, table, timeReps } from './harness.js';
+import {
+  type BenchOptions,
+  type BenchResult,
+  fmt,
+  interleave,
+  loadAverage,
+  median,
+  pairedRatio,
+  pairsFor,
+  PyWorker,
+  quality,
+  table,
+  timeReps,
+} from './harness.js';
 
 /** CPU fp32 peak of the project machine: 2 cores × 2 AVX-512 FMA units × 16 lanes × 2 FLOP × 2.5 GHz. */
 export const PEAK_GFLOPS = 320;
@@ -33,11 +46,16 @@ export function blockForwardFlops({ B, N, D, mlpRatio } = SHAPE): number {
 }
 
 interface Params {
-  adaW: Tensor; adaB: Tensor;
-  qkvW: Tensor; qkvB: Tensor;
-  projW: Tensor; projB: Tensor;
-  fc1W: Tensor; fc1B: Tensor;
-  fc2W: Tensor; fc2B: Tensor;
+  adaW: Tensor;
+  adaB: Tensor;
+  qkvW: Tensor;
+  qkvB: Tensor;
+  projW: Tensor;
+  projB: Tensor;
+  fc1W: Tensor;
+  fc1B: Tensor;
+  fc2W: Tensor;
+  fc2B: Tensor;
 }
 
 /** Inputs and parameters drawn in a fixed order from one seeded generator (block.py draws the same). */
@@ -52,11 +70,16 @@ function makeInputs(seed = 0): { x: Tensor; c: Tensor; gOut: Tensor; p: Params }
   const x = leaf([B, N, D], 1);
   const c = leaf([B, D], 1);
   const p: Params = {
-    adaW: leaf([6 * D, D], 0.02), adaB: leaf([6 * D], 0.02),
-    qkvW: leaf([3 * D, D], 0.02), qkvB: leaf([3 * D], 0.02),
-    projW: leaf([D, D], 0.02), projB: leaf([D], 0.02),
-    fc1W: leaf([mlpRatio * D, D], 0.02), fc1B: leaf([mlpRatio * D], 0.02),
-    fc2W: leaf([D, mlpRatio * D], 0.02), fc2B: leaf([D], 0.02),
+    adaW: leaf([6 * D, D], 0.02),
+    adaB: leaf([6 * D], 0.02),
+    qkvW: leaf([3 * D, D], 0.02),
+    qkvB: leaf([3 * D], 0.02),
+    projW: leaf([D, D], 0.02),
+    projB: leaf([D], 0.02),
+    fc1W: leaf([mlpRatio * D, D], 0.02),
+    fc1B: leaf([mlpRatio * D], 0.02),
+    fc2W: leaf([D, mlpRatio * D], 0.02),
+    fc2B: leaf([D], 0.02),
   };
   const gOut = randn([B, N, D], { generator: g });
   return { x, c, gOut, p };
@@ -66,8 +89,12 @@ const modulate = (x: Tensor, shift: Tensor, scale: Tensor): Tensor => x.mul(scal
 
 function attention(x: Tensor, p: Params): Tensor {
   const { B, N, D, H } = SHAPE;
-  const qkv = F.linear(x, p.qkvW, p.qkvB).reshape(B, N, 3, H, D / H).permute(2, 0, 3, 1, 4);
-  const q = qkv.select(0, 0), k = qkv.select(0, 1), v = qkv.select(0, 2);
+  const qkv = F.linear(x, p.qkvW, p.qkvB)
+    .reshape(B, N, 3, H, D / H)
+    .permute(2, 0, 3, 1, 4);
+  const q = qkv.select(0, 0),
+    k = qkv.select(0, 1),
+    v = qkv.select(0, 2);
   const o = F.scaledDotProductAttention(q, k, v); // fused in libtorch ≥ 2, explicit softmax(QKᵀ/√d)V in 1.13
   return F.linear(o.transpose(1, 2).reshape(B, N, D), p.projW, p.projB);
 }
@@ -80,7 +107,11 @@ export function blockForward(x: Tensor, c: Tensor, p: Params): Tensor {
     const [shift1, scale1, gate1, shift2, scale2, gate2] = mod.chunk(6, -1) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
     const h1 = attention(modulate(F.layerNorm(x, [D], null, null, 1e-6), shift1, scale1), p);
     const x1 = x.add(gate1.mul(h1));
-    const m = F.linear(F.gelu(F.linear(modulate(F.layerNorm(x1, [D], null, null, 1e-6), shift2, scale2), p.fc1W, p.fc1B), 'tanh'), p.fc2W, p.fc2B);
+    const m = F.linear(
+      F.gelu(F.linear(modulate(F.layerNorm(x1, [D], null, null, 1e-6), shift2, scale2), p.fc1W, p.fc1B), 'tanh'),
+      p.fc2W,
+      p.fc2B,
+    );
     return x1.add(gate2.mul(m));
   });
 }
@@ -119,13 +150,26 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     const ref = (await py.request<{ checksums: number[] }>({ op: 'setup', seed: 0 })).checksums;
     const mine = checksums(x, c, p, gOut, leaves);
     const maxRel = Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(1e-12, Math.abs(ref[i]!))));
-    if (!(maxRel < 1e-3)) throw new Error(`block: reg-ts and PyTorch disagree (max relative difference ${maxRel}); the blocks are not the same`);
+    if (!(maxRel < 1e-3))
+      throw new Error(`block: reg-ts and PyTorch disagree (max relative difference ${maxRel}); the blocks are not the same`);
 
-    const t = await interleave((n) => timeReps(() => step(x, c, p, gOut, leaves), n), (n) => py.time({ reps: n }), pairs, 2, py);
+    const t = await interleave(
+      (n) => timeReps(() => step(x, c, p, gOut, leaves), n),
+      (n) => py.time({ reps: n }),
+      pairs,
+      2,
+      py,
+    );
     const { ts, py: pt } = t;
     // Forward alone (graph recorded, then dropped): where the two sides' code differs; backward is
     // libtorch's autograd engine on both.
-    const fwd = await interleave((n) => timeReps(() => blockForward(x, c, p).dispose(), n), (n) => py.time({ reps: n, forward: true }), pairs, 2, py);
+    const fwd = await interleave(
+      (n) => timeReps(() => blockForward(x, c, p).dispose(), n),
+      (n) => py.time({ reps: n, forward: true }),
+      pairs,
+      2,
+      py,
+    );
     const flops = 3 * blockForwardFlops();
     const row = (label: string, s: number[], f = flops): (string | number)[] => {
       const m = median(s);
@@ -138,7 +182,12 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
       `outputs and gradients agree with PyTorch to ${maxRel.toExponential(1)} (relative); load average ${loadAverage()}`,
       table(
         ['', 'median ms', 'min ms', 'GFLOP/s', 'of peak', 'samples'],
-        [row('reg-ts fwd+bwd', ts), row('PyTorch fwd+bwd', pt), row('reg-ts forward', fwd.ts, flops / 3), row('PyTorch forward', fwd.py, flops / 3)],
+        [
+          row('reg-ts fwd+bwd', ts),
+          row('PyTorch fwd+bwd', pt),
+          row('reg-ts forward', fwd.ts, flops / 3),
+          row('PyTorch forward', fwd.py, flops / 3),
+        ],
       ),
       `reg-ts/PyTorch fwd+bwd: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs; quartiles ${fmt(q1, 3)}–${fmt(q3, 3)}), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 1.05`,
       `reg-ts/PyTorch forward: ${fmt(pairedRatio(fwd).paired, 3)}`,

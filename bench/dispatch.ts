@@ -18,7 +18,21 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { getNumThreads, ones, op, scope } from '../src/torch/index.js';
 import { native, type Handle } from '../src/torch/native.js';
-import { type BenchOptions, type BenchResult, fmt, gatedRounds, loadAverage, median, pairedRatio, pairsFor, pause, PyWorker, SIDE_GAP_MS, table, timeReps } from './harness.js';
+import {
+  type BenchOptions,
+  type BenchResult,
+  fmt,
+  gatedRounds,
+  loadAverage,
+  median,
+  pairedRatio,
+  pairsFor,
+  pause,
+  PyWorker,
+  SIDE_GAP_MS,
+  table,
+  timeReps,
+} from './harness.js';
 
 const CALLS = 20_000;
 const PER_SCOPE = 100;
@@ -42,7 +56,8 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const a = ones([1]);
   const b = ones([1]);
   const addId = op('aten::add', 'Tensor').id;
-  const ha = a.handle, hb = b.handle;
+  const ha = a.handle,
+    hb = b.handle;
 
   const gc = collector();
   const ts: Record<string, () => void> = {
@@ -77,28 +92,32 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     for (const v of pyVariants) await py.time({ variant: v, calls: CALLS, reps: 2 });
     // One round: every variant once, reg-ts then PyTorch.
     let i = 0;
-    const rounds = await gatedRounds(async () => {
-      const r: Record<string, number> = {};
-      const mine = (): void => {
-        for (const [k, f] of Object.entries(ts)) {
-          gc();
-          r[k] = timeReps(f, 1)[0]!;
+    const rounds = await gatedRounds(
+      async () => {
+        const r: Record<string, number> = {};
+        const mine = (): void => {
+          for (const [k, f] of Object.entries(ts)) {
+            gc();
+            r[k] = timeReps(f, 1)[0]!;
+          }
+        };
+        const theirs = async (): Promise<void> => {
+          for (const v of pyVariants) r[v] = (await py.time({ variant: v, calls: CALLS, reps: 1 }))[0]!;
+        };
+        if (i++ % 2 === 0) {
+          mine();
+          await pause(SIDE_GAP_MS);
+          await theirs();
+        } else {
+          await theirs();
+          await pause(SIDE_GAP_MS);
+          mine();
         }
-      };
-      const theirs = async (): Promise<void> => {
-        for (const v of pyVariants) r[v] = (await py.time({ variant: v, calls: CALLS, reps: 1 }))[0]!;
-      };
-      if (i++ % 2 === 0) {
-        mine();
-        await pause(SIDE_GAP_MS);
-        await theirs();
-      } else {
-        await theirs();
-        await pause(SIDE_GAP_MS);
-        mine();
-      }
-      return r;
-    }, pairs, py);
+        return r;
+      },
+      pairs,
+      py,
+    );
     clean = rounds.clean.length;
     taken = rounds.all.length;
     samples = clean >= 3 ? rounds.clean : rounds.all;
@@ -108,10 +127,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     b.dispose();
   }
   const us = (k: string): number => (median(samples.map((r) => r[k]!)) / CALLS) * 1e6;
-  const rows = [
-    ...Object.keys(ts).map((k) => ['reg-ts', k, fmt(us(k), 2)]),
-    ...pyVariants.map((k) => ['PyTorch', k, fmt(us(k), 2)]),
-  ];
+  const rows = [...Object.keys(ts).map((k) => ['reg-ts', k, fmt(us(k), 2)]), ...pyVariants.map((k) => ['PyTorch', k, fmt(us(k), 2)])];
   const ratio = pairedRatio({ ts: samples.map((r) => r['add in scope()']!), py: samples.map((r) => r['torch.add']!), clean, taken }).paired;
   const text = [
     `intra-op threads ${threads} (both sides); ${CALLS} calls per sample, medians of ${pairs} alternating rounds (${clean} of ${taken} taken were clean); load average ${loadAverage()}; target < 5 µs`,

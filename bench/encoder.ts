@@ -18,7 +18,19 @@ import { MobileNetV2Encoder } from '../src/models/encoders/mobilenetv2-encoder.j
 import { mobileNetV2FromTfjs, readTfjsFolder, saveMobileNetV2 } from '../src/models/encoders/mobilenetv2-weights.js';
 import { fromBytes, getNumThreads, scope, type Tensor } from '../src/torch/index.js';
 import { fixturePath } from '../test/fixture-path.js';
-import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+import {
+  type BenchOptions,
+  type BenchResult,
+  fmt,
+  interleave,
+  loadAverage,
+  median,
+  pairedRatio,
+  pairsFor,
+  PyWorker,
+  table,
+  timeReps,
+} from './harness.js';
 
 export const name = 'encoder';
 export const description = 'MobileNetV2 encoder (nsfwjs ImageNet weights through block_10) images/s vs the same network in PyTorch';
@@ -40,7 +52,9 @@ const CASES: Case[] = [
 function pattern([b, c, h, w]: readonly number[]): Tensor {
   const px = new Uint8Array(b! * c! * h! * w!);
   let k = 0;
-  for (let i = 0; i < b!; i++) for (let ch = 0; ch < c!; ch++) for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) px[k++] = (7 * i + 13 * y + 3 * x + 50 * ch) % 256;
+  for (let i = 0; i < b!; i++)
+    for (let ch = 0; ch < c!; ch++)
+      for (let y = 0; y < h!; y++) for (let x = 0; x < w!; x++) px[k++] = (7 * i + 13 * y + 3 * x + 50 * ch) % 256;
   return fromBytes(px, 'uint8', [b!, c!, h!, w!]);
 }
 
@@ -67,16 +81,40 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
       const maxRel = Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(1e-6, Math.abs(ref[i]!))));
       if (!(maxRel < 1e-4)) throw new Error(`encoder: reg-ts and PyTorch disagree on ${c.label} (max relative ${maxRel})`);
       const once = (): void => scope(() => void enc.encode(images));
-      const t = await interleave((n) => timeReps(once, n), (n) => py.time({ reps: n }), pairs, 1);
+      const t = await interleave(
+        (n) => timeReps(once, n),
+        (n) => py.time({ reps: n }),
+        pairs,
+        1,
+      );
       // The same network without the fused fast path (BN as its own op, ReLU6/add out of place):
       // what the speed-up owes to folding rather than to the binding.
       const plain = (): void => scope(() => void enc.net.forward(enc.preprocess(images), { fused: false }));
-      const tPlain = await interleave((n) => timeReps(plain, n), (n) => py.time({ reps: n }), Math.max(3, Math.round(pairs / 2)), 1);
+      const tPlain = await interleave(
+        (n) => timeReps(plain, n),
+        (n) => py.time({ reps: n }),
+        Math.max(3, Math.round(pairs / 2)),
+        1,
+      );
       const B = c.shape[0];
       const { paired } = pairedRatio(t);
       ratios.push(paired);
-      rows.push([c.label, fmt(B / median(t.ts), 1), fmt(B / median(t.py), 1), fmt(median(t.ts) * 1e3, 1), fmt(median(t.py) * 1e3, 1), fmt(paired, 3)]);
-      rows.push(['  same, reg-ts layer by layer', fmt(B / median(tPlain.ts), 1), fmt(B / median(tPlain.py), 1), fmt(median(tPlain.ts) * 1e3, 1), fmt(median(tPlain.py) * 1e3, 1), fmt(pairedRatio(tPlain).paired, 3)]);
+      rows.push([
+        c.label,
+        fmt(B / median(t.ts), 1),
+        fmt(B / median(t.py), 1),
+        fmt(median(t.ts) * 1e3, 1),
+        fmt(median(t.py) * 1e3, 1),
+        fmt(paired, 3),
+      ]);
+      rows.push([
+        '  same, reg-ts layer by layer',
+        fmt(B / median(tPlain.ts), 1),
+        fmt(B / median(tPlain.py), 1),
+        fmt(median(tPlain.ts) * 1e3, 1),
+        fmt(median(tPlain.py) * 1e3, 1),
+        fmt(pairedRatio(tPlain).paired, 3),
+      ]);
       notes.push(`${c.label}: outputs agree to ${maxRel.toExponential(1)} (relative checksums)`);
       images.dispose();
     }

@@ -6,7 +6,19 @@
  * Headline ratio: median over shapes of each shape's ratio (median of per-pair reg-ts/PyTorch times).
  */
 import { Generator, getNumThreads, randn, type Tensor } from '../src/torch/index.js';
-import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+import {
+  type BenchOptions,
+  type BenchResult,
+  fmt,
+  interleave,
+  loadAverage,
+  median,
+  pairedRatio,
+  pairsFor,
+  PyWorker,
+  table,
+  timeReps,
+} from './harness.js';
 
 /** [M, K, N] */
 export const GEMM_SHAPES: readonly (readonly [number, number, number])[] = [
@@ -35,14 +47,29 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
         const c: Tensor = a.mm(b);
         c.dispose();
       };
-      const t = await interleave((r) => timeReps(mm, r), (r) => py.time({ m, k, n, reps: r }), pairs, 3, py);
+      const t = await interleave(
+        (r) => timeReps(mm, r),
+        (r) => py.time({ m, k, n, reps: r }),
+        pairs,
+        3,
+        py,
+      );
       a.dispose();
       b.dispose();
       const flop = 2 * m * k * n;
-      const mt = median(t.ts), mp = median(t.py);
+      const mt = median(t.ts),
+        mp = median(t.py);
       const r = pairedRatio(t).paired;
       ratios.push(r);
-      rows.push([`${m}×${k}×${n}`, fmt(flop / mt / 1e9, 1), fmt(flop / mp / 1e9, 1), fmt(mt * 1e3, 2), fmt(mp * 1e3, 2), fmt(r, 3), `${t.clean}/${t.taken}`]);
+      rows.push([
+        `${m}×${k}×${n}`,
+        fmt(flop / mt / 1e9, 1),
+        fmt(flop / mp / 1e9, 1),
+        fmt(mt * 1e3, 2),
+        fmt(mp * 1e3, 2),
+        fmt(r, 3),
+        `${t.clean}/${t.taken}`,
+      ]);
     }
   } finally {
     await py.close();

@@ -295,25 +295,31 @@ export async function interleave(
   ts(warmup);
   await py(warmup);
   let i = 0;
-  const { clean, all } = await gatedRounds(async () => {
-    // Alternate which side goes first, and pause between the sides: BLAS worker threads keep
-    // spinning for a while after a call (OpenBLAS ~0.1 s) and would slow whichever side ran next.
-    if (i++ % 2 === 0) {
-      const t = ts(1)[0]!;
+  const { clean, all } = await gatedRounds(
+    async () => {
+      // Alternate which side goes first, and pause between the sides: BLAS worker threads keep
+      // spinning for a while after a call (OpenBLAS ~0.1 s) and would slow whichever side ran next.
+      if (i++ % 2 === 0) {
+        const t = ts(1)[0]!;
+        await pause(SIDE_GAP_MS);
+        return [t, (await py(1))[0]!] as const;
+      }
+      const p = (await py(1))[0]!;
       await pause(SIDE_GAP_MS);
-      return [t, (await py(1))[0]!] as const;
-    }
-    const p = (await py(1))[0]!;
-    await pause(SIDE_GAP_MS);
-    return [ts(1)[0]!, p] as const;
-  }, pairs, worker);
+      return [ts(1)[0]!, p] as const;
+    },
+    pairs,
+    worker,
+  );
   const use = clean.length >= 3 ? clean : all;
   return { ts: use.map((x) => x[0]), py: use.map((x) => x[1]), clean: clean.length, taken: all.length };
 }
 
 /** "k of n pairs clean" for tables. */
 export function quality(p: Paired): string {
-  return p.clean >= 3 ? `${p.clean} clean pairs (of ${p.taken} taken)` : `only ${p.clean} clean of ${p.taken} pairs: the machine was busy, numbers are rough`;
+  return p.clean >= 3
+    ? `${p.clean} clean pairs (of ${p.taken} taken)`
+    : `only ${p.clean} clean of ${p.taken} pairs: the machine was busy, numbers are rough`;
 }
 
 /**
@@ -351,7 +357,10 @@ export function table(headers: readonly string[], rows: readonly (readonly (stri
   const cells = [headers.map(String), ...rows.map((r) => r.map(String))];
   const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const line = (r: readonly string[]): string =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ').trimEnd();
+    r
+      .map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
 }
 

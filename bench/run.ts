@@ -13,7 +13,15 @@
 import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { readFileSync } from 'node:fs';
-import { buildInfo, describeBlas, describeThreads, gemmProbe, getNumThreads, setNumThreads, warnIfReferenceBlas } from '../src/torch/index.js';
+import {
+  buildInfo,
+  describeBlas,
+  describeThreads,
+  gemmProbe,
+  getNumThreads,
+  setNumThreads,
+  warnIfReferenceBlas,
+} from '../src/torch/index.js';
 import { type Benchmark, type BenchOptions, pythonExe } from './harness.js';
 import { BENCHMARK_MODULES } from './registry.js';
 
@@ -30,7 +38,10 @@ function parseArgs(argv: string[]): { names: string[]; threads: number[] | null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => argv[++i] ?? usage();
-    if (a === '--threads') threads = value().split(',').map((s) => Number(s));
+    if (a === '--threads')
+      threads = value()
+        .split(',')
+        .map((s) => Number(s));
     else if (a === '--pairs') options.pairs = Number(value());
     else if (a === '--quick') options.quick = true;
     else if (a === '--list') list = true;

@@ -23,7 +23,19 @@ import { createSiT } from '../src/models/configs.js';
 import { configToPython } from '../src/models/pretrained.js';
 import { ImageNoise, sampleLabels } from '../src/diffusion/noise.js';
 import { sample, sdeTimeGrid, isGuided } from '../src/diffusion/samplers.js';
-import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+import {
+  type BenchOptions,
+  type BenchResult,
+  fmt,
+  interleave,
+  loadAverage,
+  median,
+  pairedRatio,
+  pairsFor,
+  PyWorker,
+  table,
+  timeReps,
+} from './harness.js';
 
 const STEPS = 50;
 const CFG = 2.3;
@@ -51,7 +63,11 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const cfg = model.config;
   const dz = cfg.zDims[0]!;
   const labels = sampleLabels('uniform', batch, cfg.numClasses, 0);
-  const noise = new ImageNoise(0, Array.from({ length: batch }, (_, i) => i), { channels: cfg.inChannels, size: cfg.inputSize, clsDim: dz });
+  const noise = new ImageNoise(
+    0,
+    Array.from({ length: batch }, (_, i) => i),
+    { channels: cfg.inChannels, size: cfg.inputSize, clsDim: dz },
+  );
   const init = noise.initial();
   const nx: Tensor[] = [];
   const nc: Tensor[] = [];
@@ -64,7 +80,14 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const noiseC = torch.stack(nc);
   const y = torch.tensor(Array.from(labels), { dtype: 'int64' });
   const file = path.join(dir, 'sample.safetensors');
-  const tensors = new Map<string, Tensor>([...model.stateDict(), ['input.x_T', init.x], ['input.c_T', init.c!], ['input.y', y], ['input.noise_x', noiseX], ['input.noise_c', noiseC]]);
+  const tensors = new Map<string, Tensor>([
+    ...model.stateDict(),
+    ['input.x_T', init.x],
+    ['input.c_T', init.c!],
+    ['input.y', y],
+    ['input.noise_x', noiseX],
+    ['input.noise_c', noiseC],
+  ]);
   saveSafetensors(file, tensors, {
     config: JSON.stringify(configToPython(cfg)),
     sampler: JSON.stringify({ steps: STEPS, cfg: CFG, cls_cfg: CLS_CFG, low: LOW, high: HIGH, null_label: cfg.numClasses }),
@@ -89,7 +112,8 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     const rel = (a: number[], b: number[]) => Math.max(...a.map((v, i) => Math.abs(v - b[i]!))) / Math.max(...b.map(Math.abs));
     const errX = rel(mine.x, ref.x);
     const errC = rel(mine.c, ref.c);
-    if (!(errX < 1e-3 && errC < 1e-3)) throw new Error(`sample: reg-ts and PyTorch trajectories disagree (latent ${errX}, class token ${errC})`);
+    if (!(errX < 1e-3 && errC < 1e-3))
+      throw new Error(`sample: reg-ts and PyTorch trajectories disagree (latent ${errX}, class token ${errC})`);
 
     const t = await interleave(
       (n) => timeReps(() => torch.scope(() => void once()), n),
@@ -100,7 +124,12 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     // per-image noise streams of `reg sample` for one batch: x_T, c_T and 49 step noises per image
     const noiseTimes = timeReps(() => {
       torch.scope(() => {
-        const nz = new ImageNoise(1, Array.from({ length: batch }, (_, i) => i), { channels: cfg.inChannels, size: cfg.inputSize, clsDim: dz }, { device });
+        const nz = new ImageNoise(
+          1,
+          Array.from({ length: batch }, (_, i) => i),
+          { channels: cfg.inChannels, size: cfg.inputSize, clsDim: dz },
+          { device },
+        );
         const st = nz.initial();
         for (let i = 0; i < STEPS - 1; i++) nz.step(i, st.x, st.c);
       });

@@ -19,7 +19,19 @@ import { clipGradNorm_ } from '../src/train/clip.js';
 import { EMA } from '../src/train/ema.js';
 import { trainStepFlops } from '../src/train/flops.js';
 import { PEAK_GFLOPS } from './block.js';
-import { type BenchOptions, type BenchResult, fmt, interleave, loadAverage, median, pairedRatio, pairsFor, PyWorker, table, timeReps } from './harness.js';
+import {
+  type BenchOptions,
+  type BenchResult,
+  fmt,
+  interleave,
+  loadAverage,
+  median,
+  pairedRatio,
+  pairsFor,
+  PyWorker,
+  table,
+  timeReps,
+} from './harness.js';
 
 const B = 16;
 const C = 4;
@@ -27,7 +39,14 @@ const S = 32;
 const DZ = 768;
 
 interface Inputs {
-  x0: Tensor; y: Tensor; cls0: Tensor; target: Tensor; t: Tensor; noise: Tensor; noiseCls: Tensor; dropMask: Tensor;
+  x0: Tensor;
+  y: Tensor;
+  cls0: Tensor;
+  target: Tensor;
+  t: Tensor;
+  noise: Tensor;
+  noiseCls: Tensor;
+  dropMask: Tensor;
 }
 
 /** Same draws, same order as train_step.py::make_inputs. */
@@ -55,7 +74,15 @@ interface Setup {
 
 function build(seed: number): Setup {
   torch.manualSeed(seed);
-  const model = createSiT('SiT-S/2', { inputSize: S, inChannels: C, numClasses: 1000, encoderDepth: 4, projectorDim: 2048, zDims: [DZ], variant: 'reg' });
+  const model = createSiT('SiT-S/2', {
+    inputSize: S,
+    inChannels: C,
+    numClasses: 1000,
+    encoderDepth: 4,
+    projectorDim: 2048,
+    zDims: [DZ],
+    variant: 'reg',
+  });
   model.train();
   const ema = new EMA(model, 0.9999);
   const opt = adamw(model.namedParameters(), { lr: 1e-4 });
@@ -65,9 +92,21 @@ function build(seed: number): Setup {
 /** The trainer's step (src/train/trainer.ts) with the inputs fixed: loss, backward, clip, AdamW, EMA. */
 function step({ model, ema, opt, inp }: Setup): { loss: number; gradNorm: number } {
   return torch.scope(() => {
-    const out = regLoss(model, { x0: inp.x0, y: inp.y, cls0: inp.cls0, target: inp.target, t: inp.t, noise: inp.noise, noiseCls: inp.noiseCls, dropMask: inp.dropMask });
+    const out = regLoss(model, {
+      x0: inp.x0,
+      y: inp.y,
+      cls0: inp.cls0,
+      target: inp.target,
+      t: inp.t,
+      noise: inp.noise,
+      noiseCls: inp.noiseCls,
+      dropMask: inp.dropMask,
+    });
     out.total.backward();
-    const gradNorm = clipGradNorm_(opt.params.map(([, p]) => p), 1.0);
+    const gradNorm = clipGradNorm_(
+      opt.params.map(([, p]) => p),
+      1.0,
+    );
     opt.step();
     opt.zeroGrad();
     ema.update();
@@ -89,21 +128,39 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
     const agree = Math.max(rel(mine.loss, ref.loss), rel(mine.gradNorm, ref.gradNorm));
     if (s.model.numParameters() !== ref.params || !(agree < 1e-4)) {
-      throw new Error(`train-step: reg-ts and PyTorch disagree (params ${s.model.numParameters()} vs ${ref.params}; loss ${mine.loss} vs ${ref.loss}; grad norm ${mine.gradNorm} vs ${ref.gradNorm})`);
+      throw new Error(
+        `train-step: reg-ts and PyTorch disagree (params ${s.model.numParameters()} vs ${ref.params}; loss ${mine.loss} vs ${ref.loss}; grad norm ${mine.gradNorm} vs ${ref.gradNorm})`,
+      );
     }
-    const t = await interleave((n) => timeReps(() => step(s), n), (n) => py.time({ reps: n }), pairs, 1);
+    const t = await interleave(
+      (n) => timeReps(() => step(s), n),
+      (n) => py.time({ reps: n }),
+      pairs,
+      1,
+    );
     const flops = trainStepFlops(s.model.config, B);
     const row = (label: string, xs: number[]): (string | number)[] => {
       const m = median(xs);
       const gf = flops / m / 1e9;
-      return [label, fmt(m * 1e3, 0), fmt(Math.min(...xs) * 1e3, 0), fmt(B / m, 2), fmt(gf, 1), `${fmt((100 * gf) / PEAK_GFLOPS, 1)}%`, xs.length];
+      return [
+        label,
+        fmt(m * 1e3, 0),
+        fmt(Math.min(...xs) * 1e3, 0),
+        fmt(B / m, 2),
+        fmt(gf, 1),
+        `${fmt((100 * gf) / PEAK_GFLOPS, 1)}%`,
+        xs.length,
+      ];
     };
     const { paired: ratio, ofMedians } = pairedRatio(t);
     const text = [
       `SiT-S/2 + REG, ${(s.model.numParameters() / 1e6).toFixed(2)}M parameters, batch ${B}, 32×32×4 latents, 257 tokens, encoder width ${DZ}, float32; intra-op threads ${threads} (both sides)`,
       `step ≈ ${fmt(flops / 1e9, 0)} GFLOP (3 × forward matmul FLOPs); peak ${PEAK_GFLOPS} GFLOP/s; load average ${loadAverage()}`,
       `first step agrees with PyTorch: loss ${mine.loss.toPrecision(7)} vs ${ref.loss.toPrecision(7)}, grad norm ${mine.gradNorm.toPrecision(7)} vs ${ref.gradNorm.toPrecision(7)} (max relative difference ${agree.toExponential(1)})`,
-      table(['', 'median ms', 'min ms', 'images/s', 'GFLOP/s', 'of peak', 'samples'], [row('reg-ts step', t.ts), row('PyTorch step', t.py)]),
+      table(
+        ['', 'median ms', 'min ms', 'images/s', 'GFLOP/s', 'of peak', 'samples'],
+        [row('reg-ts step', t.ts), row('PyTorch step', t.py)],
+      ),
       `reg-ts/PyTorch: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 1.0`,
     ].join('\n');
     return { table: text, ratio };

@@ -15,7 +15,12 @@ const stampFile = path.join(here, 'build', 'stamp.txt');
 
 function sourceHash(lib) {
   const h = createHash('sha256');
-  for (const f of ['binding.gyp', ...readdirSync(path.join(here, 'src')).sort().map((f) => `src/${f}`)]) {
+  for (const f of [
+    'binding.gyp',
+    ...readdirSync(path.join(here, 'src'))
+      .sort()
+      .map((f) => `src/${f}`),
+  ]) {
     h.update(f).update(readFileSync(path.join(here, f)));
   }
   h.update(JSON.stringify(lib)).update(process.version);

@@ -18,7 +18,9 @@ function fromPip() {
         python,
         ['-c', 'import os, torch; print(os.path.dirname(torch.__file__)); print(int(torch._C._GLIBCXX_USE_CXX11_ABI))'],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] },
-      ).trim().split('\n');
+      )
+        .trim()
+        .split('\n');
       const found = fromPrefix(out[0], `pip torch (${python})`);
       if (found) return { ...found, cxx11abi: Number(out[1]) };
     } catch {
@@ -34,7 +36,12 @@ function fromDebian() {
     existsSync(path.join(d, 'libtorch_cpu.so')),
   );
   if (!multiarch) return null;
-  return { source: 'debian libtorch-dev', include: ['/usr/include', '/usr/include/torch/csrc/api/include'], libdir: multiarch, cxx11abi: 1 };
+  return {
+    source: 'debian libtorch-dev',
+    include: ['/usr/include', '/usr/include/torch/csrc/api/include'],
+    libdir: multiarch,
+    cxx11abi: 1,
+  };
 }
 
 export function findLibtorch() {
@@ -47,7 +54,7 @@ export function findLibtorch() {
   const found = fromPip() ?? fromDebian();
   if (!found) {
     throw new Error(
-      'libtorch not found. Install Debian\'s libtorch-dev (apt-get install libtorch-dev), install PyTorch with pip, ' +
+      "libtorch not found. Install Debian's libtorch-dev (apt-get install libtorch-dev), install PyTorch with pip, " +
         'or set LIBTORCH to a libtorch directory with include/ and lib/.',
     );
   }

@@ -13,7 +13,9 @@ function find(dir, out = []) {
 }
 
 const filter = process.argv.slice(2);
-const files = find('dist').filter((f) => filter.length === 0 || filter.some((s) => f.includes(s))).sort();
+const files = find('dist')
+  .filter((f) => filter.length === 0 || filter.some((s) => f.includes(s)))
+  .sort();
 if (files.length === 0) {
   console.error('no test files found under dist/ (did the build run?)');
   process.exit(1);

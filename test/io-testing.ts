@@ -47,7 +47,10 @@ export function encode(v: unknown, tensor?: (v: unknown) => RawTensor | undefine
 }
 
 function sortJson(items: Json[]): Json[] {
-  return items.map((x) => [JSON.stringify(x), x] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((p) => p[1]);
+  return items
+    .map((x) => [JSON.stringify(x), x] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+    .map((p) => p[1]);
 }
 
 /** Re-sort every `{"set": [...]}` of an expected tree the way {@link encode} sorts sets. */
@@ -109,15 +112,46 @@ export function makeZip(files: readonly ZipInput[], opts: { zip64?: boolean; com
     const M = 0xffffffff;
     const localExtra = z64 ? cat(le(1, 2), le(16, 2), le(f.data.byteLength, 8), le(body.byteLength, 8)) : new Uint8Array(0);
     push(
-      cat(le(0x04034b50, 4), le(z64 ? 45 : 20, 2), le(0x800, 2), le(f.deflate ? 8 : 0, 2), le(0, 2), le(0x21, 2), le(crc, 4),
-        le(z64 ? M : body.byteLength, 4), le(z64 ? M : f.data.byteLength, 4), le(name.byteLength, 2), le(localExtra.byteLength, 2), name, localExtra),
+      cat(
+        le(0x04034b50, 4),
+        le(z64 ? 45 : 20, 2),
+        le(0x800, 2),
+        le(f.deflate ? 8 : 0, 2),
+        le(0, 2),
+        le(0x21, 2),
+        le(crc, 4),
+        le(z64 ? M : body.byteLength, 4),
+        le(z64 ? M : f.data.byteLength, 4),
+        le(name.byteLength, 2),
+        le(localExtra.byteLength, 2),
+        name,
+        localExtra,
+      ),
     );
     push(body);
     const cdExtra = z64 ? cat(le(1, 2), le(24, 2), le(f.data.byteLength, 8), le(body.byteLength, 8), le(at, 8)) : new Uint8Array(0);
     central.push(
-      cat(le(0x02014b50, 4), le(45, 2), le(z64 ? 45 : 20, 2), le(0x800, 2), le(f.deflate ? 8 : 0, 2), le(0, 2), le(0x21, 2), le(crc, 4),
-        le(z64 ? M : body.byteLength, 4), le(z64 ? M : f.data.byteLength, 4), le(name.byteLength, 2), le(cdExtra.byteLength, 2), le(0, 2),
-        le(0, 2), le(0, 2), le(0, 4), le(z64 ? M : at, 4), name, cdExtra),
+      cat(
+        le(0x02014b50, 4),
+        le(45, 2),
+        le(z64 ? 45 : 20, 2),
+        le(0x800, 2),
+        le(f.deflate ? 8 : 0, 2),
+        le(0, 2),
+        le(0x21, 2),
+        le(crc, 4),
+        le(z64 ? M : body.byteLength, 4),
+        le(z64 ? M : f.data.byteLength, 4),
+        le(name.byteLength, 2),
+        le(cdExtra.byteLength, 2),
+        le(0, 2),
+        le(0, 2),
+        le(0, 2),
+        le(0, 4),
+        le(z64 ? M : at, 4),
+        name,
+        cdExtra,
+      ),
     );
   }
   const cdStart = offset;
@@ -125,13 +159,35 @@ export function makeZip(files: readonly ZipInput[], opts: { zip64?: boolean; com
   const cdSize = offset - cdStart;
   if (z64) {
     const z64At = offset;
-    push(cat(le(0x06064b50, 4), le(44, 8), le(45, 2), le(45, 2), le(0, 4), le(0, 4), le(files.length, 8), le(files.length, 8), le(cdSize, 8), le(cdStart, 8)));
+    push(
+      cat(
+        le(0x06064b50, 4),
+        le(44, 8),
+        le(45, 2),
+        le(45, 2),
+        le(0, 4),
+        le(0, 4),
+        le(files.length, 8),
+        le(files.length, 8),
+        le(cdSize, 8),
+        le(cdStart, 8),
+      ),
+    );
     push(cat(le(0x07064b50, 4), le(0, 4), le(z64At, 8), le(1, 4)));
   }
   const comment = enc.encode(opts.comment ?? '');
   push(
-    cat(le(0x06054b50, 4), le(0, 2), le(0, 2), le(z64 ? 0xffff : files.length, 2), le(z64 ? 0xffff : files.length, 2),
-      le(z64 ? 0xffffffff : cdSize, 4), le(z64 ? 0xffffffff : cdStart, 4), le(comment.byteLength, 2), comment),
+    cat(
+      le(0x06054b50, 4),
+      le(0, 2),
+      le(0, 2),
+      le(z64 ? 0xffff : files.length, 2),
+      le(z64 ? 0xffff : files.length, 2),
+      le(z64 ? 0xffffffff : cdSize, 4),
+      le(z64 ? 0xffffffff : cdStart, 4),
+      le(comment.byteLength, 2),
+      comment,
+    ),
   );
   return cat(...chunks);
 }
@@ -161,7 +217,10 @@ export function rng(seed: number): () => number {
 export function sparseLargeFile(path: string): { far: Uint8Array } | null {
   const far = Uint8Array.from({ length: 16 }, (_, i) => i + 1);
   const at = 4_500_000_000;
-  const json = JSON.stringify({ near: { dtype: 'F32', shape: [1], data_offsets: [0, 4] }, far: { dtype: 'I32', shape: [2, 2], data_offsets: [at, at + 16] } });
+  const json = JSON.stringify({
+    near: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+    far: { dtype: 'I32', shape: [2, 2], data_offsets: [at, at + 16] },
+  });
   const header = new TextEncoder().encode(json.padEnd(Math.ceil(json.length / 8) * 8, ' '));
   const fd = openSync(path, 'w');
   try {

@@ -56,7 +56,8 @@ test('imports in src/ only point down the layers', () => {
       const to = layerOf(target);
       if (to === null) {
         const isTestHelper = path.relative(root, target).startsWith(`test${path.sep}`);
-        if (!(isTestHelper && file.endsWith('.test.ts'))) violations.push(`${path.relative(root, file)} imports ${spec} (outside the layers)`);
+        if (!(isTestHelper && file.endsWith('.test.ts')))
+          violations.push(`${path.relative(root, file)} imports ${spec} (outside the layers)`);
         continue;
       }
       if (to === from || to === 0) continue;
@@ -67,6 +68,7 @@ test('imports in src/ only point down the layers', () => {
 });
 
 test('the import scanner sees every kind of relative import', () => {
-  const code = "import { a } from '../torch/a.js';\nexport * from './b.js';\nimport './side.js';\nconst m = await import('../data/c.js');\nimport type { T } from \"../nn/t.js\";";
+  const code =
+    "import { a } from '../torch/a.js';\nexport * from './b.js';\nimport './side.js';\nconst m = await import('../data/c.js');\nimport type { T } from \"../nn/t.js\";";
   assert.deepEqual(relativeImports(code), ['../torch/a.js', './b.js', './side.js', '../data/c.js', '../nn/t.js']);
 });

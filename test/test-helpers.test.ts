@@ -28,5 +28,8 @@ test('no library file of src/ imports from test/', () => {
       return spec.startsWith('.') && path.resolve(path.dirname(f), spec).startsWith(path.resolve(SRC, '..', 'test') + path.sep);
     });
   });
-  assert.deepEqual(offenders.map((f) => path.relative(SRC, f)), []);
+  assert.deepEqual(
+    offenders.map((f) => path.relative(SRC, f)),
+    [],
+  );
 });

@@ -42,7 +42,10 @@ export const showDefault = (v: SettingValue): string => (typeof v === 'string' &
  */
 export function overrideOptions(table: SettingTable): SettingTable {
   return Object.fromEntries(
-    Object.entries(table).map(([name, { default: d, ...s }]) => [name, d === undefined ? s : { ...s, help: `${s.help} (default: ${showDefault(d)})` }]),
+    Object.entries(table).map(([name, { default: d, ...s }]) => [
+      name,
+      d === undefined ? s : { ...s, help: `${s.help} (default: ${showDefault(d)})` },
+    ]),
   );
 }
 
@@ -64,7 +67,9 @@ function commanderOptions(name: string, s: Setting): Option[] {
     const off = new Option(`--no-${kebabCase(name)}`, `turn ${flag} off`);
     return [on, s.default === false ? off.hideHelp() : off];
   }
-  const option = new Option(`${flag} <${s.choices ? s.choices.join('|') : s.type}>`, help).argParser((raw: string) => parseValue(flag, s, raw));
+  const option = new Option(`${flag} <${s.choices ? s.choices.join('|') : s.type}>`, help).argParser((raw: string) =>
+    parseValue(flag, s, raw),
+  );
   if (s.default !== undefined) option.default(s.default, showDefault(s.default));
   if (s.required) option.makeOptionMandatory();
   return [option];
@@ -85,11 +90,7 @@ export const OUTPUT = {
  * a bad value) and prints no error itself. Positionals are collected, not checked.
  */
 export function commanderCommand(name: string, options: SettingTable, summary = '', positionals?: string): CommanderCommand {
-  const cmd = new CommanderCommand(name)
-    .description(summary)
-    .allowExcessArguments()
-    .exitOverride()
-    .configureOutput(OUTPUT);
+  const cmd = new CommanderCommand(name).description(summary).allowExcessArguments().exitOverride().configureOutput(OUTPUT);
   if (positionals) cmd.usage(`[options] ${positionals}`);
   for (const [key, setting] of Object.entries(options)) for (const option of commanderOptions(key, setting)) cmd.addOption(option);
   return cmd;

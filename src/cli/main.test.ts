@@ -22,7 +22,8 @@ describe('reg', () => {
     for (const argv of [[], ['--help'], ['help']]) {
       const r = reg(...argv);
       assert.equal(r.status, 0, r.stderr);
-      for (const name of ['demo', 'prepare', 'train', 'sample', 'convert', 'export', 'version']) assert.match(r.stdout, new RegExp(`^  ${name}\\b`, 'm'), `${argv.join(' ')}: ${name}`);
+      for (const name of ['demo', 'prepare', 'train', 'sample', 'convert', 'export', 'version'])
+        assert.match(r.stdout, new RegExp(`^  ${name}\\b`, 'm'), `${argv.join(' ')}: ${name}`);
     }
   });
 
@@ -47,8 +48,14 @@ describe('reg', () => {
       [['sample', '--out', 'x'], /^reg sample: required option '--ckpt <string>' not specified$/],
       // `reg sample` spells mixed precision as `reg train` does; the old --amp is gone
       [['sample', '--ckpt', 'x', '--out', 'y', '--amp', 'bf16'], /^reg sample: unknown option '--amp'$/],
-      [['sample', '--ckpt', 'x', '--out', 'y', '--mixed-precision', 'none'], /^reg sample: --mixed-precision must be one of no, bf16, fp16, got 'none'$/],
-      [['sample', '--ckpt', 'x', '--out', 'y', '--device', 'cpu', '--mixed-precision', 'fp16'], /^reg sample: --mixed-precision: fp16 mixed precision needs a CUDA device/],
+      [
+        ['sample', '--ckpt', 'x', '--out', 'y', '--mixed-precision', 'none'],
+        /^reg sample: --mixed-precision must be one of no, bf16, fp16, got 'none'$/,
+      ],
+      [
+        ['sample', '--ckpt', 'x', '--out', 'y', '--device', 'cpu', '--mixed-precision', 'fp16'],
+        /^reg sample: --mixed-precision: fp16 mixed precision needs a CUDA device/,
+      ],
       // options that `reg demo` shares with training keep the training setting's range
       [['demo', '--ema-decay', '2'], /^reg demo: --ema-decay must be in \[0, 1\], got '2'$/],
       [['demo', '--budget', '0'], /^reg demo: --budget must be greater than 0, got '0'$/],
@@ -62,7 +69,10 @@ describe('reg', () => {
 
   it('commands that compute warn once, on stderr, when libtorch runs on the reference BLAS; reg version shows the BLAS and a GEMM figure', () => {
     const onReference = { ...process.env, LD_LIBRARY_PATH: referenceBlasDir() };
-    const heavy = spawnSync(process.execPath, [MAIN, 'sample', '--ckpt', '/nonexistent/ckpt', '--out', '/nonexistent/out'], { encoding: 'utf8', env: onReference });
+    const heavy = spawnSync(process.execPath, [MAIN, 'sample', '--ckpt', '/nonexistent/ckpt', '--out', '/nonexistent/out'], {
+      encoding: 'utf8',
+      env: onReference,
+    });
     assert.equal(heavy.status, 2, heavy.stderr);
     const lines = heavy.stderr.trim().split('\n');
     assert.equal(lines.filter((l) => l.includes('reference BLAS')).length, 1, heavy.stderr);
@@ -73,7 +83,10 @@ describe('reg', () => {
     assert.equal(normal.status, 2);
     assert.doesNotMatch(normal.stderr, /reference BLAS/);
     // help is not heavy work
-    assert.doesNotMatch(spawnSync(process.execPath, [MAIN, 'train', '--help'], { encoding: 'utf8', env: onReference }).stderr, /reference BLAS/);
+    assert.doesNotMatch(
+      spawnSync(process.execPath, [MAIN, 'train', '--help'], { encoding: 'utf8', env: onReference }).stderr,
+      /reference BLAS/,
+    );
 
     const version = spawnSync(process.execPath, [MAIN, 'version'], { encoding: 'utf8', env: onReference });
     assert.equal(version.status, 0, version.stderr);

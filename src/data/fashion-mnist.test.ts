@@ -54,10 +54,14 @@ test('resize to 16×16 (bicubic) and the limit option', async () => {
 
 test('clear errors for a missing directory or file, naming the Debian package', () => {
   const missing = join(tmpdir(), 'no-such-fashion-mnist');
-  assert.throws(() => loadFashionMnist({ dir: missing }), (e: Error) =>
-    e.message.includes(missing) && e.message.includes('apt-get install dataset-fashion-mnist'));
-  assert.throws(() => loadFashionMnist({ dir: DIR, split: 'train' }), (e: Error) =>
-    e.message.includes(join(DIR, 'train-images-idx3-ubyte.gz')) && e.message.includes('dataset-fashion-mnist'));
+  assert.throws(
+    () => loadFashionMnist({ dir: missing }),
+    (e: Error) => e.message.includes(missing) && e.message.includes('apt-get install dataset-fashion-mnist'),
+  );
+  assert.throws(
+    () => loadFashionMnist({ dir: DIR, split: 'train' }),
+    (e: Error) => e.message.includes(join(DIR, 'train-images-idx3-ubyte.gz')) && e.message.includes('dataset-fashion-mnist'),
+  );
   assert.throws(() => loadFashionMnist({ dir: mkdtempSync(join(tmpdir(), 'reg-fm-')), split: 'test' }), /t10k-images-idx3-ubyte\.gz/);
 });
 

@@ -1,5 +1,16 @@
 import assert from 'node:assert/strict';
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -22,7 +33,13 @@ function toyPixels(n: number): Uint8Array {
 /** n RGB 4×4 images; label = i mod 3. */
 function dataset(n: number): InMemoryDataset {
   const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
-  return new InMemoryDataset({ name: 'toy', classNames: ['a', 'b', 'c'], labels, pixels: toyPixels(n), stored: { channels: 3, height: 4, width: 4 } });
+  return new InMemoryDataset({
+    name: 'toy',
+    classNames: ['a', 'b', 'c'],
+    labels,
+    pixels: toyPixels(n),
+    stored: { channels: 3, height: 4, width: 4 },
+  });
 }
 
 /** A tiny deterministic encoder: 2×2 average pooling → 4 tokens of 3 channels; CLS = their mean. */
@@ -33,7 +50,16 @@ class PoolEncoder implements RepresentationEncoder {
   readonly grid = [2, 2] as const;
   readonly numPatches = 4;
   readonly device = 'cpu' as const;
-  readonly info: EncoderInfo = { name: 'pool', dim: 3, inputSize: 4, grid: [2, 2], weights: 'none', weightsSha256: '0', preprocessing: 'x/255', clsToken: 'mean' };
+  readonly info: EncoderInfo = {
+    name: 'pool',
+    dim: 3,
+    inputSize: 4,
+    grid: [2, 2],
+    weights: 'none',
+    weightsSha256: '0',
+    preprocessing: 'x/255',
+    clsToken: 'mean',
+  };
   calls = 0;
   patchGrid(): [number, number] {
     return [2, 2];
@@ -67,11 +93,24 @@ function tmp(): string {
 }
 
 function options(out: string, extra: Partial<PrepareFeatureCacheOptions> = {}): PrepareFeatureCacheOptions {
-  return { dataset: dataset(13), datasetSpec: 'toy', encoder: new PoolEncoder(), out, shardSize: 5, batchSize: 2, progress: false, ...extra };
+  return {
+    dataset: dataset(13),
+    datasetSpec: 'toy',
+    encoder: new PoolEncoder(),
+    out,
+    shardSize: 5,
+    batchSize: 2,
+    progress: false,
+    ...extra,
+  };
 }
 
 const shardBytes = (dir: string): Record<string, string> =>
-  Object.fromEntries(readdirSync(dir).filter((f) => f.startsWith('shard-')).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
+  Object.fromEntries(
+    readdirSync(dir)
+      .filter((f) => f.startsWith('shard-'))
+      .map((f) => [f, readFileSync(join(dir, f)).toString('base64')]),
+  );
 
 test('round trip: shards + manifest, random access by dataset index equals the encoder', async () => {
   const dir = tmp();
@@ -82,7 +121,14 @@ test('round trip: shards + manifest, random access by dataset index equals the e
       assert.equal(report.computed, 3);
       const m = readManifest(out);
       assert.equal(m.complete, true);
-      assert.deepEqual(m.shards.map((s) => [s.file, s.start, s.count]), [['shard-00000.safetensors', 0, 5], ['shard-00001.safetensors', 5, 5], ['shard-00002.safetensors', 10, 3]]);
+      assert.deepEqual(
+        m.shards.map((s) => [s.file, s.start, s.count]),
+        [
+          ['shard-00000.safetensors', 0, 5],
+          ['shard-00001.safetensors', 5, 5],
+          ['shard-00002.safetensors', 10, 3],
+        ],
+      );
       assert.equal(m.tokens, 4);
       assert.equal(m.encoder.name, 'pool');
       const cache = FeatureCache.open(out);
@@ -90,7 +136,10 @@ test('round trip: shards + manifest, random access by dataset index equals the e
       cache.checkDataset(dataset(13));
       const idx = [12, 0, 7, 6, 4, 12];
       const got = cache.get(idx);
-      assert.deepEqual([...got.labels], idx.map((i) => i % 3));
+      assert.deepEqual(
+        [...got.labels],
+        idx.map((i) => i % 3),
+      );
       assert.deepEqual(got.patches.shape, [6, 4, 3]);
       assert.equal(got.patches.dtype, 'float32');
       torch.scope(() => {
@@ -166,12 +215,18 @@ test('corruption and truncation are detected on open, naming the shard', async (
   try {
     await prepareFeatureCache(options(dir));
     corrupt(join(dir, 'shard-00001.safetensors'));
-    assert.throws(() => FeatureCache.open(dir), (e: unknown) => e instanceof FeatureCacheError && /shard-00001\.safetensors is corrupt: sha256/.test(e.message));
+    assert.throws(
+      () => FeatureCache.open(dir),
+      (e: unknown) => e instanceof FeatureCacheError && /shard-00001\.safetensors is corrupt: sha256/.test(e.message),
+    );
     // without checksums a flipped data byte goes unnoticed, but truncation never does
     FeatureCache.open(dir, { verify: false }).close();
     const path = join(dir, 'shard-00002.safetensors');
     truncateSync(path, readFileSync(path).length - 10);
-    assert.throws(() => FeatureCache.open(dir, { verify: false }), /shard-00002\.safetensors is truncated or altered: \d+ bytes, the manifest says \d+/);
+    assert.throws(
+      () => FeatureCache.open(dir, { verify: false }),
+      /shard-00002\.safetensors is truncated or altered: \d+ bytes, the manifest says \d+/,
+    );
     rmSync(path);
     assert.throws(() => FeatureCache.open(dir, { verify: false }), /shard-00002\.safetensors is missing/);
     rmSync(join(dir, 'manifest.json'));
@@ -187,7 +242,16 @@ test('real encoder: MobileNetV2 (committed real weights) features of Fashion-MNI
   try {
     const encoder = await createEncoder('mobilenetv2', { weights: fixturePath('encoders/mobilenetv2-block10'), inputSize: 64 });
     const ds = loadFashionMnist({ dir: fixturePath('data/fashion-mnist'), split: 'test', limit: 12 });
-    const report = await prepareFeatureCache({ dataset: ds, datasetSpec: 'fashion-mnist:test', encoder, out: dir, shardSize: 8, batchSize: 6, dtype: 'float32', progress: false });
+    const report = await prepareFeatureCache({
+      dataset: ds,
+      datasetSpec: 'fashion-mnist:test',
+      encoder,
+      out: dir,
+      shardSize: 8,
+      batchSize: 6,
+      dtype: 'float32',
+      progress: false,
+    });
     assert.equal(report.manifest.tokens, 16);
     assert.equal(report.manifest.dim, 96);
     const cache = FeatureCache.open(dir);

@@ -37,7 +37,10 @@ export const MANIFEST_FILE = 'manifest.json';
 export type FeatureDType = 'float16' | 'float32';
 
 /** The dataset a cache was computed from (its shape and classes, as JSON). */
-export interface CachedDatasetInfo extends Pick<ImageDataset, 'name' | 'length' | 'channels' | 'height' | 'width' | 'numClasses' | 'classNames'> {
+export interface CachedDatasetInfo extends Pick<
+  ImageDataset,
+  'name' | 'length' | 'channels' | 'height' | 'width' | 'numClasses' | 'classNames'
+> {
   /** How it was named on the command line, e.g. `fashion-mnist:train`. */
   readonly spec: string;
 }
@@ -91,14 +94,16 @@ export function fileSha256(path: string): string {
 /** Reads and shape-checks `dir/manifest.json`. */
 export function readManifest(dir: string): FeatureCacheManifest {
   const path = join(dir, MANIFEST_FILE);
-  if (!existsSync(path)) throw new FeatureCacheError(`no feature cache at ${dir} (${MANIFEST_FILE} missing); create it with \`reg prepare\``);
+  if (!existsSync(path))
+    throw new FeatureCacheError(`no feature cache at ${dir} (${MANIFEST_FILE} missing); create it with \`reg prepare\``);
   let m: FeatureCacheManifest;
   try {
     m = JSON.parse(readFileSync(path, 'utf8')) as FeatureCacheManifest;
   } catch (err) {
     throw new FeatureCacheError(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  if (m.format !== FEATURE_CACHE_FORMAT) throw new FeatureCacheError(`${path}: format ${JSON.stringify(m.format)}, expected ${FEATURE_CACHE_FORMAT}`);
+  if (m.format !== FEATURE_CACHE_FORMAT)
+    throw new FeatureCacheError(`${path}: format ${JSON.stringify(m.format)}, expected ${FEATURE_CACHE_FORMAT}`);
   if (!Array.isArray(m.shards) || typeof m.count !== 'number' || typeof m.shardSize !== 'number') {
     throw new FeatureCacheError(`${path}: malformed manifest`);
   }
@@ -113,9 +118,12 @@ function settingsOf(m: FeatureCacheSettings): FeatureCacheSettings {
 /** Keys (dotted) whose values differ between two JSON values. */
 function differences(a: unknown, b: unknown, path = ''): string[] {
   if (JSON.stringify(a) === JSON.stringify(b)) return [];
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) || Array.isArray(b)) return [path || '(root)'];
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null || Array.isArray(a) || Array.isArray(b))
+    return [path || '(root)'];
   const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k));
+  return [...keys].flatMap((k) =>
+    differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], path ? `${path}.${k}` : k),
+  );
 }
 
 /** Checks one listed shard on disk: present, right size and (when `checksum`) right sha256. Returns a problem or null. */
@@ -212,7 +220,9 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
     const old = readManifest(out);
     const diff = differences(settingsOf(old), settings);
     if (diff.length > 0) {
-      throw new FeatureCacheError(`${out} holds a feature cache made with other settings (${diff.slice(0, 6).join(', ')} differ); use another --out or delete it`);
+      throw new FeatureCacheError(
+        `${out} holds a feature cache made with other settings (${diff.slice(0, 6).join(', ')} differ); use another --out or delete it`,
+      );
     }
     for (const s of old.shards) {
       const problem = shardProblem(out, s, true);
@@ -221,7 +231,12 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
     }
   }
   const writeManifest = (complete: boolean): FeatureCacheManifest => {
-    const manifest: FeatureCacheManifest = { ...settings, numShards, complete, shards: [...done.values()].sort((a, b) => a.index - b.index) };
+    const manifest: FeatureCacheManifest = {
+      ...settings,
+      numShards,
+      complete,
+      shards: [...done.values()].sort((a, b) => a.index - b.index),
+    };
     writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
     return manifest;
   };
@@ -266,7 +281,8 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
       torch.scope(() => {
         const x = torch.fromBytes(batch.images, 'uint8', [b, dataset.channels, dataset.height, dataset.width]);
         const { cls, patches } = encoder.encode(x);
-        if (patches.shape[1] !== T || patches.shape[2] !== C) throw new Error(`encoder returned patches [${patches.shape.join(', ')}], expected [${b}, ${T}, ${C}]`);
+        if (patches.shape[1] !== T || patches.shape[2] !== C)
+          throw new Error(`encoder returned patches [${patches.shape.join(', ')}], expected [${b}, ${T}, ${C}]`);
         clsBuf.set(cls.to({ dtype, device: 'cpu' }).toBytes(), off * C * item);
         patchBuf.set(patches.to({ dtype, device: 'cpu' }).toBytes(), off * T * C * item);
       });
@@ -333,7 +349,12 @@ export class FeatureCache {
   /** Labels of all cached images, in dataset order. */
   readonly labels: Int32Array;
 
-  private constructor(readonly dir: string, readonly manifest: FeatureCacheManifest, shards: LoadedShard[], options: OpenFeatureCacheOptions) {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: FeatureCacheManifest,
+    shards: LoadedShard[],
+    options: OpenFeatureCacheOptions,
+  ) {
     this.#shards = shards;
     this.#dtype = options.dtype ?? 'float32';
     this.#device = options.device ?? 'cpu';
@@ -348,7 +369,9 @@ export class FeatureCache {
   static open(dir: string, options: OpenFeatureCacheOptions = {}): FeatureCache {
     const m = readManifest(dir);
     if (!m.complete || m.shards.length !== m.numShards) {
-      throw new FeatureCacheError(`feature cache ${dir} is incomplete (${m.shards.length}/${m.numShards} shards); rerun \`reg prepare\` with the same options to finish it`);
+      throw new FeatureCacheError(
+        `feature cache ${dir} is incomplete (${m.shards.length}/${m.numShards} shards); rerun \`reg prepare\` with the same options to finish it`,
+      );
     }
     const shards: LoadedShard[] = [];
     try {
@@ -357,17 +380,24 @@ export class FeatureCache {
           throw new FeatureCacheError(`${join(dir, MANIFEST_FILE)}: shard list is inconsistent at ${s.file}`);
         }
         const problem = shardProblem(dir, s, options.verify ?? true);
-        if (problem !== null) throw new FeatureCacheError(`feature cache ${dir}: ${problem}; rerun \`reg prepare\` with the same options to recompute it`);
+        if (problem !== null)
+          throw new FeatureCacheError(`feature cache ${dir}: ${problem}; rerun \`reg prepare\` with the same options to recompute it`);
         let tensors: Map<string, Tensor>;
         try {
           tensors = loadSafetensors(join(dir, s.file), { mmap: true }).tensors;
         } catch (err) {
-          if (err instanceof SerializationError) throw new FeatureCacheError(`feature cache ${dir}: ${s.file} is unreadable (${err.message})`);
+          if (err instanceof SerializationError)
+            throw new FeatureCacheError(`feature cache ${dir}: ${s.file} is unreadable (${err.message})`);
           throw err;
         }
         const [cls, patches, labels] = [tensors.get('cls'), tensors.get('patches'), tensors.get('labels')];
-        const want = (t: Tensor | undefined, shape: number[], dtype: string): boolean => t !== undefined && t.dtype === dtype && t.shape.join() === shape.join();
-        if (!want(cls, [s.count, m.dim], m.dtype) || !want(patches, [s.count, m.tokens, m.dim], m.dtype) || !want(labels, [s.count], 'int32')) {
+        const want = (t: Tensor | undefined, shape: number[], dtype: string): boolean =>
+          t !== undefined && t.dtype === dtype && t.shape.join() === shape.join();
+        if (
+          !want(cls, [s.count, m.dim], m.dtype) ||
+          !want(patches, [s.count, m.tokens, m.dim], m.dtype) ||
+          !want(labels, [s.count], 'int32')
+        ) {
           for (const t of tensors.values()) t.dispose();
           throw new FeatureCacheError(`feature cache ${dir}: ${s.file} does not hold cls/patches/labels shaped as the manifest says`);
         }
@@ -408,10 +438,13 @@ export class FeatureCache {
 
   /** Throws unless `dataset` has the cached length (or more) and the cached labels in the same order. */
   checkDataset(dataset: ImageDataset): void {
-    if (dataset.length < this.length) throw new FeatureCacheError(`feature cache ${this.dir} holds ${this.length} images, dataset ${dataset.name} has ${dataset.length}`);
+    if (dataset.length < this.length)
+      throw new FeatureCacheError(`feature cache ${this.dir} holds ${this.length} images, dataset ${dataset.name} has ${dataset.length}`);
     for (let i = 0; i < this.length; i++) {
       if (dataset.labels[i] !== this.labels[i]) {
-        throw new FeatureCacheError(`feature cache ${this.dir} does not match dataset ${dataset.name}: label of image ${i} is ${dataset.labels[i]}, cached ${this.labels[i]}`);
+        throw new FeatureCacheError(
+          `feature cache ${this.dir} does not match dataset ${dataset.name}: label of image ${i} is ${dataset.labels[i]}, cached ${this.labels[i]}`,
+        );
       }
     }
   }
@@ -424,7 +457,8 @@ export class FeatureCache {
     const labels = new Int32Array(n);
     for (let k = 0; k < n; k++) {
       const i = indices[k]!;
-      if (!Number.isInteger(i) || i < 0 || i >= this.length) throw new RangeError(`feature cache: index ${i} out of range [0, ${this.length})`);
+      if (!Number.isInteger(i) || i < 0 || i >= this.length)
+        throw new RangeError(`feature cache: index ${i} out of range [0, ${this.length})`);
       const s = Math.floor(i / size);
       let g = groups.get(s);
       if (g === undefined) groups.set(s, (g = []));
@@ -437,7 +471,10 @@ export class FeatureCache {
       const order: number[] = [];
       for (const [s, slots] of groups) {
         const shard = this.#shards[s]!;
-        const local = torch.tensor(slots.map((k) => indices[k]! - shard.record.start), { dtype: 'int64' });
+        const local = torch.tensor(
+          slots.map((k) => indices[k]! - shard.record.start),
+          { dtype: 'int64' },
+        );
         clsParts.push(shard.cls.indexSelect(0, local));
         patchParts.push(shard.patches.indexSelect(0, local));
         order.push(...slots);

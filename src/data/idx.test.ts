@@ -46,7 +46,10 @@ test('readIdxFile reports a truncated or corrupt gzip stream with the path', () 
   const whole = readFileSync(join(FMNIST, 't10k-images-idx3-ubyte.gz'));
   const cut = join(dir, 'cut.gz');
   writeFileSync(cut, whole.subarray(0, whole.length >> 1));
-  assert.throws(() => readIdxFile(cut), (e: Error) => e.message.startsWith(`${cut}: corrupt or truncated gzip`));
+  assert.throws(
+    () => readIdxFile(cut),
+    (e: Error) => e.message.startsWith(`${cut}: corrupt or truncated gzip`),
+  );
   const short = join(dir, 'short.gz');
   writeFileSync(short, gzipSync(idx(0x08, [10, 28, 28], [1, 2, 3])));
   assert.throws(() => readIdxFile(short), /short\.gz: truncated IDX data/);

@@ -51,9 +51,7 @@ export function parseIdx(bytes: Uint8Array, source = 'IDX data'): IdxArray {
   const dataBytes = count * type.bytes;
   const found = bytes.length - headerBytes;
   if (found < dataBytes) {
-    throw new Error(
-      `${source}: truncated IDX data: shape [${shape.join(', ')}] needs ${dataBytes} bytes, found ${found}`,
-    );
+    throw new Error(`${source}: truncated IDX data: shape [${shape.join(', ')}] needs ${dataBytes} bytes, found ${found}`);
   }
   if (found > dataBytes) {
     throw new Error(`${source}: ${found - dataBytes} unexpected trailing bytes after IDX data`);

@@ -33,7 +33,11 @@ test('class folders, recursive sorted files, and ADM center crops equal to Pillo
     const plane = 16 * 16;
     for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) hwc[p * 3 + c] = pixels[c * plane + p]!;
     assert.deepEqual(hwcToChw(hwc, 16, 16, 3), pixels);
-    assert.equal(hwc.reduce((a, b) => a + b, 0), want.sum, want.file);
+    assert.equal(
+      hwc.reduce((a, b) => a + b, 0),
+      want.sum,
+      want.file,
+    );
     assert.equal(createHash('sha256').update(hwc).digest('hex'), want.sha256, want.file);
   }
   await assert.rejects(ds.get(3), /out of range/);

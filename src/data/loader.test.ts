@@ -28,7 +28,10 @@ test('batches hold the right pixels and labels, and an epoch visits each sample 
   const loader = new BatchLoader(ds, { batchSize: 4, seed: 3, dropLast: false });
   assert.equal(loader.batchesPerEpoch, 3);
   const epoch = await take(loader, 3);
-  assert.deepEqual(epoch.map((b) => b.size), [4, 4, 2]);
+  assert.deepEqual(
+    epoch.map((b) => b.size),
+    [4, 4, 2],
+  );
   const seen = epoch.flatMap((b) => [...b.indices]).sort((a, b) => a - b);
   assert.deepEqual(seen, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   for (const b of epoch) {
@@ -61,7 +64,10 @@ test('a loader resumed from a stored position continues the identical stream', a
   assert.deepEqual(saved, { epoch: 1, index: 10 });
   first.close();
   const resumed = await take(new BatchLoader(ds, { batchSize: 5, seed: 11, start: saved }), 11);
-  assert.deepEqual(resumed.map((b) => [...b.indices]), whole.slice(9).map((b) => [...b.indices]));
+  assert.deepEqual(
+    resumed.map((b) => [...b.indices]),
+    whole.slice(9).map((b) => [...b.indices]),
+  );
 });
 
 test('ranks split each global batch by striding and together cover it', () => {
@@ -69,8 +75,14 @@ test('ranks split each global batch by striding and together cover it', () => {
   const whole = new BatchPlanner(20, { batchSize: 6, seed: 5 }).plan({ epoch: 2, index: 6 });
   const r0 = new BatchPlanner(20, { ...opts, rank: 0 }).plan({ epoch: 2, index: 6 });
   const r1 = new BatchPlanner(20, { ...opts, rank: 1 }).plan({ epoch: 2, index: 6 });
-  assert.deepEqual([...r0.indices], [0, 2, 4].map((k) => whole.indices[k]));
-  assert.deepEqual([...r1.indices], [1, 3, 5].map((k) => whole.indices[k]));
+  assert.deepEqual(
+    [...r0.indices],
+    [0, 2, 4].map((k) => whole.indices[k]),
+  );
+  assert.deepEqual(
+    [...r1.indices],
+    [1, 3, 5].map((k) => whole.indices[k]),
+  );
   assert.deepEqual(r0.end, { epoch: 2, index: 12 });
   assert.throws(() => new BatchPlanner(20, { ...opts, rank: 2 }), /bad rank/);
   assert.throws(() => new BatchPlanner(20, opts).plan({ epoch: 0, index: 19 }), /bad loader position/);

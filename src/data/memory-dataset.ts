@@ -55,9 +55,7 @@ export class InMemoryDataset implements ImageDataset {
     this.labels = init.labels;
     this.#storedBytes = init.stored.channels * init.stored.height * init.stored.width;
     if (init.pixels.length !== this.length * this.#storedBytes) {
-      throw new RangeError(
-        `${init.name}: ${init.pixels.length} pixel bytes for ${this.length} images of ${this.#storedBytes} bytes`,
-      );
+      throw new RangeError(`${init.name}: ${init.pixels.length} pixel bytes for ${this.length} images of ${this.#storedBytes} bytes`);
     }
     if (init.output !== undefined && init.transform === undefined) {
       throw new Error(`${init.name}: an output shape needs a transform`);

@@ -19,7 +19,10 @@ test('epochPermutation: reference orders, determinism, a permutation every time'
   const p = epochPermutation(60000, 1, 5);
   assert.deepEqual(p, epochPermutation(60000, 1, 5));
   assert.notDeepEqual(p, epochPermutation(60000, 1, 6));
-  assert.deepEqual([...p].sort((x, y) => x - y), Array.from({ length: 60000 }, (_, i) => i));
+  assert.deepEqual(
+    [...p].sort((x, y) => x - y),
+    Array.from({ length: 60000 }, (_, i) => i),
+  );
 });
 
 test('nextBelow is in range and roughly uniform', () => {

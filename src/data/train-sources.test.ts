@@ -16,7 +16,8 @@ import { registerDatasetSources } from './train-sources.js';
 // The committed slice has only the test split: serve it as the train split.
 const dir = mkdtempSync(join(tmpdir(), 'reg-sources-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-for (const kind of ['images-idx3', 'labels-idx1']) copyFileSync(fixturePath(`data/fashion-mnist/t10k-${kind}-ubyte.gz`), join(dir, `train-${kind}-ubyte.gz`));
+for (const kind of ['images-idx3', 'labels-idx1'])
+  copyFileSync(fixturePath(`data/fashion-mnist/t10k-${kind}-ubyte.gz`), join(dir, `train-${kind}-ubyte.gz`));
 
 const context = (dataDir: string): SourceContext => ({
   config: resolveTrainConfig({ dataDir, seed: 1 }),
@@ -27,7 +28,10 @@ const context = (dataDir: string): SourceContext => ({
 });
 
 test('dataset sources: unknown until registered, then fashion-mnist yields pixel batches with a resumable position', async () => {
-  await assert.rejects(createSource('fashion-mnist', context(dir)), (e: Error) => e instanceof DataSourceError && /unknown data source 'fashion-mnist'; known: synthetic/.test(e.message));
+  await assert.rejects(
+    createSource('fashion-mnist', context(dir)),
+    (e: Error) => e instanceof DataSourceError && /unknown data source 'fashion-mnist'; known: synthetic/.test(e.message),
+  );
   registerDatasetSources();
   const source = await createSource('fashion-mnist', context(dir));
   try {

@@ -19,7 +19,15 @@ import type { Tensor } from '../torch/index.js';
 import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
 import type { SiTConfig } from '../models/configs.js';
 import { hasAlign, hasClsInput, hasToken } from '../models/variant.js';
-import { DataSourceError, registerSource, type BatchSource, type Json, type SourceContext, type SourceFactory, type TrainBatch } from '../train/data.js';
+import {
+  DataSourceError,
+  registerSource,
+  type BatchSource,
+  type Json,
+  type SourceContext,
+  type SourceFactory,
+  type TrainBatch,
+} from '../train/data.js';
 import { firstSamples, type ImageDataset } from './dataset.js';
 import { FeatureCache, MANIFEST_FILE } from './feature-cache.js';
 import { BatchLoader, type LoaderPosition } from './loader.js';
@@ -139,14 +147,21 @@ async function datasetSource(spec: DatasetSpec, ctx: SourceContext): Promise<Bat
     throw new DataSourceError(`cannot open the ${spec.kind} dataset: ${(err as Error).message}`);
   }
   if (dataset.numClasses !== model.numClasses) {
-    throw new DataSourceError(`${dataset.name} has ${dataset.numClasses} classes but the model was configured with numClasses ${model.numClasses}; pass --num-classes ${dataset.numClasses}`);
+    throw new DataSourceError(
+      `${dataset.name} has ${dataset.numClasses} classes but the model was configured with numClasses ${model.numClasses}; pass --num-classes ${dataset.numClasses}`,
+    );
   }
   if (dataset.channels !== model.inChannels || dataset.height !== model.inputSize) {
-    throw new DataSourceError(`${dataset.name} delivers ${dataset.channels}×${dataset.height}×${dataset.width} images but the model expects ${model.inChannels}×${model.inputSize}×${model.inputSize}`);
+    throw new DataSourceError(
+      `${dataset.name} delivers ${dataset.channels}×${dataset.height}×${dataset.width} images but the model expects ${model.inChannels}×${model.inputSize}×${model.inputSize}`,
+    );
   }
   let provider: TargetProvider | null = null;
   if (needsTargets(model)) {
-    if (!config.encoder) throw new DataSourceError(`variant '${model.variant}' needs encoder targets: set --encoder to an encoder name (e.g. mobilenetv2) or a feature cache directory from \`reg prepare\``);
+    if (!config.encoder)
+      throw new DataSourceError(
+        `variant '${model.variant}' needs encoder targets: set --encoder to an encoder name (e.g. mobilenetv2) or a feature cache directory from \`reg prepare\``,
+      );
     if (existsSync(join(config.encoder, MANIFEST_FILE))) {
       // A cache of the first N images (reg prepare --limit N) trains on those N images.
       const cache = FeatureCache.open(config.encoder);
@@ -161,7 +176,9 @@ async function datasetSource(spec: DatasetSpec, ctx: SourceContext): Promise<Bat
     if (provider.dim !== dim || provider.tokens !== tokens) {
       const got = `${provider.tokens} tokens of width ${provider.dim}`;
       provider.close();
-      throw new DataSourceError(`${provider.description} gives ${got}, but the model needs ${tokens} patch tokens of width ${dim} (--encoder-dim ${dim}); match --encoder-dim and the encoder's input size`);
+      throw new DataSourceError(
+        `${provider.description} gives ${got}, but the model needs ${tokens} patch tokens of width ${dim} (--encoder-dim ${dim}); match --encoder-dim and the encoder's input size`,
+      );
     }
   }
   return new DatasetSource(dataset, provider, ctx);
@@ -182,7 +199,11 @@ const DATASET_SOURCES: Readonly<Record<string, SourceFactory>> = {
       ctx,
     ),
   /** Noto emoji from emoji-datasource-google, category labels. */
-  emoji: (ctx) => datasetSource({ kind: 'emoji', labels: 'category', resolution: ctx.model.inputSize, ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}) }, ctx),
+  emoji: (ctx) =>
+    datasetSource(
+      { kind: 'emoji', labels: 'category', resolution: ctx.model.inputSize, ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}) },
+      ctx,
+    ),
   /** A folder with one subfolder per class (ImageNet layout), ADM center crop to the model input size. */
   folder: (ctx) => {
     if (!ctx.config.dataDir) throw new DataSourceError('--data folder needs --data-dir <directory with one subfolder per class>');

@@ -6,7 +6,6 @@ import { describe, test } from 'node:test';
 import * as torch from '../torch/index.js';
 import { PixelDecoder, toUint8Images } from './decode.js';
 
-
 /** The official formula in float32: uint8(clamp(255·((x+1)/2), 0, 255)), truncating. */
 function official(x: number): number {
   const f = Math.fround;

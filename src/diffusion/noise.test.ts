@@ -34,7 +34,11 @@ describe('noise streams', () => {
       const a0 = all.initial();
       const a1 = all.step(0, a0.x, a0.c);
       const a2 = all.step(1, a0.x, a0.c);
-      for (const [rows, from] of [[[0, 1], 0], [[2, 3], 2], [[3], 3]] as const) {
+      for (const [rows, from] of [
+        [[0, 1], 0],
+        [[2, 3], 2],
+        [[3], 3],
+      ] as const) {
         const part = new ImageNoise(7, rows, shape);
         const p0 = part.initial();
         const p1 = part.step(0, p0.x, p0.c);
@@ -92,8 +96,17 @@ describe('seed invariance of sampling across batch sizes (small SiT+REG, f32 and
             for (let s = 0; s < 5; s += batch) {
               const idx = Array.from({ length: Math.min(batch, 5 - s) }, (_, k) => s + k);
               const noise = new ImageNoise(11, idx, { channels: 4, size: 6, clsDim: 8 });
-              const y = torch.tensor(idx.map((i) => labels[i]!), { dtype: 'int64' });
-              const r = sample(model, noise.initial(), y, { sampler, numSteps: 6, cfgScale: 2, clsCfgScale: 1.5, guidanceHigh: 0.7 }, noise.step);
+              const y = torch.tensor(
+                idx.map((i) => labels[i]!),
+                { dtype: 'int64' },
+              );
+              const r = sample(
+                model,
+                noise.initial(),
+                y,
+                { sampler, numSteps: 6, cfgScale: 2, clsCfgScale: 1.5, guidanceHigh: 0.7 },
+                noise.step,
+              );
               for (let k = 0; k < idx.length; k++) out.push([...r.x.select(0, k).toArray(), ...r.c!.select(0, k).toArray()]);
             }
             return out;

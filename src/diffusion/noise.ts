@@ -45,7 +45,8 @@ function checkSeed(seed: number): void {
 /** 32-bit seed of stream `stream` of image `index` under global seed `seed`. */
 export function streamSeed(seed: number, index: number, stream: NoiseStream): number {
   checkSeed(seed);
-  if (!Number.isInteger(index) || index < 0 || index >= 2 ** 32) throw new RangeError(`image index must be an integer in [0, 2^32), got ${index}`);
+  if (!Number.isInteger(index) || index < 0 || index >= 2 ** 32)
+    throw new RangeError(`image index must be an integer in [0, 2^32), got ${index}`);
   const lo = seed >>> 0;
   const hi = Math.floor(seed / 2 ** 32) >>> 0;
   const base = fmix32(fmix32(lo ^ STREAM_SALT[stream]) ^ fmix32(hi + 0x5bd1e995));
@@ -71,7 +72,12 @@ export class ImageNoise {
   readonly #device: Device;
   #nextStep = 0;
 
-  constructor(seed: number, readonly indices: readonly number[], shape: ImageShape, { device = 'cpu' as Device } = {}) {
+  constructor(
+    seed: number,
+    readonly indices: readonly number[],
+    shape: ImageShape,
+    { device = 'cpu' as Device } = {},
+  ) {
     this.#latent = indices.map((i) => new Generator(streamSeed(seed, i, 'latent')));
     this.#cls = shape.clsDim === null ? [] : indices.map((i) => new Generator(streamSeed(seed, i, 'cls')));
     this.#shape = shape;
@@ -119,7 +125,8 @@ export type LabelMode = 'uniform' | 'balanced' | 'list';
 export function sampleLabels(spec: 'uniform' | 'balanced' | readonly number[], num: number, numClasses: number, seed: number): Int32Array {
   checkSeed(seed);
   if (!Number.isInteger(num) || num < 0) throw new RangeError(`number of images must be a non-negative integer, got ${num}`);
-  if (!Number.isInteger(numClasses) || numClasses < 1) throw new RangeError(`number of classes must be a positive integer, got ${numClasses}`);
+  if (!Number.isInteger(numClasses) || numClasses < 1)
+    throw new RangeError(`number of classes must be a positive integer, got ${numClasses}`);
   const out = new Int32Array(num);
   if (num === 0) return out;
   if (typeof spec !== 'string') {

@@ -26,7 +26,10 @@ function check(what: string, dt: 'f32' | 'f64', got: Tensor, want: Tensor, tol: 
 }
 
 after(() => {
-  console.log('max relative errors vs PyTorch:', JSON.stringify(worst, (_, v: unknown) => (typeof v === 'number' ? Number(v.toExponential(2)) : v)));
+  console.log(
+    'max relative errors vs PyTorch:',
+    JSON.stringify(worst, (_, v: unknown) => (typeof v === 'number' ? Number(v.toExponential(2)) : v)),
+  );
 });
 
 for (const dt of ['f32', 'f64'] as const) {
@@ -175,7 +178,9 @@ describe('objective pieces', () => {
         assert.throws(() => regLoss(model, { ...b, cls0: fx.get('input.cls0'), target: null }), /alignment targets/);
         assert.throws(() => regLoss(model, { ...b, cls0: fx.get('input.cls0'), t: torch.rand([2]) }), /t must have shape/);
         // drawn t and noise: finite scalar terms
-        const r = torch.noGrad(() => regLoss(model, { ...b, cls0: fx.get('input.cls0') }, { generator: new torch.Generator(0), timeSampling: 'lognormal' }));
+        const r = torch.noGrad(() =>
+          regLoss(model, { ...b, cls0: fx.get('input.cls0') }, { generator: new torch.Generator(0), timeSampling: 'lognormal' }),
+        );
         assert.ok(Number.isFinite(r.total.item()) && r.total.ndim === 0);
       });
     } finally {

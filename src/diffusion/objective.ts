@@ -102,7 +102,9 @@ export function alignmentLoss(predicted: readonly Tensor[], targets: readonly Te
       const zh = predicted[k]!;
       const z = targets[k]!;
       if (zh.shape.join() !== z.shape.join()) {
-        throw new RangeError(`alignment target ${k} has shape [${z.shape.join(', ')}] but the projector gives [${zh.shape.join(', ')}] (REG targets are [cls; patches], N+1 tokens)`);
+        throw new RangeError(
+          `alignment target ${k} has shape [${z.shape.join(', ')}] but the projector gives [${zh.shape.join(', ')}] (REG targets are [cls; patches], N+1 tokens)`,
+        );
       }
       const dt = cosineDtype(zh);
       const a = torch.F.normalize(zh.to(dt), { dim: -1 });
@@ -129,9 +131,11 @@ export function regLoss(model: VelocityModel, batch: RegLossBatch, opts: RegLoss
   const lambda = opts.lambda ?? 0.5;
   const path = opts.path ?? 'linear';
   if (token && !batch.cls0) throw new TypeError(`model variant '${cfg.variant ?? 'reg'}' needs the encoder class token (batch.cls0)`);
-  const targets = batch.target == null ? [] : Array.isArray(batch.target) ? [...(batch.target as readonly Tensor[])] : [batch.target as Tensor];
+  const targets =
+    batch.target == null ? [] : Array.isArray(batch.target) ? [...(batch.target as readonly Tensor[])] : [batch.target as Tensor];
   if (align && targets.length === 0) throw new TypeError(`model variant '${cfg.variant ?? 'reg'}' needs alignment targets (batch.target)`);
-  if (batch.t && (batch.t.ndim !== 1 || batch.t.shape[0] !== B)) throw new RangeError(`t must have shape [${B}], got [${batch.t.shape.join(', ')}]`);
+  if (batch.t && (batch.t.ndim !== 1 || batch.t.shape[0] !== B))
+    throw new RangeError(`t must have shape [${B}], got [${batch.t.shape.join(', ')}]`);
 
   return torch.scope(() => {
     const gen = opts.generator;
@@ -147,7 +151,12 @@ export function regLoss(model: VelocityModel, batch: RegLossBatch, opts: RegLoss
     if (token) {
       const cls0 = batch.cls0!;
       const noiseCls = batch.noiseCls ?? torch.randnLike(cls0, gen);
-      const [a2, s2, da2, ds2] = [co.alpha, co.sigma, co.dAlpha, co.dSigma].map((c) => view(c, cls0.ndim)) as [Tensor, Tensor, Tensor, Tensor];
+      const [a2, s2, da2, ds2] = [co.alpha, co.sigma, co.dAlpha, co.dSigma].map((c) => view(c, cls0.ndim)) as [
+        Tensor,
+        Tensor,
+        Tensor,
+        Tensor,
+      ];
       clsT = a2.mul(cls0).add(s2.mul(noiseCls));
       vClsTarget = da2.mul(cls0).add(ds2.mul(noiseCls));
     }

@@ -32,7 +32,11 @@ export function sampleImages(model: VelocityModel, decoder: Autoencoder, batch: 
   const { indices, labels } = batch;
   if (labels.length !== indices.length) throw new RangeError(`${labels.length} labels for ${indices.length} images`);
   const { device, dtype } = modelPlacement(model);
-  const shape = { channels: model.config.inChannels, size: model.config.inputSize, clsDim: hasClsInput(model.config) ? classTokenDim(model.config) : null };
+  const shape = {
+    channels: model.config.inChannels,
+    size: model.config.inputSize,
+    clsDim: hasClsInput(model.config) ? classTokenDim(model.config) : null,
+  };
   return torch.scope(() => {
     const noise = new ImageNoise(batch.seed, indices, shape, { device });
     const y = torch.tensor([...labels], { dtype: 'int64', device });

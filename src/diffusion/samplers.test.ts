@@ -33,7 +33,10 @@ interface CaseMeta {
 }
 
 after(() => {
-  console.log('max relative errors vs PyTorch:', JSON.stringify(worst, (_, v: unknown) => (typeof v === 'number' ? Number(v.toExponential(2)) : v)));
+  console.log(
+    'max relative errors vs PyTorch:',
+    JSON.stringify(worst, (_, v: unknown) => (typeof v === 'number' ? Number(v.toExponential(2)) : v)),
+  );
 });
 
 for (const dt of ['f32', 'f64'] as const) {
@@ -61,7 +64,15 @@ for (const dt of ['f32', 'f64'] as const) {
             const N = p.num_steps!;
             const grid = name === 'sde' ? sdeTimeGrid(N) : odeTimeGrid(N);
             assert.deepEqual(grid, f.get(`${c}.t_steps`).toArray(), `${c}: time grid`);
-            const traj: { x: Tensor; c: Tensor | null; dx: Tensor; dc: Tensor | null; d2x?: Tensor; d2c?: Tensor | null; guided: boolean }[] = [];
+            const traj: {
+              x: Tensor;
+              c: Tensor | null;
+              dx: Tensor;
+              dc: Tensor | null;
+              d2x?: Tensor;
+              d2c?: Tensor | null;
+              guided: boolean;
+            }[] = [];
             const r = sample(
               m,
               { x: f.get(`${c}.x_T`), c: f.get(`${c}.c_T`) },
@@ -75,13 +86,27 @@ for (const dt of ['f32', 'f64'] as const) {
                 guidanceHigh: p.guidance_high,
                 nullLabel: p.null_label,
                 onStep: (s) =>
-                  traj.push(torch.keep({ x: s.x.clone(), c: s.c!.clone(), dx: s.driftX.clone(), dc: s.driftC!.clone(), d2x: s.drift2X?.clone(), d2c: s.drift2C?.clone(), guided: s.guided })),
+                  traj.push(
+                    torch.keep({
+                      x: s.x.clone(),
+                      c: s.c!.clone(),
+                      dx: s.driftX.clone(),
+                      dc: s.driftC!.clone(),
+                      d2x: s.drift2X?.clone(),
+                      d2c: s.drift2C?.clone(),
+                      guided: s.guided,
+                    }),
+                  ),
               },
               name === 'sde' ? (i) => ({ x: f.get(`${c}.noise_x`).select(0, i), c: f.get(`${c}.noise_c`).select(0, i) }) : undefined,
             );
             assert.equal(traj.length, N);
             const guided = f.get(`${c}.guided`).toArray().map(Boolean);
-            assert.deepEqual(traj.map((s) => s.guided), guided, `${c}: guided flags`);
+            assert.deepEqual(
+              traj.map((s) => s.guided),
+              guided,
+              `${c}: guided flags`,
+            );
             let heunIdx = 0;
             traj.forEach((s, i) => {
               check(`state x: ${c} step ${i}`, dt, s.x, f.get(`${c}.traj_x`).select(0, i + 1));
@@ -103,7 +128,11 @@ for (const dt of ['f32', 'f64'] as const) {
             assert.equal(r.x.dtype, 'float64');
             const nGuided = guided.filter(Boolean).length;
             const perEval = (k: number) => (name === 'heun' && k < N - 1 ? 2 : 1);
-            assert.equal(r.nfe, guided.reduce((acc, g, k) => acc + (g ? 2 : 1) * perEval(k), 0), `${c}: nfe (${nGuided} guided steps)`);
+            assert.equal(
+              r.nfe,
+              guided.reduce((acc, g, k) => acc + (g ? 2 : 1) * perEval(k), 0),
+              `${c}: nfe (${nGuided} guided steps)`,
+            );
           });
         }
       });
@@ -119,10 +148,19 @@ for (const dt of ['f32', 'f64'] as const) {
             const y = f.get(`${s}.y`);
             const tCur = f.get(`${s}.t_cur`).item();
             const tNext = f.get(`${s}.t_next`).item();
-            const g = { cfgScale: p.cfg_scale, clsCfgScale: p.cls_cfg_scale, guidanceLow: p.guidance_low, guidanceHigh: p.guidance_high, nullLabel: p.null_label };
+            const g = {
+              cfgScale: p.cfg_scale,
+              clsCfgScale: p.cls_cfg_scale,
+              guidanceLow: p.guidance_low,
+              guidanceHigh: p.guidance_high,
+              nullLabel: p.null_label,
+            };
             const r =
               name === 'sde'
-                ? sdeStep(m, state, y, tCur, tNext, p.final ? null : { x: f.get(`${s}.noise_x`), c: f.get(`${s}.noise_c`) }, { ...g, last: Boolean(p.final) })
+                ? sdeStep(m, state, y, tCur, tNext, p.final ? null : { x: f.get(`${s}.noise_x`), c: f.get(`${s}.noise_c`) }, {
+                    ...g,
+                    last: Boolean(p.final),
+                  })
                 : odeStep(m, state, y, tCur, tNext, { ...g, heun: name === 'heun', final: Boolean(p.final) });
             assert.equal(r.guided, Boolean(f.get(`${s}.guided`).item()), `${s}: guided flag`);
             if (name === 'sde') {

@@ -125,7 +125,8 @@ export function resolveGuidance(model: VelocityModel, g: GuidanceOptions): Guida
   const high = g.guidanceHigh ?? 1;
   const nullLabel = g.nullLabel ?? model.config.numClasses;
   if (!Number.isFinite(cfgScale) || cfgScale < 0) throw new RangeError(`cfg scale must be a finite number ≥ 0, got ${cfgScale}`);
-  if (!Number.isFinite(clsCfgScale) || clsCfgScale < 0) throw new RangeError(`class-token cfg scale must be a finite number ≥ 0, got ${clsCfgScale}`);
+  if (!Number.isFinite(clsCfgScale) || clsCfgScale < 0)
+    throw new RangeError(`class-token cfg scale must be a finite number ≥ 0, got ${clsCfgScale}`);
   if (!(low >= 0 && low <= 1 && high >= 0 && high <= 1)) throw new RangeError(`guidance interval [${low}, ${high}] must lie inside [0, 1]`);
   if (low > high) throw new RangeError(`guidance interval: low (${low}) is greater than high (${high})`);
   if (!Number.isInteger(nullLabel) || nullLabel < 0) throw new RangeError(`null label must be a non-negative integer, got ${nullLabel}`);
@@ -299,7 +300,13 @@ function odeStepWith(net: Net, state: SamplerState, y: Tensor, tCur: number, tNe
  * Runs a sampler from the initial state (x_T, c_T) — cast to float64 — with labels y (B,) int64.
  * The SDE sampler needs `noise` for its N−1 stochastic steps. Returns the final float64 state.
  */
-export function sample(model: VelocityModel, init: { x: Tensor; c?: Tensor | null }, y: Tensor, opts: SampleOptions, noise?: StepNoise): SampleResult {
+export function sample(
+  model: VelocityModel,
+  init: { x: Tensor; c?: Tensor | null },
+  y: Tensor,
+  opts: SampleOptions,
+  noise?: StepNoise,
+): SampleResult {
   const net = makeNet(model, opts);
   const kind = opts.sampler;
   if (!SAMPLERS.includes(kind)) throw new TypeError(`unknown sampler '${String(kind)}' (expected ${SAMPLERS.join(', ')})`);
@@ -310,7 +317,8 @@ export function sample(model: VelocityModel, init: { x: Tensor; c?: Tensor | nul
   if (net.token) {
     const dz = classTokenDim(model.config);
     if (!init.c) throw new TypeError('this model generates a class token: give its initial noise c_T (B, Dz)');
-    if (init.c.ndim !== 2 || init.c.shape[0] !== B || init.c.shape[1] !== dz) throw new RangeError(`c_T must have shape [${B}, ${dz}], got [${init.c.shape.join(', ')}]`);
+    if (init.c.ndim !== 2 || init.c.shape[0] !== B || init.c.shape[1] !== dz)
+      throw new RangeError(`c_T must have shape [${B}, ${dz}], got [${init.c.shape.join(', ')}]`);
   }
   if (kind === 'sde' && N > 1 && !noise) throw new TypeError('the SDE sampler needs a noise source');
 

@@ -13,7 +13,9 @@ test('statistics match numpy (mean, unbiased covariance)', () => {
   const want = get('mu_a').toArray();
   mu.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-12));
   const sigma = s.sigma.toArray();
-  get('sigma_a').toArray().forEach((v, i) => assert.ok(Math.abs(sigma[i]! - v) < 1e-12));
+  get('sigma_a')
+    .toArray()
+    .forEach((v, i) => assert.ok(Math.abs(sigma[i]! - v) < 1e-12));
 });
 
 test('Fréchet distance matches the scipy sqrtm formula', () => {

@@ -29,7 +29,10 @@ export function gaussianStats(features: Tensor): GaussianStats {
       const x = features.to('float64');
       const mu = x.mean(0);
       const centred = x.sub(mu);
-      const sigma = centred.t().matmul(centred).div(x.shape[0]! - 1);
+      const sigma = centred
+        .t()
+        .matmul(centred)
+        .div(x.shape[0]! - 1);
       return { mu, sigma };
     }),
   );

@@ -16,14 +16,18 @@ export interface RgbImage {
 
 function checkImage(img: RgbImage): void {
   if (img.data.length !== img.width * img.height * img.channels) {
-    throw new RangeError(`image of ${img.width}x${img.height}x${img.channels} needs ${img.width * img.height * img.channels} bytes, got ${img.data.length}`);
+    throw new RangeError(
+      `image of ${img.width}x${img.height}x${img.channels} needs ${img.width * img.height * img.channels} bytes, got ${img.data.length}`,
+    );
   }
 }
 
 /** Encodes an image as PNG (lossless; default zlib level 6). */
 export async function encodePng(img: RgbImage, { compressionLevel = 6 } = {}): Promise<Buffer> {
   checkImage(img);
-  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } }).png({ compressionLevel }).toBuffer();
+  return sharp(img.data, { raw: { width: img.width, height: img.height, channels: img.channels } })
+    .png({ compressionLevel })
+    .toBuffer();
 }
 
 /**
@@ -65,7 +69,8 @@ export function makeGrid(images: readonly RgbImage[], opts: GridOptions = {}): R
   const { width: w, height: h } = images[0]!;
   for (const img of images) {
     checkImage(img);
-    if (img.width !== w || img.height !== h || img.channels !== 3) throw new RangeError('makeGrid: images must all be RGB of the same size');
+    if (img.width !== w || img.height !== h || img.channels !== 3)
+      throw new RangeError('makeGrid: images must all be RGB of the same size');
   }
   const p = opts.padding ?? 2;
   const cols = Math.min(opts.nrow ?? Math.ceil(Math.sqrt(n)), n);

@@ -31,7 +31,14 @@ function bytesOf(values: number[], ctor: { new (v: number[]): ArrayBufferView } 
 function fixedArrays(): Record<string, NpyArray> {
   return {
     arr_0: { dtype: 'uint8', shape: [3, 4, 5, 3], data: Uint8Array.from({ length: 180 }, (_, i) => i % 256) },
-    f32: { dtype: 'float32', shape: [2, 3], data: bytesOf([0, 1, 2, 3, 4, 5].map((v) => v / 8), Float32Array) },
+    f32: {
+      dtype: 'float32',
+      shape: [2, 3],
+      data: bytesOf(
+        [0, 1, 2, 3, 4, 5].map((v) => v / 8),
+        Float32Array,
+      ),
+    },
     i64: { dtype: 'int64', shape: [4], data: bytesOf([-2, -1, 0, 2 ** 40], 'i64') },
     b: { dtype: 'bool', shape: [2, 2], data: Uint8Array.from([1, 0, 0, 1]) },
     scalar: { dtype: 'float64', shape: [], data: bytesOf([1.5], Float64Array) },
@@ -49,7 +56,11 @@ describe('npy header', () => {
     assert.equal(h[8]! + 256 * h[9]!, h.length - 10);
     assert.equal(text.trimEnd(), "{'descr': '|u1', 'fortran_order': False, 'shape': (50000, 256, 256, 3), }");
     assert.ok(text.endsWith('\n'));
-    assert.ok(Buffer.from(npyHeader('float32', [7])).toString('latin1').includes("'shape': (7,)"));
+    assert.ok(
+      Buffer.from(npyHeader('float32', [7]))
+        .toString('latin1')
+        .includes("'shape': (7,)"),
+    );
     assert.ok(Buffer.from(npyHeader('float64', [])).toString('latin1').includes("'shape': ()"));
     const p = parseNpyHeader(h);
     assert.deepEqual([p.dtype, p.shape, p.fortranOrder, p.dataOffset], ['uint8', [50000, 256, 256, 3], false, h.length]);
@@ -78,7 +89,10 @@ describe('npz writer', () => {
     assert.equal(bytes.readUInt32LE(eocd), 0x06054b50);
     assert.equal(bytes.readUInt16LE(eocd + 10), 5);
     const members = listNpz(file);
-    assert.deepEqual(members.map((m) => m.name), ['arr_0', 'f32', 'i64', 'b', 'scalar']);
+    assert.deepEqual(
+      members.map((m) => m.name),
+      ['arr_0', 'f32', 'i64', 'b', 'scalar'],
+    );
     assert.ok(members.every((m) => m.compression === 0 && !m.zip64));
     const back = readNpz(file);
     for (const [k, a] of Object.entries(arrays)) {
@@ -87,7 +101,10 @@ describe('npz writer', () => {
       assert.equal(sha(r.data), sha(a.data), k);
     }
     // no temporary file left behind
-    assert.deepEqual(readdirSync(tmp).filter((f) => f.includes('.tmp-')), []);
+    assert.deepEqual(
+      readdirSync(tmp).filter((f) => f.includes('.tmp-')),
+      [],
+    );
   });
 
   test('ZIP64 records (forced) read back', () => {
@@ -118,7 +135,10 @@ describe('npz writer', () => {
     assert.throws(() => c.endArray(), /received/);
     c.abort();
     assert.equal(existsSync(path.join(tmp, 'bad.npz')), false);
-    assert.throws(() => writeNpz(path.join(tmp, 'bad2.npz'), { x: { dtype: 'uint8', shape: [3], data: new Uint8Array(2) } }), /has 2 bytes/);
+    assert.throws(
+      () => writeNpz(path.join(tmp, 'bad2.npz'), { x: { dtype: 'uint8', shape: [3], data: new Uint8Array(2) } }),
+      /has 2 bytes/,
+    );
   });
 });
 
@@ -135,9 +155,16 @@ describe('NumPy interoperability (python3-numpy, installed by scripts/install.sh
       const file = path.join(tmp, `np-${zip64}.npz`);
       const arrays = fixedArrays();
       writeNpz(file, arrays, { zip64 });
-      const got = JSON.parse(run('read', file)) as { arrays: Record<string, { dtype: string; shape: number[]; sha256: string; c_contiguous: boolean }>; members: { name: string; compress_type: number }[]; crc_ok: boolean };
+      const got = JSON.parse(run('read', file)) as {
+        arrays: Record<string, { dtype: string; shape: number[]; sha256: string; c_contiguous: boolean }>;
+        members: { name: string; compress_type: number }[];
+        crc_ok: boolean;
+      };
       assert.equal(got.crc_ok, true);
-      assert.deepEqual(got.members.map((m) => [m.name, m.compress_type]), Object.keys(arrays).map((k) => [`${k}.npy`, 0]));
+      assert.deepEqual(
+        got.members.map((m) => [m.name, m.compress_type]),
+        Object.keys(arrays).map((k) => [`${k}.npy`, 0]),
+      );
       for (const [k, a] of Object.entries(arrays)) {
         const g = got.arrays[k]!;
         assert.deepEqual(g.shape, a.shape, k);

@@ -32,7 +32,17 @@ export const NPY_DESCR: Readonly<Record<NpyDType, string>> = Object.freeze({
   bool: '|b1',
 });
 
-const ITEM: Readonly<Record<NpyDType, number>> = { uint8: 1, int8: 1, int16: 2, int32: 4, int64: 8, float16: 2, float32: 4, float64: 8, bool: 1 };
+const ITEM: Readonly<Record<NpyDType, number>> = {
+  uint8: 1,
+  int8: 1,
+  int16: 2,
+  int32: 4,
+  int64: 8,
+  float16: 2,
+  float32: 4,
+  float64: 8,
+  bool: 1,
+};
 
 /** An array as bytes: C order, little-endian. */
 export interface NpyArray {
@@ -87,9 +97,15 @@ export function parseNpyHeader(bytes: Uint8Array): { dtype: NpyDType; shape: num
   const descr = /'descr':\s*'([^']+)'/.exec(text)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(text)?.[1] === 'True';
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(text)?.[1];
-  const dtype = (Object.keys(NPY_DESCR) as NpyDType[]).find((k) => NPY_DESCR[k] === descr || (descr !== undefined && NPY_DESCR[k] === descr.replace(/^=/, '<')));
+  const dtype = (Object.keys(NPY_DESCR) as NpyDType[]).find(
+    (k) => NPY_DESCR[k] === descr || (descr !== undefined && NPY_DESCR[k] === descr.replace(/^=/, '<')),
+  );
   if (!dtype || shapeText === undefined) throw new Error(`npy: unsupported header ${text.trim()}`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   return { dtype, shape, fortranOrder: fortran, dataOffset: start + hlen };
 }
 
@@ -185,7 +201,8 @@ export class NpzWriter {
 
   #writeData(bytes: Uint8Array): void {
     const cur = this.#cur!;
-    if (cur.written + bytes.length > cur.size) throw new RangeError(`npz: more data than the declared shape of ${Buffer.from(cur.name).toString()} holds`);
+    if (cur.written + bytes.length > cur.size)
+      throw new RangeError(`npz: more data than the declared shape of ${Buffer.from(cur.name).toString()} holds`);
     cur.crc = crc32(bytes, cur.crc);
     cur.written += bytes.length;
     this.#put(bytes);
@@ -201,7 +218,8 @@ export class NpzWriter {
   endArray(): void {
     const cur = this.#cur;
     if (!cur) throw new Error('NpzWriter: endArray() without beginArray()');
-    if (cur.written !== cur.size) throw new RangeError(`npz: ${Buffer.from(cur.name).toString()} received ${cur.written} of its ${cur.size} bytes (header included)`);
+    if (cur.written !== cur.size)
+      throw new RangeError(`npz: ${Buffer.from(cur.name).toString()} received ${cur.written} of its ${cur.size} bytes (header included)`);
     const crc = Buffer.alloc(4);
     crc.writeUInt32LE(cur.crc, 0);
     this.#put(crc, cur.headerPos + 14);

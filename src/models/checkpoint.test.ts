@@ -14,7 +14,14 @@ import { loadSafetensors } from '../torch/io/index.js';
 import { fixturePath } from '../../test/fixture-path.js';
 import { sameTensor as same } from '../../test/same-tensor.js';
 import {
-  CHECKPOINT_FORMAT, CHECKPOINT_VERSION, CheckpointError, isCompleteCheckpoint, latestCheckpoint, readCheckpointConfig, resolveCheckpoint, writeCheckpoint,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  CheckpointError,
+  isCompleteCheckpoint,
+  latestCheckpoint,
+  readCheckpointConfig,
+  resolveCheckpoint,
+  writeCheckpoint,
   writeRunCheckpoint,
 } from './checkpoint.js';
 import { createSiT } from './configs.js';
@@ -27,7 +34,6 @@ const LEGACY_RUN = fixturePath('checkpoints', 'legacy-run');
 const LEGACY_STEP = path.join(LEGACY_RUN, 'checkpoints', '0000001');
 const LEGACY_CONVERT = fixturePath('checkpoints', 'legacy-convert');
 
-
 /** True when every tensor of the model's state dict equals the one of that name in `file`. */
 function holdsWeightsOf(model: { stateDict(): Map<string, Tensor> }, file: string): boolean {
   const want = loadSafetensors(file).tensors;
@@ -37,7 +43,11 @@ function holdsWeightsOf(model: { stateDict(): Map<string, Tensor> }, file: strin
 
 /** A tiny REG model and a second set of weights (as EMA) that differ from it. */
 function tinyWeights() {
-  const m = createSiT('SiT-T/2', { depth: 1, hiddenSize: 16, numHeads: 2, inputSize: 4, inChannels: 2, numClasses: 3, zDims: [8], projectorDim: 16, encoderDepth: 1 }, { generator: new torch.Generator(3) });
+  const m = createSiT(
+    'SiT-T/2',
+    { depth: 1, hiddenSize: 16, numHeads: 2, inputSize: 4, inChannels: 2, numClasses: 3, zDims: [8], projectorDim: 16, encoderDepth: 1 },
+    { generator: new torch.Generator(3) },
+  );
   const model = m.stateDict();
   const ema = new Map([...model].map(([k, v]) => [k, torch.keep(v.mul(0.5))]));
   return { config: m.config, model, ema };
@@ -48,13 +58,32 @@ describe('the checkpoint format', () => {
     const { config, model, ema } = tinyWeights();
     const run = path.join(tmp, 'tags');
     const optimizer = new Map([['__step__', torch.tensor(3, { dtype: 'float64' })]]);
-    const dir = writeRunCheckpoint(run, { config, model, ema, optimizer, trainer: { format: 'reg-ts/trainer@1', step: 3 }, step: 3, extra: { regTs: 'test' } });
+    const dir = writeRunCheckpoint(run, {
+      config,
+      model,
+      ema,
+      optimizer,
+      trainer: { format: 'reg-ts/trainer@1', step: 3 },
+      step: 3,
+      extra: { regTs: 'test' },
+    });
     const json = JSON.parse(readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual([json.format, json.version, json.step, json.regTs, json.files], [CHECKPOINT_FORMAT, CHECKPOINT_VERSION, 3, 'test', ['model.safetensors', 'ema.safetensors', 'optimizer.safetensors', 'trainer.json']]);
+    assert.deepEqual(
+      [json.format, json.version, json.step, json.regTs, json.files],
+      [CHECKPOINT_FORMAT, CHECKPOINT_VERSION, 3, 'test', ['model.safetensors', 'ema.safetensors', 'optimizer.safetensors', 'trainer.json']],
+    );
     for (const kind of ['model', 'ema', 'optimizer'] as const) {
       const { metadata } = loadSafetensors(path.join(dir, `${kind}.safetensors`));
-      assert.deepEqual([metadata.format, metadata.version, metadata.weights, metadata.step], [CHECKPOINT_FORMAT, String(CHECKPOINT_VERSION), kind, '3'], kind);
-      assert.equal(metadata.config === undefined ? undefined : (JSON.parse(metadata.config) as { hiddenSize: number }).hiddenSize, kind === 'optimizer' ? undefined : 16, kind);
+      assert.deepEqual(
+        [metadata.format, metadata.version, metadata.weights, metadata.step],
+        [CHECKPOINT_FORMAT, String(CHECKPOINT_VERSION), kind, '3'],
+        kind,
+      );
+      assert.equal(
+        metadata.config === undefined ? undefined : (JSON.parse(metadata.config) as { hiddenSize: number }).hiddenSize,
+        kind === 'optimizer' ? undefined : 16,
+        kind,
+      );
     }
     assert.equal(latestCheckpoint(run), dir);
     assert.equal(resolveCheckpoint(run), dir);
@@ -67,7 +96,10 @@ describe('the checkpoint format', () => {
     const ck = readCheckpoint(file);
     assert.deepEqual([ck.available, ck.ema, ck.step], [['model'], null, 1]);
     assert.ok(holdsWeightsOf(loadModel(file, { weights: 'model' }), file));
-    assert.throws(() => loadModel(file), (e: Error) => e instanceof CheckpointError && /has no ema weights \(it has model weights/.test(e.message));
+    assert.throws(
+      () => loadModel(file),
+      (e: Error) => e instanceof CheckpointError && /has no ema weights \(it has model weights/.test(e.message),
+    );
     assert.ok(holdsWeightsOf(loadModel(path.join(dir, 'ema.safetensors')), path.join(dir, 'ema.safetensors')));
   });
 
@@ -76,11 +108,18 @@ describe('the checkpoint format', () => {
     const dir = path.join(tmp, 'refusals');
     writeCheckpoint(dir, { config, model, step: 2 });
     assert.ok(isCompleteCheckpoint(dir));
-    assert.throws(() => loadModel(path.join(LEGACY_STEP, 'optimizer.safetensors')), (e: Error) => e instanceof CheckpointError && /holds optimizer state, not model weights/.test(e.message));
+    assert.throws(
+      () => loadModel(path.join(LEGACY_STEP, 'optimizer.safetensors')),
+      (e: Error) => e instanceof CheckpointError && /holds optimizer state, not model weights/.test(e.message),
+    );
     const file = path.join(dir, 'config.json');
     const json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
     writeFileSync(file, JSON.stringify({ ...json, version: CHECKPOINT_VERSION + 1 }));
-    assert.throws(() => readCheckpointConfig(dir), (e: Error) => e instanceof CheckpointError && new RegExp(`layout version ${CHECKPOINT_VERSION + 1} is not one this reg-ts reads`).test(e.message));
+    assert.throws(
+      () => readCheckpointConfig(dir),
+      (e: Error) =>
+        e instanceof CheckpointError && new RegExp(`layout version ${CHECKPOINT_VERSION + 1} is not one this reg-ts reads`).test(e.message),
+    );
     assert.ok(!isCompleteCheckpoint(dir));
     writeFileSync(file, JSON.stringify({ ...json, format: 'something-else' }));
     assert.throws(() => readCheckpointConfig(dir), /unknown format "something-else" \(expected reg-ts-checkpoint\)/);
@@ -99,7 +138,10 @@ describe('checkpoints written by earlier versions', () => {
     const model = loadModel(LEGACY_RUN, { weights: 'model' });
     assert.ok(holdsWeightsOf(ema, path.join(LEGACY_STEP, 'ema.safetensors')));
     assert.ok(holdsWeightsOf(model, path.join(LEGACY_STEP, 'model.safetensors')));
-    assert.ok(!same(ema.stateDict().get('blocks.0.attn.qkv.weight')!, model.stateDict().get('blocks.0.attn.qkv.weight')!), 'EMA and model weights differ after a step');
+    assert.ok(
+      !same(ema.stateDict().get('blocks.0.attn.qkv.weight')!, model.stateDict().get('blocks.0.attn.qkv.weight')!),
+      'EMA and model weights differ after a step',
+    );
   });
 
   it("the old trainer's weights files by path: `content` names the weights (the config needs the head count)", () => {

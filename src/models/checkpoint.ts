@@ -114,9 +114,13 @@ export function checkStateDict(config: SiTConfig, sd: ReadonlyMap<string, { shap
   if (unexpected.length) problems.push(`unexpected keys: ${show(unexpected)}`);
   for (const [k, shape] of want) {
     const t = sd.get(k);
-    if (t && t.shape.join(',') !== shape.join(',')) problems.push(`'${k}' has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`);
+    if (t && t.shape.join(',') !== shape.join(','))
+      problems.push(`'${k}' has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`);
   }
-  if (problems.length) throw new CheckpointError(`${what} does not match the model (${config.variant}, D=${config.hiddenSize}, depth ${config.depth}): ${problems.join('; ')}`);
+  if (problems.length)
+    throw new CheckpointError(
+      `${what} does not match the model (${config.variant}, D=${config.hiddenSize}, depth ${config.depth}): ${problems.join('; ')}`,
+    );
 }
 
 // =================================================================================================
@@ -210,7 +214,8 @@ export const checkpointsDir = (runDir: string): string => path.join(runDir, 'che
 export function writeRunCheckpoint(runDir: string, ck: NativeCheckpoint & { step: number }, { keep = 0 } = {}): string {
   const root = checkpointsDir(runDir);
   mkdirSync(root, { recursive: true });
-  for (const n of readdirSync(root)) if (n.startsWith('.tmp-') || n.startsWith('.old-')) rmSync(path.join(root, n), { recursive: true, force: true });
+  for (const n of readdirSync(root))
+    if (n.startsWith('.tmp-') || n.startsWith('.old-')) rmSync(path.join(root, n), { recursive: true, force: true });
   const name = stepDirName(ck.step);
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
   try {
@@ -257,9 +262,12 @@ function readConfigOf(dir: string): CheckpointConfig {
   const file = path.join(dir, CHECKPOINT_FILES.config);
   const c = readCheckpointJson(file) as Partial<CheckpointConfig> | null;
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw new CheckpointError(`${file} must hold an object`);
-  if (c.format !== undefined && c.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`${file}: unknown format ${JSON.stringify(c.format)} (expected ${CHECKPOINT_FORMAT})`);
+  if (c.format !== undefined && c.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`${file}: unknown format ${JSON.stringify(c.format)} (expected ${CHECKPOINT_FORMAT})`);
   if (c.format !== undefined && !(Number.isSafeInteger(c.version) && c.version! >= 1 && c.version! <= CHECKPOINT_VERSION)) {
-    throw new CheckpointError(`${file}: checkpoint layout version ${JSON.stringify(c.version)} is not one this reg-ts reads (1 to ${CHECKPOINT_VERSION}); a newer reg-ts wrote it?`);
+    throw new CheckpointError(
+      `${file}: checkpoint layout version ${JSON.stringify(c.version)} is not one this reg-ts reads (1 to ${CHECKPOINT_VERSION}); a newer reg-ts wrote it?`,
+    );
   }
   if (typeof c.model !== 'object' || c.model === null) throw new CheckpointError(`${file} has no model configuration ('model')`);
   return c as CheckpointConfig;
@@ -268,7 +276,8 @@ function readConfigOf(dir: string): CheckpointConfig {
 /** The files a checkpoint's config.json declares (besides itself), by layout version. */
 function declaredFiles(config: CheckpointConfig): readonly string[] {
   if (config.files) return config.files;
-  if (config.format === undefined) return [CHECKPOINT_FILES.model, CHECKPOINT_FILES.ema, CHECKPOINT_FILES.optimizer, CHECKPOINT_FILES.trainer];
+  if (config.format === undefined)
+    return [CHECKPOINT_FILES.model, CHECKPOINT_FILES.ema, CHECKPOINT_FILES.optimizer, CHECKPOINT_FILES.trainer];
   return [CHECKPOINT_FILES.model];
 }
 
@@ -313,7 +322,10 @@ export function latestCheckpoint(runDir: string): string | null {
 
 /** True when `dir` is a checkpoint directory itself (config.json beside weights), complete or not. */
 function isCheckpointDir(dir: string): boolean {
-  return existsSync(path.join(dir, CHECKPOINT_FILES.config)) && (['model', 'ema'] as const).some((w) => existsSync(path.join(dir, CHECKPOINT_FILES[w])));
+  return (
+    existsSync(path.join(dir, CHECKPOINT_FILES.config)) &&
+    (['model', 'ema'] as const).some((w) => existsSync(path.join(dir, CHECKPOINT_FILES[w])))
+  );
 }
 
 /**
@@ -326,7 +338,8 @@ export function resolveCheckpoint(where: string): string {
   if (isCheckpointDir(where)) return where;
   const runDir = path.basename(path.resolve(where)) === 'checkpoints' ? path.dirname(where) : where;
   const found = latestCheckpoint(runDir);
-  if (!found) throw new CheckpointError(`${where} is not a reg-ts checkpoint directory, and ${checkpointsDir(runDir)} holds no complete checkpoint`);
+  if (!found)
+    throw new CheckpointError(`${where} is not a reg-ts checkpoint directory, and ${checkpointsDir(runDir)} holds no complete checkpoint`);
   return found;
 }
 

@@ -89,9 +89,7 @@ const SIZES: Record<string, Omit<Preset, 'patchSize'>> = {
  * DINOv2-B width 768); the CPU presets are small enough to train on a laptop.
  */
 export const SIT_CONFIGS: Readonly<Record<string, Readonly<Preset>>> = Object.freeze({
-  ...Object.fromEntries(
-    Object.entries(SIZES).flatMap(([size, s]) => [2, 4, 8].map((p) => [`SiT-${size}/${p}`, { ...s, patchSize: p }])),
-  ),
+  ...Object.fromEntries(Object.entries(SIZES).flatMap(([size, s]) => [2, 4, 8].map((p) => [`SiT-${size}/${p}`, { ...s, patchSize: p }]))),
   /** Tiny CPU preset: 4 blocks × 128, 4 heads, projector 256, aligned after block 2. */
   'SiT-T/2': { depth: 4, hiddenSize: 128, numHeads: 4, patchSize: 2, encoderDepth: 2, projectorDim: 256 },
   /** Small CPU preset: 6 blocks × 256, 4 heads, projector 512, aligned after block 3. */
@@ -112,13 +110,28 @@ export class UnknownModelError extends Error {
 }
 
 const FIELDS: readonly (keyof SiTConfig)[] = [
-  'name', 'inputSize', 'inChannels', 'patchSize', 'hiddenSize', 'depth', 'numHeads', 'mlpRatio', 'numClasses',
-  'classDropoutProb', 'encoderDepth', 'projectorDim', 'zDims', 'variant', 'entangledSignal', 'fusedAttention',
+  'name',
+  'inputSize',
+  'inChannels',
+  'patchSize',
+  'hiddenSize',
+  'depth',
+  'numHeads',
+  'mlpRatio',
+  'numClasses',
+  'classDropoutProb',
+  'encoderDepth',
+  'projectorDim',
+  'zDims',
+  'variant',
+  'entangledSignal',
+  'fusedAttention',
 ];
 
 function positiveInt(c: SiTConfig, k: keyof SiTConfig): void {
   const v = c[k];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new RangeError(`model config: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+    throw new RangeError(`model config: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
 }
 
 /** Checks a complete config; throws a RangeError/TypeError naming the offending field. */
@@ -126,19 +139,29 @@ export function validateConfig(c: SiTConfig): SiTConfig {
   for (const k of Object.keys(c)) {
     if (!FIELDS.includes(k as keyof SiTConfig)) throw new TypeError(`model config: unknown field '${k}' (known: ${FIELDS.join(', ')})`);
   }
-  for (const k of ['inputSize', 'inChannels', 'patchSize', 'hiddenSize', 'depth', 'numHeads', 'numClasses', 'projectorDim'] as const) positiveInt(c, k);
-  if (!SIT_VARIANTS.includes(c.variant)) throw new RangeError(`model config: variant must be one of ${SIT_VARIANTS.join(', ')}, got '${c.variant}'`);
+  for (const k of ['inputSize', 'inChannels', 'patchSize', 'hiddenSize', 'depth', 'numHeads', 'numClasses', 'projectorDim'] as const)
+    positiveInt(c, k);
+  if (!SIT_VARIANTS.includes(c.variant))
+    throw new RangeError(`model config: variant must be one of ${SIT_VARIANTS.join(', ')}, got '${c.variant}'`);
   if (!ENTANGLED_SIGNALS.includes(c.entangledSignal)) {
     throw new RangeError(`model config: entangledSignal must be one of ${ENTANGLED_SIGNALS.join(', ')}, got '${c.entangledSignal}'`);
   }
-  if (c.entangledSignal === 'learnable' && !hasToken(c)) throw new RangeError(`model config: entangledSignal 'learnable' needs a token variant (reg or entangle), got '${c.variant}'`);
-  if (c.inputSize % c.patchSize !== 0) throw new RangeError(`model config: inputSize ${c.inputSize} is not divisible by patchSize ${c.patchSize}`);
-  if (c.hiddenSize % c.numHeads !== 0) throw new RangeError(`model config: hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`);
-  if (c.hiddenSize % 4 !== 0) throw new RangeError(`model config: hiddenSize ${c.hiddenSize} must be a multiple of 4 (2-D sin-cos position embedding)`);
-  if (!(c.mlpRatio > 0) || !Number.isInteger(c.hiddenSize * c.mlpRatio)) throw new RangeError(`model config: mlpRatio·hiddenSize must be a positive integer, got ${c.mlpRatio}`);
-  if (!(c.classDropoutProb >= 0 && c.classDropoutProb < 1)) throw new RangeError(`model config: classDropoutProb must be in [0, 1), got ${c.classDropoutProb}`);
-  if (!Array.isArray(c.zDims) || c.zDims.some((z) => !Number.isInteger(z) || z <= 0)) throw new RangeError(`model config: zDims must be an array of positive integers, got ${JSON.stringify(c.zDims)}`);
-  if ((hasAlign(c) || hasClsInput(c)) && c.zDims.length === 0) throw new RangeError(`model config: variant '${c.variant}' needs at least one encoder dimension in zDims`);
+  if (c.entangledSignal === 'learnable' && !hasToken(c))
+    throw new RangeError(`model config: entangledSignal 'learnable' needs a token variant (reg or entangle), got '${c.variant}'`);
+  if (c.inputSize % c.patchSize !== 0)
+    throw new RangeError(`model config: inputSize ${c.inputSize} is not divisible by patchSize ${c.patchSize}`);
+  if (c.hiddenSize % c.numHeads !== 0)
+    throw new RangeError(`model config: hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`);
+  if (c.hiddenSize % 4 !== 0)
+    throw new RangeError(`model config: hiddenSize ${c.hiddenSize} must be a multiple of 4 (2-D sin-cos position embedding)`);
+  if (!(c.mlpRatio > 0) || !Number.isInteger(c.hiddenSize * c.mlpRatio))
+    throw new RangeError(`model config: mlpRatio·hiddenSize must be a positive integer, got ${c.mlpRatio}`);
+  if (!(c.classDropoutProb >= 0 && c.classDropoutProb < 1))
+    throw new RangeError(`model config: classDropoutProb must be in [0, 1), got ${c.classDropoutProb}`);
+  if (!Array.isArray(c.zDims) || c.zDims.some((z) => !Number.isInteger(z) || z <= 0))
+    throw new RangeError(`model config: zDims must be an array of positive integers, got ${JSON.stringify(c.zDims)}`);
+  if ((hasAlign(c) || hasClsInput(c)) && c.zDims.length === 0)
+    throw new RangeError(`model config: variant '${c.variant}' needs at least one encoder dimension in zDims`);
   if (hasAlign(c) && !(Number.isInteger(c.encoderDepth) && c.encoderDepth >= 1 && c.encoderDepth <= c.depth)) {
     throw new RangeError(`model config: encoderDepth must be an integer in [1, depth=${c.depth}], got ${c.encoderDepth}`);
   }
@@ -169,7 +192,8 @@ export function resolveConfig(nameOrConfig: string | Partial<SiTConfig>, overrid
   merged.zDims = [...merged.zDims];
   for (const k of ['depth', 'hiddenSize', 'numHeads', 'patchSize'] as const) {
     if (merged[k] === undefined && typeof base.name === 'string') throw new UnknownModelError(base.name);
-    if (merged[k] === undefined) throw new TypeError(`model config: '${k}' is required (or give a registry name: ${modelNames().join(', ')})`);
+    if (merged[k] === undefined)
+      throw new TypeError(`model config: '${k}' is required (or give a registry name: ${modelNames().join(', ')})`);
   }
   const ordered = Object.fromEntries(FIELDS.filter((k) => merged[k] !== undefined).map((k) => [k, merged[k]])) as unknown as SiTConfig;
   return validateConfig(ordered);

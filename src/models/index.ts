@@ -9,9 +9,22 @@
  */
 export * from './configs.js';
 export {
-  SiT, SiTBlock, Attention, FinalLayer, Projector, PatchEmbed, TimestepEmbedder, LabelEmbedder,
-  modulate, paramShapes, sincosPosEmbed2d, timestepEmbedding,
-  type SiTOutput, type SiTForwardOptions, type SiTInitOptions, type LabelDropOptions,
+  SiT,
+  SiTBlock,
+  Attention,
+  FinalLayer,
+  Projector,
+  PatchEmbed,
+  TimestepEmbedder,
+  LabelEmbedder,
+  modulate,
+  paramShapes,
+  sincosPosEmbed2d,
+  timestepEmbedding,
+  type SiTOutput,
+  type SiTForwardOptions,
+  type SiTInitOptions,
+  type LabelDropOptions,
 } from './sit.js';
 export * from './checkpoint.js';
 export * from './pretrained.js';

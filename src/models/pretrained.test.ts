@@ -14,7 +14,15 @@ import { loadSafetensors } from '../torch/io/index.js';
 import { createSiT, resolveConfig, SIT_VARIANTS, UnknownModelError } from './configs.js';
 import { paramShapes } from './sit.js';
 import { CheckpointError, readCheckpointConfig, writeCheckpoint } from './checkpoint.js';
-import { checkEncoderDims, configFromPython, convertOfficial, EncoderDimError, inferConfig, loadModel, readCheckpoint } from './pretrained.js';
+import {
+  checkEncoderDims,
+  configFromPython,
+  convertOfficial,
+  EncoderDimError,
+  inferConfig,
+  loadModel,
+  readCheckpoint,
+} from './pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
 import { sameTensor as same } from '../../test/same-tensor.js';
 
@@ -31,7 +39,10 @@ test('official .pt: config inferred from shapes and args; model and EMA weights 
   const { tensors, metadata } = sidecar();
   const want = configFromPython(JSON.parse(metadata.config!) as Record<string, unknown>);
   // args.model is a placeholder ('SiT-tiny/2'), so width 12 needs the head count
-  assert.throws(() => readCheckpoint(PT), (e: Error) => e instanceof CheckpointError && /number of attention heads for width 12.*--num-heads/.test(e.message));
+  assert.throws(
+    () => readCheckpoint(PT),
+    (e: Error) => e instanceof CheckpointError && /number of attention heads for width 12.*--num-heads/.test(e.message),
+  );
   const ck = readCheckpoint(PT, { overrides: { numHeads: 2 } });
   assert.equal(ck.format, 'official-pt');
   assert.deepEqual(ck.config, want);
@@ -66,11 +77,25 @@ test('config inference recognises every variant from state-dict shapes', () => {
 test('inferConfig refuses to guess the head count of a width that is not a standard one', () => {
   const t2 = resolveConfig('SiT-T/2', { inputSize: 8, zDims: [16] }); // width 128, 4 heads (128 / 64 would be 2)
   const sd = paramShapesAsDict(t2);
-  assert.throws(() => inferConfig(sd), (e: Error) => e instanceof CheckpointError && /heads for width 128 \(no args.model names a known model, and 128 is not a standard SiT width\): pass numHeads \(CLI: --num-heads\)/.test(e.message));
-  assert.throws(() => inferConfig(sd, { model: 'SiT-B/2' }), /heads for width 128 \(args.model 'SiT-B\/2' is not a known model of this width/);
+  assert.throws(
+    () => inferConfig(sd),
+    (e: Error) =>
+      e instanceof CheckpointError &&
+      /heads for width 128 \(no args.model names a known model, and 128 is not a standard SiT width\): pass numHeads \(CLI: --num-heads\)/.test(
+        e.message,
+      ),
+  );
+  assert.throws(
+    () => inferConfig(sd, { model: 'SiT-B/2' }),
+    /heads for width 128 \(args.model 'SiT-B\/2' is not a known model of this width/,
+  );
   assert.equal(inferConfig(sd, { model: 'SiT-T/2', encoder_depth: 2 }).numHeads, 4);
   assert.equal(inferConfig(sd, {}, { numHeads: 8 }).numHeads, 8);
-  assert.equal(inferConfig(paramShapesAsDict(resolveConfig('SiT-B/2')), { encoder_depth: 4 }).numHeads, 12, 'standard widths keep their conventional head count');
+  assert.equal(
+    inferConfig(paramShapesAsDict(resolveConfig('SiT-B/2')), { encoder_depth: 4 }).numHeads,
+    12,
+    'standard widths keep their conventional head count',
+  );
 });
 
 function paramShapesAsDict(c: ReturnType<typeof resolveConfig>): Map<string, { shape: number[] }> {
@@ -103,7 +128,10 @@ test('native checkpoints: write, load (device/dtype), clear errors for missing k
       assert.ok(same(a.zs[0]!, b.zs[0]!));
     });
     // encoder width mismatch
-    assert.throws(() => loadModel(ckDir, { encoderDims: [768] }), (e: Error) => e instanceof EncoderDimError && /built for encoder width \[8\].*gives \[768\]/.test(e.message));
+    assert.throws(
+      () => loadModel(ckDir, { encoderDims: [768] }),
+      (e: Error) => e instanceof EncoderDimError && /built for encoder width \[8\].*gives \[768\]/.test(e.message),
+    );
     assert.doesNotThrow(() => checkEncoderDims(m.config, [8]));
     assert.doesNotThrow(() => checkEncoderDims(resolveConfig('SiT-T/2', { variant: 'sit' }), [1024]));
     // missing weights kind
@@ -117,10 +145,16 @@ test('native checkpoints: write, load (device/dtype), clear errors for missing k
     const json = JSON.parse(readFileSync(cfgFile, 'utf8')) as { model: Record<string, unknown> };
     json.model.depth = 5;
     writeFileSync(cfgFile, JSON.stringify(json));
-    assert.throws(() => loadModel(broken), (e: Error) => e instanceof CheckpointError && /missing keys: blocks\.4\.attn\.qkv\.weight/.test(e.message));
+    assert.throws(
+      () => loadModel(broken),
+      (e: Error) => e instanceof CheckpointError && /missing keys: blocks\.4\.attn\.qkv\.weight/.test(e.message),
+    );
     json.model = { name: 'SiT-Q/2' };
     writeFileSync(cfgFile, JSON.stringify(json));
-    assert.throws(() => loadModel(broken), (e: Error) => e instanceof UnknownModelError && /known models: SiT-S\/2/.test(e.message));
+    assert.throws(
+      () => loadModel(broken),
+      (e: Error) => e instanceof UnknownModelError && /known models: SiT-S\/2/.test(e.message),
+    );
     assert.throws(() => loadModel(path.join(dir, 'nope')), /checkpoint not found/);
     assert.throws(() => writeCheckpoint(path.join(dir, 'bad'), { config: { ...m.config, hiddenSize: 64 }, model: m.stateDict() }), /shape/);
   } finally {

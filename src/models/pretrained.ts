@@ -21,7 +21,18 @@ import { loadPt, loadSafetensors, saveSafetensors, isPyObject, type PyValue } fr
 import { paramShapes, SiT } from './sit.js';
 import { hasAlign, hasClsInput } from './variant.js';
 import { resolveConfig, SIT_CONFIGS, type SiTConfig, type SiTVariant } from './configs.js';
-import { CHECKPOINT_FILES, CheckpointError, checkStateDict, readCheckpointConfig, readCheckpointState, resolveCheckpoint, stateKindOf, stateMetadata, writeCheckpoint, type WeightsKind } from './checkpoint.js';
+import {
+  CHECKPOINT_FILES,
+  CheckpointError,
+  checkStateDict,
+  readCheckpointConfig,
+  readCheckpointState,
+  resolveCheckpoint,
+  stateKindOf,
+  stateMetadata,
+  writeCheckpoint,
+  type WeightsKind,
+} from './checkpoint.js';
 
 // =================================================================================================
 //                                        Errors and contents
@@ -149,12 +160,16 @@ export function inferConfig(
   if (sd.has('cls_projectors2.weight')) {
     const clsDim = shapeOf(sd, 'cls_projectors2.weight')[1]!;
     if (zDims.length === 0) zDims.push(clsDim);
-    else if (zDims[0] !== clsDim) throw new CheckpointError(`inconsistent checkpoint: class-token width ${clsDim} differs from the first projector's output width ${zDims[0]}`);
+    else if (zDims[0] !== clsDim)
+      throw new CheckpointError(
+        `inconsistent checkpoint: class-token width ${clsDim} differs from the first projector's output width ${zDims[0]}`,
+      );
   }
   const projectorDim = align ? shapeOf(sd, 'projectors.0.0.weight')[0]! : 2048;
   const tokens = shapeOf(sd, 'pos_embed')[1]! - (token ? 1 : 0);
   const grid = Math.round(Math.sqrt(tokens));
-  if (grid * grid !== tokens) throw new CheckpointError(`cannot infer the input size: pos_embed has ${tokens} patch tokens, not a square number`);
+  if (grid * grid !== tokens)
+    throw new CheckpointError(`cannot infer the input size: pos_embed has ${tokens} patch tokens, not a square number`);
 
   let numHeads = overrides.numHeads;
   const argModel = typeof args.model === 'string' ? args.model : undefined;
@@ -170,8 +185,21 @@ export function inferConfig(
   const fusedAttention = typeof args.fused_attn === 'boolean' ? args.fused_attn : undefined;
   const name = argModel && SIT_CONFIGS[argModel]?.hiddenSize === D && SIT_CONFIGS[argModel]?.patchSize === p ? argModel : undefined;
   const inferred: Partial<SiTConfig> = {
-    inputSize: grid * p, inChannels: C, patchSize: p, hiddenSize: D, depth, numHeads, mlpRatio, numClasses, classDropoutProb,
-    projectorDim, zDims, variant, entangledSignal: learnable ? 'learnable' : 'cls', encoderDepth: encoderDepth ?? Math.min(8, depth), fusedAttention,
+    inputSize: grid * p,
+    inChannels: C,
+    patchSize: p,
+    hiddenSize: D,
+    depth,
+    numHeads,
+    mlpRatio,
+    numClasses,
+    classDropoutProb,
+    projectorDim,
+    zDims,
+    variant,
+    entangledSignal: learnable ? 'learnable' : 'cls',
+    encoderDepth: encoderDepth ?? Math.min(8, depth),
+    fusedAttention,
   };
   const config = resolveConfig(name ? { name, ...inferred } : inferred, overrides);
   if (!name) delete config.name;
@@ -250,7 +278,8 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
     const cfg = readCheckpointConfig(dir);
     const config = resolveConfig(cfg.model, overrides);
     const available = (['model', 'ema'] as const).filter((w) => existsSync(path.join(dir, CHECKPOINT_FILES[w])));
-    const read = (w: WeightsKind): Map<string, Tensor> | null => (available.includes(w) && (only === undefined || only === w) ? readCheckpointState(dir, w) : null);
+    const read = (w: WeightsKind): Map<string, Tensor> | null =>
+      available.includes(w) && (only === undefined || only === w) ? readCheckpointState(dir, w) : null;
     return { format: 'native', config, model: read('model'), ema: read('ema'), step: cfg.step, args: undefined, available };
   }
   if (source.endsWith('.safetensors')) {
@@ -262,20 +291,39 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
       for (const t of tensors.values()) t.dispose();
       throw new CheckpointError(`${source} holds optimizer state, not model weights (its metadata says so)`);
     }
-    const config = metadata.config ? resolveConfig(JSON.parse(metadata.config) as Partial<SiTConfig>, overrides) : inferConfig(tensors, {}, overrides);
+    const config = metadata.config
+      ? resolveConfig(JSON.parse(metadata.config) as Partial<SiTConfig>, overrides)
+      : inferConfig(tensors, {}, overrides);
     const step = metadata.step !== undefined ? Number(metadata.step) : undefined;
-    return { format: 'safetensors', config, model: weights === 'model' ? tensors : null, ema: weights === 'ema' ? tensors : null, step, args: undefined, available: [weights] };
+    return {
+      format: 'safetensors',
+      config,
+      model: weights === 'model' ? tensors : null,
+      ema: weights === 'ema' ? tensors : null,
+      step,
+      args: undefined,
+      available: [weights],
+    };
   }
   const root = loadPt(source);
   if (!(root instanceof Map)) throw new CheckpointError(`${source}: not a checkpoint (expected a dict)`);
   const bare = asTensorMap(root);
   if (bare) {
     // a bare state dict (e.g. an EMA-only release)
-    return { format: 'official-pt', config: inferConfig(bare, {}, overrides), model: null, ema: bare, step: undefined, args: undefined, available: ['ema'] };
+    return {
+      format: 'official-pt',
+      config: inferConfig(bare, {}, overrides),
+      model: null,
+      ema: bare,
+      step: undefined,
+      args: undefined,
+      available: ['ema'],
+    };
   }
   const model = asTensorMap(root.get('model'));
   const ema = asTensorMap(root.get('ema'));
-  if (!model && !ema) throw new CheckpointError(`${source}: no 'model' or 'ema' state dict (keys: ${[...root.keys()].map(String).join(', ')})`);
+  if (!model && !ema)
+    throw new CheckpointError(`${source}: no 'model' or 'ema' state dict (keys: ${[...root.keys()].map(String).join(', ')})`);
   const args = plainArgs(root.get('args'));
   const steps = root.get('steps');
   const config = inferConfig((model ?? ema)!, args ?? {}, overrides);
@@ -357,7 +405,10 @@ export function exportWeights(source: string, file: string, { weights = 'ema', d
       out.set(k, dtype && t.dtype !== dtype && torch.isFloatingPoint(t.dtype) ? t.to(dtype) : t);
     }
     mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-    saveSafetensors(file, out, { ...stateMetadata(weights, ck.config, ck.step), official_config: JSON.stringify(configToPython(ck.config)) });
+    saveSafetensors(file, out, {
+      ...stateMetadata(weights, ck.config, ck.step),
+      official_config: JSON.stringify(configToPython(ck.config)),
+    });
     for (const [k, t] of out) if (t !== sd.get(k)) t.dispose();
     return out.size;
   } finally {
@@ -387,11 +438,12 @@ export function convertOfficial(ptFile: string, dir: string, options: ReadOption
       model,
       ema: ck.ema,
       step: ck.step,
-      extra: { source: { kind: 'official-pt', file: path.resolve(ptFile), args: ck.args ?? null, modelWeightsFrom: ck.model ? 'model' : 'ema' } },
+      extra: {
+        source: { kind: 'official-pt', file: path.resolve(ptFile), args: ck.args ?? null, modelWeightsFrom: ck.model ? 'model' : 'ema' },
+      },
     });
     return { config: ck.config, step: ck.step, tensors: model.size, hasEma: ck.ema !== null };
   } finally {
     for (const m of [ck.model, ck.ema]) for (const t of m?.values() ?? []) t.dispose();
   }
 }
-

@@ -10,7 +10,16 @@ import assert from 'node:assert/strict';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { loadSafetensors } from '../torch/io/index.js';
-import { countParameters, createSiT, modelNames, resolveConfig, SIT_CONFIGS, SIT_VARIANTS, UnknownModelError, type SiTConfig } from './configs.js';
+import {
+  countParameters,
+  createSiT,
+  modelNames,
+  resolveConfig,
+  SIT_CONFIGS,
+  SIT_VARIANTS,
+  UnknownModelError,
+  type SiTConfig,
+} from './configs.js';
 import { paramShapes, SiT, sincosPosEmbed2d, timestepEmbedding } from './sit.js';
 import { configFromPython } from './pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
@@ -24,7 +33,11 @@ interface Fixture {
 
 function fixture(file: string): Fixture {
   const { tensors, metadata } = loadSafetensors(fixturePath('reference', file));
-  return { tensors, meta: metadata, config: configFromPython(JSON.parse(metadata.config!) as Record<string, unknown>, { fusedAttention: false }) };
+  return {
+    tensors,
+    meta: metadata,
+    config: configFromPython(JSON.parse(metadata.config!) as Record<string, unknown>, { fusedAttention: false }),
+  };
 }
 
 function get(f: Fixture, k: string): Tensor {
@@ -53,7 +66,9 @@ function regLoss(f: Fixture, out: { vImg: Tensor; zs: Tensor[]; vCls: Tensor | n
   }
   if (out.zs.length) {
     const z = get(f, 'input.target_z').to(out.zs[0]!.dtype);
-    const cos = torch.F.normalize(out.zs[0]!, { dim: -1 }).mul(torch.F.normalize(z, { dim: -1 })).sum(-1);
+    const cos = torch.F.normalize(out.zs[0]!, { dim: -1 })
+      .mul(torch.F.normalize(z, { dim: -1 }))
+      .sum(-1);
     terms.loss_proj = cos.mean(1).neg().sum().div(B);
     loss = loss.add(terms.loss_proj.mul(0.5));
   }
@@ -73,7 +88,10 @@ for (const variant of SIT_VARIANTS) {
       assert.equal(m.config.variant, variant);
       torch.scope(() => {
         const cls = m.hasClsInput ? get(f, 'fwd.cls_t') : null;
-        const out = m.forward(get(f, 'fwd.x_t'), get(f, 'input.t'), get(f, 'input.y'), cls, { dropMask: get(f, 'input.drop_mask'), returnHidden: true });
+        const out = m.forward(get(f, 'fwd.x_t'), get(f, 'input.t'), get(f, 'input.y'), cls, {
+          dropMask: get(f, 'input.drop_mask'),
+          returnHidden: true,
+        });
         const check = (what: string, a: Tensor, key: string, tol: number) => {
           const ref = get(f, key);
           assert.deepEqual(a.shape, ref.shape, `${what} shape`);
@@ -125,7 +143,11 @@ test('official initialisation: bit-identical to PyTorch under torch.manualSeed(0
   for (const [k, v] of sd) {
     const nz = torch.scope(() => v.ne(0).sum().item());
     assert.equal(nz === 0, zero.includes(k), `${k}: zero tensor expected ${zero.includes(k)}`);
-    if (ones.includes(k)) assert.equal(torch.scope(() => v.eq(1).all().item()), 1);
+    if (ones.includes(k))
+      assert.equal(
+        torch.scope(() => v.eq(1).all().item()),
+        1,
+      );
   }
   // xavier bounds and N(0, 0.02) tensors
   const bounds = JSON.parse(f.meta['xavier_uniform_bounds']!) as Record<string, number>;
@@ -133,8 +155,14 @@ test('official initialisation: bit-identical to PyTorch under torch.manualSeed(0
   m.eval();
   torch.scope(() => {
     const out = m.forward(get(f, 'input.x'), get(f, 'input.t'), get(f, 'input.y'), get(f, 'input.cls'));
-    assert.equal(torch.scope(() => out.vImg.abs().max().item()), 0);
-    assert.equal(torch.scope(() => out.vCls!.abs().max().item()), 0);
+    assert.equal(
+      torch.scope(() => out.vImg.abs().max().item()),
+      0,
+    );
+    assert.equal(
+      torch.scope(() => out.vCls!.abs().max().item()),
+      0,
+    );
     assert.ok(relError(out.zs[0]!, get(f, 'fwd.zs.0')) <= 1e-6);
   });
 });
@@ -150,7 +178,12 @@ test('initialisation from a Generator is reproducible whatever the global seed',
 
 test('2-D sin-cos position tables and timestep features match PyTorch', () => {
   const f = fixture('sit_init_f32.safetensors');
-  for (const [G, D, E] of [[3, 12, 1], [3, 12, 0], [4, 16, 1], [8, 32, 1]] as const) {
+  for (const [G, D, E] of [
+    [3, 12, 1],
+    [3, 12, 0],
+    [4, 16, 1],
+    [8, 32, 1],
+  ] as const) {
     const table = sincosPosEmbed2d(D, G, E);
     torch.scope(() => {
       const t64 = torch.tensor(table, { shape: [E + G * G, D] });
@@ -176,7 +209,24 @@ test('label dropout: explicit mask, seeded generator, none in eval mode, null la
   const m = createSiT('SiT-T/2', { inputSize: 4, zDims: [8], numClasses: 7, classDropoutProb: 0.5 });
   torch.scope(() => {
     const y = torch.tensor([0, 1, 2, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 1], { dtype: 'int64' });
-    const mask = torch.tensor([true, false, true, false, false, false, false, false, false, false, false, false, false, false, false, true]);
+    const mask = torch.tensor([
+      true,
+      false,
+      true,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+      true,
+    ]);
     assert.deepEqual(m.y_embedder.dropLabels(y, true, { dropMask: mask }).toArray(), [7, 1, 7, 3, 4, 5, 6, 0, 1, 2, 3, 4, 5, 6, 0, 7]);
     const a = m.y_embedder.dropLabels(y, true, { generator: new torch.Generator(3) }).toArray();
     const b = m.y_embedder.dropLabels(y, true, { generator: new torch.Generator(3) }).toArray();
@@ -184,7 +234,10 @@ test('label dropout: explicit mask, seeded generator, none in eval mode, null la
     assert.ok(a.some((v) => v === 7) && a.some((v) => v !== 7));
     // official rule: dropped where u < p, u ~ U[0,1) drawn per sample from the same stream
     const u = torch.rand([16], { generator: new torch.Generator(3) }).toArray();
-    assert.deepEqual(a, y.toArray().map((v, i) => (u[i]! < 0.5 ? 7 : v)));
+    assert.deepEqual(
+      a,
+      y.toArray().map((v, i) => (u[i]! < 0.5 ? 7 : v)),
+    );
     assert.deepEqual(m.y_embedder.dropLabels(y, false).toArray(), y.toArray());
   });
   const noNull = createSiT('SiT-T/2', { inputSize: 4, zDims: [8], numClasses: 7, classDropoutProb: 0 });
@@ -193,7 +246,9 @@ test('label dropout: explicit mask, seeded generator, none in eval mode, null la
 
 test('variants are options of one model: parameter sets, outputs and the learnable token', () => {
   const base = { inputSize: 8, zDims: [24, 16], numClasses: 5 };
-  const keysOf = (v: SiTConfig['variant'], extra: Partial<SiTConfig> = {}) => [...paramShapes(resolveConfig('SiT-T/2', { ...base, variant: v, ...extra })).keys()];
+  const keysOf = (v: SiTConfig['variant'], extra: Partial<SiTConfig> = {}) => [
+    ...paramShapes(resolveConfig('SiT-T/2', { ...base, variant: v, ...extra })).keys(),
+  ];
   const has = (ks: string[], prefix: string) => ks.some((k) => k.startsWith(prefix));
   const reg = keysOf('reg');
   assert.ok(has(reg, 'cls_projectors2.') && has(reg, 'wg_norm.') && has(reg, 'final_layer.linear_cls.') && has(reg, 'projectors.1.4.'));
@@ -204,7 +259,9 @@ test('variants are options of one model: parameter sets, outputs and the learnab
   const ent = keysOf('entangle');
   assert.ok(has(ent, 'cls_projectors2.') && !has(ent, 'projectors.'));
   const olt = keysOf('reg', { entangledSignal: 'learnable' });
-  assert.ok(olt.includes('learnable_token') && !has(olt, 'cls_projectors2.') && !has(olt, 'final_layer.linear_cls') && has(olt, 'projectors.'));
+  assert.ok(
+    olt.includes('learnable_token') && !has(olt, 'cls_projectors2.') && !has(olt, 'final_layer.linear_cls') && has(olt, 'projectors.'),
+  );
   assert.throws(() => resolveConfig('SiT-T/2', { variant: 'repa', entangledSignal: 'learnable' }), /needs a token variant/);
 
   for (const v of SIT_VARIANTS) {
@@ -215,10 +272,24 @@ test('variants are options of one model: parameter sets, outputs and the learnab
       assert.equal(m.numParameters(), countParameters(m.config));
       torch.scope(() => {
         const x = torch.randn([2, 4, 8, 8]);
-        const out = m.forward(x, torch.tensor([0.2, 0.7]), torch.tensor([1, 5], { dtype: 'int64' }), m.hasClsInput ? torch.randn([2, 24]) : null, { returnHidden: true });
+        const out = m.forward(
+          x,
+          torch.tensor([0.2, 0.7]),
+          torch.tensor([1, 5], { dtype: 'int64' }),
+          m.hasClsInput ? torch.randn([2, 24]) : null,
+          { returnHidden: true },
+        );
         assert.deepEqual(out.vImg.shape, [2, 4, 8, 8]);
         const T = 16 + (m.hasToken ? 1 : 0);
-        assert.deepEqual(out.zs.map((z) => z.shape), m.hasAlign ? [[2, T, 24], [2, T, 16]] : []);
+        assert.deepEqual(
+          out.zs.map((z) => z.shape),
+          m.hasAlign
+            ? [
+                [2, T, 24],
+                [2, T, 16],
+              ]
+            : [],
+        );
         assert.deepEqual(out.vCls?.shape ?? null, m.hasClsInput ? [2, 24] : null);
         if (signal === 'learnable') {
           out.hidden!.at(-1)!.sum().backward();
@@ -235,7 +306,11 @@ test('fused and explicit attention agree', () => {
   const b = new SiT({ ...cfg, fusedAttention: false }, { generator: new torch.Generator(5) });
   torch.scope(() => {
     // non-zero gates so attention matters
-    for (const m of [a, b]) torch.noGrad(() => { for (const p of m.parameters()) if (p !== m.pos_embed) p.copy_(torch.randn(p.shape, { generator: new torch.Generator(p.numel) }).mul(0.1)); });
+    for (const m of [a, b])
+      torch.noGrad(() => {
+        for (const p of m.parameters())
+          if (p !== m.pos_embed) p.copy_(torch.randn(p.shape, { generator: new torch.Generator(p.numel) }).mul(0.1));
+      });
     const x = torch.randn([2, 4, 8, 8], { generator: new torch.Generator(9) });
     const c = torch.randn([2, 16], { generator: new torch.Generator(10) });
     const t = torch.tensor([0.3, 0.6]);
@@ -261,7 +336,8 @@ test('SiT-S/2 works (final layer as wide as the trunk)', () => {
 });
 
 test('parameter counts of the standard sizes match the published counts (docs/method.md#sizes; from the model structure, nothing initialised)', () => {
-  const count = (name: string, variant: SiTConfig['variant'], projectors = false) => countParameters(resolveConfig(name, { variant }), { projectors });
+  const count = (name: string, variant: SiTConfig['variant'], projectors = false) =>
+    countParameters(resolveConfig(name, { variant }), { projectors });
   assert.equal(count('SiT-B/2', 'reg'), 131_683_600);
   assert.equal(count('SiT-L/2', 'reg'), 459_664_144);
   assert.equal(count('SiT-XL/2', 'reg'), 676_886_032);
@@ -279,7 +355,10 @@ test('parameter counts of the standard sizes match the published counts (docs/me
 test('registry and config errors', () => {
   assert.deepEqual(modelNames().slice(0, 3), ['SiT-S/2', 'SiT-S/4', 'SiT-S/8']);
   for (const n of ['SiT-B/2', 'SiT-L/4', 'SiT-XL/8', 'SiT-T/2', 'SiT-Mini/2']) assert.ok(modelNames().includes(n));
-  assert.throws(() => createSiT('SiT-X/2'), (e: Error) => e instanceof UnknownModelError && /known models: SiT-S\/2, .*SiT-XL\/8/.test(e.message));
+  assert.throws(
+    () => createSiT('SiT-X/2'),
+    (e: Error) => e instanceof UnknownModelError && /known models: SiT-S\/2, .*SiT-XL\/8/.test(e.message),
+  );
   assert.equal(resolveConfig('SiT-B/2').encoderDepth, 4);
   assert.equal(resolveConfig('SiT-XL/2').encoderDepth, 8);
   assert.equal(resolveConfig('SiT-XL/2', { encoderDepth: 6 }).encoderDepth, 6);
@@ -290,8 +369,14 @@ test('registry and config errors', () => {
   assert.throws(() => resolveConfig('SiT-B/2', { hiddenSise: 3 } as Partial<SiTConfig>), /unknown field 'hiddenSise'/);
   const m = createSiT('SiT-T/2', { inputSize: 4, zDims: [8] });
   assert.throws(() => m.forward(torch.zeros([1, 4, 4, 4]), 0.5, torch.tensor([0], { dtype: 'int64' })), /needs the class token input/);
-  assert.throws(() => m.forward(torch.zeros([1, 4, 4, 4]), 0.5, torch.tensor([0], { dtype: 'int64' }), torch.zeros([1, 9])), /clsT must be \(N, 8\)/);
-  assert.throws(() => m.forward(torch.zeros([1, 3, 4, 4]), 0.5, torch.tensor([0], { dtype: 'int64' }), torch.zeros([1, 8])), /x must be \(N, 4, 4, 4\)/);
+  assert.throws(
+    () => m.forward(torch.zeros([1, 4, 4, 4]), 0.5, torch.tensor([0], { dtype: 'int64' }), torch.zeros([1, 9])),
+    /clsT must be \(N, 8\)/,
+  );
+  assert.throws(
+    () => m.forward(torch.zeros([1, 3, 4, 4]), 0.5, torch.tensor([0], { dtype: 'int64' }), torch.zeros([1, 8])),
+    /x must be \(N, 4, 4, 4\)/,
+  );
 });
 
 test('forward releases its intermediates (no tensor handles leak per step)', () => {
@@ -299,10 +384,11 @@ test('forward releases its intermediates (no tensor handles leak per step)', () 
   const x = torch.randn([2, 4, 4, 4]);
   const y = torch.tensor([0, 1], { dtype: 'int64' });
   const c = torch.randn([2, 8]);
-  const step = () => torch.scope(() => {
-    const out = m.forward(x, 0.5, y, c);
-    out.vImg.sum().add(out.zs[0]!.sum()).add(out.vCls!.sum()).backward();
-  });
+  const step = () =>
+    torch.scope(() => {
+      const out = m.forward(x, 0.5, y, c);
+      out.vImg.sum().add(out.zs[0]!.sum()).add(out.vCls!.sum()).backward();
+    });
   step();
   m.zeroGrad();
   const before = torch.liveTensors();
@@ -329,7 +415,11 @@ test('every compared quantity was measured in both dtypes, its worst error withi
 });
 
 test('paramShapes is a skipInit build: every preset, every variant of SiT-XL/2, nothing drawn, no memory kept', () => {
-  const combos = SIT_VARIANTS.flatMap((variant) => (['cls', 'learnable'] as const).filter((s) => s === 'cls' || variant === 'reg' || variant === 'entangle').map((entangledSignal) => ({ variant, entangledSignal })));
+  const combos = SIT_VARIANTS.flatMap((variant) =>
+    (['cls', 'learnable'] as const)
+      .filter((s) => s === 'cls' || variant === 'reg' || variant === 'entangle')
+      .map((entangledSignal) => ({ variant, entangledSignal })),
+  );
   torch.manualSeed(3);
   const untouched = torch.scope(() => torch.rand([2]).toArray());
   torch.manualSeed(3);
@@ -342,11 +432,17 @@ test('paramShapes is a skipInit build: every preset, every variant of SiT-XL/2, 
   }
   assert.ok(process.memoryUsage.rss() - rss < 150e6, `RSS grew by ${((process.memoryUsage.rss() - rss) / 1e6).toFixed(0)} MB`);
   assert.equal(torch.liveTensors(), live);
-  assert.deepEqual(torch.scope(() => torch.rand([2]).toArray()), untouched);
+  assert.deepEqual(
+    torch.scope(() => torch.rand([2]).toArray()),
+    untouched,
+  );
   // the same structure as a model built and initialised normally
   for (const combo of combos) {
     const m = createSiT('SiT-Mini/2', { inputSize: 8, zDims: [16, 8], classDropoutProb: combo.variant === 'sit' ? 0 : 0.1, ...combo });
-    assert.deepEqual([...paramShapes(m.config)], [...m.stateDict()].map(([k, t]) => [k, t.shape]));
+    assert.deepEqual(
+      [...paramShapes(m.config)],
+      [...m.stateDict()].map(([k, t]) => [k, t.shape]),
+    );
     m.dispose();
   }
 });

@@ -81,7 +81,12 @@ export class PatchEmbed extends Module {
   readonly grid: number;
   readonly numPatches: number;
 
-  constructor(readonly inputSize: number, readonly patchSize: number, inChannels: number, hiddenSize: number) {
+  constructor(
+    readonly inputSize: number,
+    readonly patchSize: number,
+    inChannels: number,
+    hiddenSize: number,
+  ) {
     super();
     this.grid = inputSize / patchSize;
     this.numPatches = this.grid * this.grid;
@@ -98,9 +103,18 @@ export class PatchEmbed extends Module {
 export class TimestepEmbedder extends Module {
   readonly mlp: ModuleList<Linear>;
 
-  constructor(hiddenSize: number, readonly frequencyDim = 256) {
+  constructor(
+    hiddenSize: number,
+    readonly frequencyDim = 256,
+  ) {
     super();
-    this.mlp = this.child('mlp', new ModuleList<Linear>([[0, new Linear(frequencyDim, hiddenSize)], [2, new Linear(hiddenSize, hiddenSize)]]));
+    this.mlp = this.child(
+      'mlp',
+      new ModuleList<Linear>([
+        [0, new Linear(frequencyDim, hiddenSize)],
+        [2, new Linear(hiddenSize, hiddenSize)],
+      ]),
+    );
   }
 
   /** (N,) times → (N, D). */
@@ -129,7 +143,11 @@ export interface LabelDropOptions {
 export class LabelEmbedder extends Module {
   readonly embedding_table: Embedding;
 
-  constructor(readonly numClasses: number, hiddenSize: number, readonly dropoutProb: number) {
+  constructor(
+    readonly numClasses: number,
+    hiddenSize: number,
+    readonly dropoutProb: number,
+  ) {
     super();
     this.embedding_table = this.child('embedding_table', new Embedding(numClasses + (dropoutProb > 0 ? 1 : 0), hiddenSize));
   }
@@ -138,9 +156,11 @@ export class LabelEmbedder extends Module {
   dropLabels(y: Tensor, train: boolean, { dropMask, generator }: LabelDropOptions = {}): Tensor {
     return torch.scope(() => {
       let mask = dropMask;
-      if (mask === undefined && train && this.dropoutProb > 0) mask = torch.rand([y.shape[0]!], { generator, device: y.device }).lt(this.dropoutProb);
+      if (mask === undefined && train && this.dropoutProb > 0)
+        mask = torch.rand([y.shape[0]!], { generator, device: y.device }).lt(this.dropoutProb);
       if (mask === undefined) return y.clone();
-      if (this.embedding_table.num <= this.numClasses) throw new RangeError('LabelEmbedder: label dropout needs a null class (classDropoutProb > 0)');
+      if (this.embedding_table.num <= this.numClasses)
+        throw new RangeError('LabelEmbedder: label dropout needs a null class (classDropoutProb > 0)');
       return y.maskedFill(mask.to('bool'), this.numClasses);
     });
   }
@@ -170,7 +190,11 @@ export class Attention extends Module {
   readonly proj: Linear;
   readonly headDim: number;
 
-  constructor(readonly dim: number, readonly numHeads: number, public fused = true) {
+  constructor(
+    readonly dim: number,
+    readonly numHeads: number,
+    public fused = true,
+  ) {
     super();
     this.headDim = dim / numHeads;
     this.qkv = this.child('qkv', new Linear(dim, dim * 3));
@@ -217,7 +241,14 @@ export class SiTBlock extends Module {
 
   /** (N, T, D), c (N, D) → (N, T, D). */
   forward(x: Tensor, c: Tensor): Tensor {
-    const [sh1, sc1, g1, sh2, sc2, g2] = this.adaLN_modulation.items[0]!.forward(F.silu(c)).chunk(6, -1) as [Tensor, Tensor, Tensor, Tensor, Tensor, Tensor];
+    const [sh1, sc1, g1, sh2, sc2, g2] = this.adaLN_modulation.items[0]!.forward(F.silu(c)).chunk(6, -1) as [
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+      Tensor,
+    ];
     const h = x.add(g1.unsqueeze(1).mul(this.attn.forward(modulate(layerNorm(x), sh1, sc1))));
     return h.add(g2.unsqueeze(1).mul(this.mlp.forward(modulate(layerNorm(h), sh2, sc2))));
   }
@@ -259,7 +290,11 @@ export class FinalLayer extends Module {
  */
 export class Projector extends ModuleList<Linear> {
   constructor(hiddenSize: number, projectorDim: number, zDim: number) {
-    super([[0, new Linear(hiddenSize, projectorDim)], [2, new Linear(projectorDim, projectorDim)], [4, new Linear(projectorDim, zDim)]]);
+    super([
+      [0, new Linear(hiddenSize, projectorDim)],
+      [2, new Linear(projectorDim, projectorDim)],
+      [4, new Linear(projectorDim, zDim)],
+    ]);
   }
 
   /** (…, D) → (…, z). */
@@ -347,8 +382,13 @@ export class SiT extends Module {
     this.y_embedder = this.child('y_embedder', new LabelEmbedder(c.numClasses, D, c.classDropoutProb));
     this.pos_embed = this.param('pos_embed', torch.zeros([1, T + (this.hasToken ? 1 : 0), D]), { trainable: false });
     this.learnable_token = this.hasToken && !this.hasClsInput ? this.param('learnable_token', torch.zeros([1, 1, D])) : null;
-    this.blocks = this.child('blocks', new ModuleList(Array.from({ length: c.depth }, () => new SiTBlock(D, c.numHeads, c.mlpRatio, c.fusedAttention))));
-    this.projectors = this.hasAlign ? this.child('projectors', new ModuleList(c.zDims.map((z) => new Projector(D, c.projectorDim, z)))) : null;
+    this.blocks = this.child(
+      'blocks',
+      new ModuleList(Array.from({ length: c.depth }, () => new SiTBlock(D, c.numHeads, c.mlpRatio, c.fusedAttention))),
+    );
+    this.projectors = this.hasAlign
+      ? this.child('projectors', new ModuleList(c.zDims.map((z) => new Projector(D, c.projectorDim, z))))
+      : null;
     this.final_layer = this.child('final_layer', new FinalLayer(D, c.patchSize, c.inChannels, this.clsDim));
     this.cls_projectors2 = this.hasClsInput ? this.child('cls_projectors2', new Linear(this.clsDim!, D)) : null;
     this.wg_norm = this.hasClsInput ? this.child('wg_norm', new LayerNorm(D, { eps: 1e-6 })) : null;
@@ -414,7 +454,12 @@ export class SiT extends Module {
     const c = this.config.inChannels;
     const p = this.config.patchSize;
     const g = this.x_embedder.grid;
-    return torch.scope(() => x.reshape(x.shape[0]!, g, g, p, p, c).permute(0, 5, 1, 3, 2, 4).reshape(x.shape[0]!, c, g * p, g * p));
+    return torch.scope(() =>
+      x
+        .reshape(x.shape[0]!, g, g, p, p, c)
+        .permute(0, 5, 1, 3, 2, 4)
+        .reshape(x.shape[0]!, c, g * p, g * p),
+    );
   }
 
   /** (N, C, H, W) → (N, T, p²C), the inverse of unpatchify. */
@@ -422,9 +467,13 @@ export class SiT extends Module {
     const c = this.config.inChannels;
     const p = this.config.patchSize;
     const g = this.x_embedder.grid;
-    return torch.scope(() => x.reshape(x.shape[0]!, c, g, p, g, p).permute(0, 2, 4, 3, 5, 1).reshape(x.shape[0]!, g * g, p * p * c));
+    return torch.scope(() =>
+      x
+        .reshape(x.shape[0]!, c, g, p, g, p)
+        .permute(0, 2, 4, 3, 5, 1)
+        .reshape(x.shape[0]!, g * g, p * p * c),
+    );
   }
-
 
   /**
    * The class-token LayerNorm (wg_norm) runs in its weights' dtype: under bfloat16 autocast the
@@ -445,13 +494,21 @@ export class SiT extends Module {
    * @param clsT (N, zDims[0]) noisy class token cls_t; required when `hasClsInput`, ignored otherwise
    */
   forward(x: Tensor, t: Tensor | number, y: Tensor, clsT?: Tensor | null, opts: SiTForwardOptions = {}): SiTOutput {
-    if (this.hasClsInput && !clsT) throw new TypeError(`SiT.forward: variant '${this.config.variant}' needs the class token input clsT of shape (N, ${this.clsDim})`);
-    if (x.ndim !== 4 || x.shape[1] !== this.config.inChannels || x.shape[2] !== this.config.inputSize || x.shape[3] !== this.config.inputSize) {
+    if (this.hasClsInput && !clsT)
+      throw new TypeError(`SiT.forward: variant '${this.config.variant}' needs the class token input clsT of shape (N, ${this.clsDim})`);
+    if (
+      x.ndim !== 4 ||
+      x.shape[1] !== this.config.inChannels ||
+      x.shape[2] !== this.config.inputSize ||
+      x.shape[3] !== this.config.inputSize
+    ) {
       const { inChannels: C, inputSize: S } = this.config;
       throw new RangeError(`SiT.forward: x must be (N, ${C}, ${S}, ${S}), got [${x.shape.join(', ')}]`);
     }
     if (clsT && this.hasClsInput && (clsT.ndim !== 2 || clsT.shape[1] !== this.clsDim)) {
-      throw new RangeError(`SiT.forward: clsT must be (N, ${this.clsDim}), got [${clsT.shape.join(', ')}] (does the encoder width match the model's zDims?)`);
+      throw new RangeError(
+        `SiT.forward: clsT must be (N, ${this.clsDim}), got [${clsT.shape.join(', ')}] (does the encoder width match the model's zDims?)`,
+      );
     }
     const N = x.shape[0]!;
     const tt = typeof t === 'number' ? torch.full([N], t, { dtype: x.dtype === 'float64' ? 'float64' : 'float32', device: x.device }) : t;
@@ -467,12 +524,16 @@ export class SiT extends Module {
     let zs: Tensor[] = [];
     const hidden: Tensor[] = [];
     const keepAll = opts.returnHidden === true;
-    h = this.blocks.chain(h, (blk, hIn, i) => {
-      const hOut = blk.forward(hIn, c);
-      if (keepAll) hidden.push(hOut);
-      if (this.hasAlign && i + 1 === this.config.encoderDepth) zs = this.projectors!.items.map((p) => p.forward(hOut));
-      return hOut;
-    }, { keepAll });
+    h = this.blocks.chain(
+      h,
+      (blk, hIn, i) => {
+        const hOut = blk.forward(hIn, c);
+        if (keepAll) hidden.push(hOut);
+        if (this.hasAlign && i + 1 === this.config.encoderDepth) zs = this.projectors!.items.map((p) => p.forward(hOut));
+        return hOut;
+      },
+      { keepAll },
+    );
     const { patches, cls } = this.final_layer.forward(h, c, this.hasToken);
     const out: SiTOutput = { vImg: this.unpatchify(patches), zs, vCls: cls };
     if (keepAll) Object.assign(out, { hidden, c });

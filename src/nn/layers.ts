@@ -14,7 +14,11 @@ export class Linear extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
 
-  constructor(readonly inFeatures: number, readonly outFeatures: number, { bias = true } = {}) {
+  constructor(
+    readonly inFeatures: number,
+    readonly outFeatures: number,
+    { bias = true } = {},
+  ) {
     super();
     this.weight = this.param('weight', empty([outFeatures, inFeatures]));
     const bound = defaultUniformBound(this.weight);
@@ -32,7 +36,11 @@ export class Mlp extends Module {
   readonly fc1: Linear;
   readonly fc2: Linear;
 
-  constructor(dim: number, hidden: number, readonly approximate: 'none' | 'tanh' = 'none') {
+  constructor(
+    dim: number,
+    hidden: number,
+    readonly approximate: 'none' | 'tanh' = 'none',
+  ) {
     super();
     this.fc1 = this.child('fc1', new Linear(dim, hidden));
     this.fc2 = this.child('fc2', new Linear(hidden, dim));
@@ -49,7 +57,10 @@ export class LayerNorm extends Module {
   readonly bias: Tensor | null;
   readonly eps: number;
 
-  constructor(readonly dim: number, { eps = 1e-5, affine = true } = {}) {
+  constructor(
+    readonly dim: number,
+    { eps = 1e-5, affine = true } = {},
+  ) {
     super();
     this.eps = eps;
     this.weight = affine ? this.param('weight', ones_(empty([dim]))) : null;
@@ -65,7 +76,10 @@ export class LayerNorm extends Module {
 export class Embedding extends Module {
   readonly weight: Tensor;
 
-  constructor(readonly num: number, readonly dim: number) {
+  constructor(
+    readonly num: number,
+    readonly dim: number,
+  ) {
     super();
     this.weight = this.param('weight', normal_(empty([num, dim])));
   }
@@ -91,7 +105,12 @@ export class Conv2d extends Module {
   readonly bias: Tensor | null;
   readonly options: F.Conv2dOptions;
 
-  constructor(inChannels: number, outChannels: number, kernel: number, { stride = 1, padding = 0, groups = 1, bias = true }: Conv2dLayerOptions = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernel: number,
+    { stride = 1, padding = 0, groups = 1, bias = true }: Conv2dLayerOptions = {},
+  ) {
     super();
     this.weight = this.param('weight', empty([outChannels, inChannels / groups, kernel, kernel]));
     const bound = defaultUniformBound(this.weight);
@@ -117,7 +136,10 @@ export class BatchNorm2d extends Module {
   readonly runningMean: Tensor;
   readonly runningVar: Tensor;
 
-  constructor(readonly channels: number, readonly eps = 1e-5) {
+  constructor(
+    readonly channels: number,
+    readonly eps = 1e-5,
+  ) {
     super();
     this.weight = this.param('weight', ones_(empty([channels])));
     this.bias = this.param('bias', zeros_(empty([channels])));

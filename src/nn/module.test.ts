@@ -44,7 +44,10 @@ test('forward runs in its own scope: results survive, intermediates are freed, i
   assert.equal(out.both[0], out.first);
   assert.ok(!x.isDisposed);
   const want = torch.scope(() => torch.noGrad(() => x.matmul(m.a.lin.weight.t()).add(m.a.lin.bias!).tanh().mul(2)));
-  assert.equal(torch.scope(() => want.sub(out.first).abs().max().item()), 0);
+  assert.equal(
+    torch.scope(() => want.sub(out.first).abs().max().item()),
+    0,
+  );
   want.dispose();
   for (const t of out.both) t.dispose();
   assert.equal(torch.liveTensors(), before);
@@ -91,8 +94,15 @@ test('requiresGrad_(false) freezes every parameter', () => {
 });
 
 test('ModuleList names children by index (gaps kept); chain frees each step unless keepAll', () => {
-  const list = new ModuleList<Doubler>([[0, new Doubler(2)], [2, new Doubler(2)], [5, new Doubler(2)]]);
-  assert.deepEqual([...list.stateDict().keys()], ['0.lin.weight', '0.lin.bias', '2.lin.weight', '2.lin.bias', '5.lin.weight', '5.lin.bias']);
+  const list = new ModuleList<Doubler>([
+    [0, new Doubler(2)],
+    [2, new Doubler(2)],
+    [5, new Doubler(2)],
+  ]);
+  assert.deepEqual(
+    [...list.stateDict().keys()],
+    ['0.lin.weight', '0.lin.bias', '2.lin.weight', '2.lin.bias', '5.lin.weight', '5.lin.bias'],
+  );
   assert.equal(list.length, 3);
   const x = torch.randn([1, 2]);
   torch.noGrad(() => {
@@ -119,7 +129,14 @@ test('ModuleList names children by index (gaps kept); chain frees each step unle
 });
 
 test('skipInit: same names and shapes, nothing drawn from the generator, large weights cost no memory', () => {
-  const build = () => new ModuleList<Module>([new Linear(6, 5), new LayerNorm(5), new Embedding(4, 5), new Conv2d(3, 8, 3, { groups: 1 }), new BatchNorm2d(8)]);
+  const build = () =>
+    new ModuleList<Module>([
+      new Linear(6, 5),
+      new LayerNorm(5),
+      new Embedding(4, 5),
+      new Conv2d(3, 8, 3, { groups: 1 }),
+      new BatchNorm2d(8),
+    ]);
   const shapes = (m: Module) => [...m.stateDict()].map(([k, t]) => [k, t.shape]);
   torch.manualSeed(7);
   const normal = build();
@@ -142,7 +159,13 @@ test('skipInit: same names and shapes, nothing drawn from the generator, large w
   assert.ok(process.memoryUsage.rss() - rss < 200e6, `RSS grew by ${((process.memoryUsage.rss() - rss) / 1e6).toFixed(0)} MB`);
   big.dispose();
   // initialisers are live again after the build, also after a throwing one
-  assert.throws(() => init.skipInit(() => { throw new Error('build failed'); }), /build failed/);
+  assert.throws(
+    () =>
+      init.skipInit(() => {
+        throw new Error('build failed');
+      }),
+    /build failed/,
+  );
   const z = init.zeros_(torch.ones([3]));
   assert.deepEqual(z.toArray(), [0, 0, 0]);
   z.dispose();

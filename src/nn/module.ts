@@ -41,7 +41,11 @@ export abstract class Module {
     const forward: unknown = Reflect.get(this, 'forward');
     if (typeof forward === 'function') {
       const run = forward as (...args: unknown[]) => unknown;
-      Object.defineProperty(this, 'forward', { value: (...args: unknown[]) => scope(() => run.apply(this, args)), writable: true, configurable: true });
+      Object.defineProperty(this, 'forward', {
+        value: (...args: unknown[]) => scope(() => run.apply(this, args)),
+        writable: true,
+        configurable: true,
+      });
     }
   }
 
@@ -118,13 +122,17 @@ export abstract class Module {
     const unexpected = [...source.keys()].filter((k) => !own.has(k));
     if (strict && (missing.length > 0 || unexpected.length > 0)) {
       const show = (l: string[]) => (l.length > 8 ? `${l.slice(0, 8).join(', ')}, … (${l.length})` : l.join(', '));
-      throw new Error(`loadStateDict: ${missing.length ? `missing keys: ${show(missing)}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${show(unexpected)}` : ''}`);
+      throw new Error(
+        `loadStateDict: ${missing.length ? `missing keys: ${show(missing)}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected keys: ${show(unexpected)}` : ''}`,
+      );
     }
     for (const [k, target] of own) {
       const src = source.get(k);
       if (!src) continue;
       if (src.shape.join(',') !== target.shape.join(',')) {
-        throw new Error(`loadStateDict: '${k}' has shape [${src.shape.join(', ')}] in the checkpoint but [${target.shape.join(', ')}] in the model`);
+        throw new Error(
+          `loadStateDict: '${k}' has shape [${src.shape.join(', ')}] in the checkpoint but [${target.shape.join(', ')}] in the model`,
+        );
       }
     }
     noGrad(() => {

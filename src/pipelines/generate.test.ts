@@ -46,11 +46,23 @@ describe('generateSamples', () => {
     const model = sitFromFixture(fx).eval();
     const out = path.join(tmp, 'full');
     const num = 7;
-    const r = await generateSamples({ model, decoder, outDir: out, labels: sampleLabels('uniform', num, 10, 3), settings: settings(num), batchSize: 7, progress: false, info: { 'reg-ts': 'test' } });
+    const r = await generateSamples({
+      model,
+      decoder,
+      outDir: out,
+      labels: sampleLabels('uniform', num, 10, 3),
+      settings: settings(num),
+      batchSize: 7,
+      progress: false,
+      info: { 'reg-ts': 'test' },
+    });
     assert.equal(r.complete, true);
     assert.equal(r.generated, 7);
     assert.deepEqual(r.imageSize, [6, 6]);
-    assert.deepEqual(readdirSync(path.join(out, 'images')).sort(), Array.from({ length: num }, (_, i) => imageFileName(i)));
+    assert.deepEqual(
+      readdirSync(path.join(out, 'images')).sort(),
+      Array.from({ length: num }, (_, i) => imageFileName(i)),
+    );
     const arr = readNpz(path.join(out, 'samples.npz')).get('arr_0')!;
     assert.deepEqual([arr.dtype, arr.shape], ['uint8', [7, 6, 6, 3]]);
     const img3 = await readRgb(path.join(out, 'images', '000003.png'));
@@ -73,7 +85,16 @@ describe('generateSamples', () => {
     // interrupted (as by Ctrl-C) after its first batch of 3
     const stop = new AbortController();
     const stopping: Autoencoder = { decode: (x: Tensor) => (stop.abort(), decoder.decode(x)) };
-    const first = await generateSamples({ model, decoder: stopping, outDir: out, labels, settings: settings(num), batchSize: 3, progress: false, signal: stop.signal });
+    const first = await generateSamples({
+      model,
+      decoder: stopping,
+      outDir: out,
+      labels,
+      settings: settings(num),
+      batchSize: 3,
+      progress: false,
+      signal: stop.signal,
+    });
     assert.deepEqual([first.complete, first.generated], [false, 3]);
     assert.equal(existsSync(path.join(out, 'samples.npz')), false);
     assert.equal((JSON.parse(readFileSync(path.join(out, 'samples.json'), 'utf8')) as { status: string }).status, 'incomplete');
@@ -96,7 +117,15 @@ describe('generateSamples', () => {
     const model = sitFromFixture(fx).eval();
     const out = path.join(tmp, 'full');
     await assert.rejects(
-      generateSamples({ model, decoder, outDir: out, labels: sampleLabels('uniform', 7, 10, 3), settings: settings(7, { cfgScale: 3 }), batchSize: 7, progress: false }),
+      generateSamples({
+        model,
+        decoder,
+        outDir: out,
+        labels: sampleLabels('uniform', 7, 10, 3),
+        settings: settings(7, { cfgScale: 3 }),
+        batchSize: 7,
+        progress: false,
+      }),
       /different settings/,
     );
   });
@@ -107,7 +136,15 @@ describe('generateSamples', () => {
       const model = sitFromFixture(sitFx).eval();
       for (const sampler of ['sde', 'euler', 'heun'] as const) {
         const out = path.join(tmp, `sit-${sampler}`);
-        const r = await generateSamples({ model, decoder, outDir: out, labels: sampleLabels('balanced', 4, 10, 0), settings: settings(4, { sampler, clsCfgScale: 0 }), batchSize: 3, progress: false });
+        const r = await generateSamples({
+          model,
+          decoder,
+          outDir: out,
+          labels: sampleLabels('balanced', 4, 10, 0),
+          settings: settings(4, { sampler, clsCfgScale: 0 }),
+          batchSize: 3,
+          progress: false,
+        });
         assert.equal(r.complete, true);
         assert.deepEqual(readNpz(path.join(out, 'samples.npz')).get('arr_0')!.shape, [4, 6, 6, 3]);
       }

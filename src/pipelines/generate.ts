@@ -98,7 +98,11 @@ export function finishedImages(dir: string, num: number): Set<number> {
 }
 
 function canonical(v: unknown): string {
-  return JSON.stringify(v, (_, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as object).sort(([a], [b]) => a.localeCompare(b))) : x));
+  return JSON.stringify(v, (_, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as object).sort(([a], [b]) => a.localeCompare(b)))
+      : x,
+  );
 }
 
 /** Samples `settings.num` images into `outDir` (resuming a previous run of the same settings). */
@@ -107,8 +111,15 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateRe
   const { model, settings, labels } = opts;
   const num = settings.num;
   if (labels.length !== num) throw new RangeError(`${labels.length} labels for ${num} images`);
-  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1) throw new RangeError(`batch size must be a positive integer, got ${opts.batchSize}`);
-  resolveGuidance(model, { cfgScale: settings.cfgScale, clsCfgScale: settings.clsCfgScale, guidanceLow: settings.guidanceLow, guidanceHigh: settings.guidanceHigh, nullLabel: opts.sampler?.nullLabel });
+  if (!Number.isInteger(opts.batchSize) || opts.batchSize < 1)
+    throw new RangeError(`batch size must be a positive integer, got ${opts.batchSize}`);
+  resolveGuidance(model, {
+    cfgScale: settings.cfgScale,
+    clsCfgScale: settings.clsCfgScale,
+    guidanceLow: settings.guidanceLow,
+    guidanceHigh: settings.guidanceHigh,
+    nullLabel: opts.sampler?.nullLabel,
+  });
 
   const imagesDir = path.join(opts.outDir, 'images');
   const recordFile = path.join(opts.outDir, 'samples.json');
@@ -122,12 +133,17 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateRe
   if (existsSync(recordFile)) {
     const prev = JSON.parse(readFileSync(recordFile, 'utf8')) as { settings?: unknown; labels?: number[]; createdAt?: string };
     if (canonical(prev.settings) !== canonical(settings) || canonical(prev.labels) !== canonical(labelList)) {
-      throw new Error(`${opts.outDir} holds a sampling run with different settings (see ${recordFile}); use another --out directory or delete it`);
+      throw new Error(
+        `${opts.outDir} holds a sampling run with different settings (see ${recordFile}); use another --out directory or delete it`,
+      );
     }
     createdAt = prev.createdAt ?? createdAt;
   }
   const writeRecord = (status: string, extra: Record<string, unknown> = {}) =>
-    writeFileAtomic(recordFile, `${JSON.stringify({ ...opts.info, settings, status, createdAt, updatedAt: new Date().toISOString(), ...extra, labels: labelList }, null, 1)}\n`);
+    writeFileAtomic(
+      recordFile,
+      `${JSON.stringify({ ...opts.info, settings, status, createdAt, updatedAt: new Date().toISOString(), ...extra, labels: labelList }, null, 1)}\n`,
+    );
   writeRecord('running');
 
   const done = finishedImages(imagesDir, num);
@@ -196,6 +212,9 @@ export async function generateSamples(opts: GenerateOptions): Promise<GenerateRe
     await writePng(gridFile, makeGrid(gridImages));
     files.grid = gridFile;
   }
-  writeRecord('complete', { imageSize, files: { npz: files.npz && path.basename(files.npz), grid: files.grid && path.basename(files.grid), images: 'images/' } });
+  writeRecord('complete', {
+    imageSize,
+    files: { npz: files.npz && path.basename(files.npz), grid: files.grid && path.basename(files.grid), images: 'images/' },
+  });
   return { generated, reused, complete, files, imageSize, seconds: (performance.now() - start) / 1000 };
 }

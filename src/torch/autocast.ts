@@ -8,7 +8,10 @@ import { native } from './native.js';
 
 /** Whether the running libtorch is at least version major.minor. */
 function libtorchAtLeast(major: number, minor: number): boolean {
-  const [ma = 0, mi = 0] = native.buildInfo().libtorch.split('.').map((p) => Number.parseInt(p, 10));
+  const [ma = 0, mi = 0] = native
+    .buildInfo()
+    .libtorch.split('.')
+    .map((p) => Number.parseInt(p, 10));
   return ma > major || (ma === major && mi >= minor);
 }
 

@@ -7,7 +7,11 @@ import * as torch from './index.js';
 // behind libtorch. On a fresh machine, apt's libtorch-dev alone brings netlib's reference BLAS (~30× slower).
 test('libtorch does not run on the netlib reference BLAS', () => {
   const info = torch.blasInfo();
-  assert.notEqual(info.vendor, 'reference', `loaded BLAS: ${torch.describeBlas(info)}; run scripts/install.sh or apt-get install ${torch.OPTIMISED_BLAS_PACKAGE}`);
+  assert.notEqual(
+    info.vendor,
+    'reference',
+    `loaded BLAS: ${torch.describeBlas(info)}; run scripts/install.sh or apt-get install ${torch.OPTIMISED_BLAS_PACKAGE}`,
+  );
   assert.equal(torch.referenceBlasWarning(info), null);
 });
 
@@ -15,7 +19,10 @@ test('blasInfo names a library that exists and is mapped into the process', () =
   const info = torch.blasInfo();
   if (info.library !== '') {
     assert.ok(existsSync(info.library), info.library);
-    assert.ok(info.loaded.includes(info.library) || !/blas|mkl|blis/.test(info.library), `${info.library} not in ${info.loaded.join(', ')}`);
+    assert.ok(
+      info.loaded.includes(info.library) || !/blas|mkl|blis/.test(info.library),
+      `${info.library} not in ${info.loaded.join(', ')}`,
+    );
   }
   if (info.vendor === 'openblas') {
     assert.ok(info.core && info.core.length > 0, 'OpenBLAS reports its core');
@@ -27,10 +34,16 @@ test('blasInfo names a library that exists and is mapped into the process', () =
 
 test('describeBlas and the reference warning read as a user needs them', () => {
   const reference: torch.BlasInfo = { library: '/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0', vendor: 'reference', loaded: [] };
-  assert.equal(torch.describeBlas(reference), "netlib reference BLAS /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0");
+  assert.equal(torch.describeBlas(reference), 'netlib reference BLAS /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0');
   const warning = torch.referenceBlasWarning(reference);
   assert.ok(warning?.includes('apt-get install libopenblas0-pthread'), warning ?? 'no warning');
-  const openblas: torch.BlasInfo = { library: '/x/libblas.so.3', vendor: 'openblas', core: 'SkylakeX', threads: 2, loaded: ['/x/libblas.so.3'] };
+  const openblas: torch.BlasInfo = {
+    library: '/x/libblas.so.3',
+    vendor: 'openblas',
+    core: 'SkylakeX',
+    threads: 2,
+    loaded: ['/x/libblas.so.3'],
+  };
   assert.equal(torch.describeBlas(openblas), 'OpenBLAS (core SkylakeX, 2 threads) /x/libblas.so.3');
 });
 

@@ -127,18 +127,33 @@ export function linspace(start: number, end: number, steps: number, opts: Tensor
 
 /** Standard normal samples N(0, 1). */
 export function randn(shape: readonly number[], opts: RandomOptions = {}): Tensor {
-  return finish(callT(O.randn, checkShape(shape), opts.generator?.handle ?? null, dtypeCode(opts.dtype ?? 'float32'), undefined, dev(opts)), opts);
+  return finish(
+    callT(O.randn, checkShape(shape), opts.generator?.handle ?? null, dtypeCode(opts.dtype ?? 'float32'), undefined, dev(opts)),
+    opts,
+  );
 }
 
 /** Uniform samples in [0, 1). */
 export function rand(shape: readonly number[], opts: RandomOptions = {}): Tensor {
-  return finish(callT(O.rand, checkShape(shape), opts.generator?.handle ?? null, dtypeCode(opts.dtype ?? 'float32'), undefined, dev(opts)), opts);
+  return finish(
+    callT(O.rand, checkShape(shape), opts.generator?.handle ?? null, dtypeCode(opts.dtype ?? 'float32'), undefined, dev(opts)),
+    opts,
+  );
 }
 
 /** Uniform integers in [low, high) (int64 unless `dtype` is given). */
 export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
   if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
-  return callT(O.randint, low, high, checkShape(shape), opts.generator?.handle ?? null, dtypeCode(opts.dtype ?? 'int64'), undefined, dev(opts));
+  return callT(
+    O.randint,
+    low,
+    high,
+    checkShape(shape),
+    opts.generator?.handle ?? null,
+    dtypeCode(opts.dtype ?? 'int64'),
+    undefined,
+    dev(opts),
+  );
 }
 
 /** A random permutation of 0..n−1 (int64). */
@@ -224,7 +239,20 @@ export function tensor(
   if (ArrayBuffer.isView(data)) {
     values = data instanceof BigInt64Array ? Array.from(data, Number) : (data as ArrayLike<number>);
     shape = opts.shape ? checkShape(opts.shape) : [data.length];
-    natural = data instanceof Float64Array ? 'float64' : data instanceof Int32Array ? 'int32' : data instanceof BigInt64Array ? 'int64' : data instanceof Uint8Array ? 'uint8' : data instanceof Int8Array ? 'int8' : data instanceof Int16Array ? 'int16' : 'float32';
+    natural =
+      data instanceof Float64Array
+        ? 'float64'
+        : data instanceof Int32Array
+          ? 'int32'
+          : data instanceof BigInt64Array
+            ? 'int64'
+            : data instanceof Uint8Array
+              ? 'uint8'
+              : data instanceof Int8Array
+                ? 'int8'
+                : data instanceof Int16Array
+                  ? 'int16'
+                  : 'float32';
   } else {
     shape = inferShape(data);
     const flat: number[] = [];
@@ -240,7 +268,10 @@ export function tensor(
   if (count !== values.length) throw new RangeError(`tensor(): ${values.length} values do not fill shape [${shape.join(', ')}]`);
   const storage: DType = dtype === 'float16' || dtype === 'bfloat16' ? 'float32' : dtype;
   // A typed array of the requested dtype is copied as is (exact for int64 beyond 2^53).
-  let t = ArrayBuffer.isView(data) && dtype === natural ? fromBytes(data, dtype, shape) : fromBytes(typedArrayFor(storage, values), storage, shape);
+  let t =
+    ArrayBuffer.isView(data) && dtype === natural
+      ? fromBytes(data, dtype, shape)
+      : fromBytes(typedArrayFor(storage, values), storage, shape);
   if (storage !== dtype) {
     const converted = t.to(dtype);
     t.dispose();

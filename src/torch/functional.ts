@@ -52,7 +52,14 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bia
 }
 
 /** BatchNorm in inference mode: (x − running_mean) / √(running_var + eps) · γ + β per channel (dim 1). */
-export function batchNorm(x: Tensor, runningMean: Tensor, runningVar: Tensor, weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
+export function batchNorm(
+  x: Tensor,
+  runningMean: Tensor,
+  runningVar: Tensor,
+  weight?: Tensor | null,
+  bias?: Tensor | null,
+  eps = 1e-5,
+): Tensor {
   return callT(O.batchNorm, H(x), H(weight ?? null), H(bias ?? null), H(runningMean), H(runningVar), false, 0.1, eps, true);
 }
 
@@ -109,7 +116,16 @@ export interface Conv2dOptions {
 
 /** 2-D convolution (cross-correlation), input (N, C, H, W), weight (out, C/groups, kh, kw). */
 export function conv2d(x: Tensor, weight: Tensor, bias?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
-  return callT(O.conv2d, H(x), H(weight), H(bias ?? null), pair(opts.stride ?? 1), pair(opts.padding ?? 0), pair(opts.dilation ?? 1), opts.groups ?? 1);
+  return callT(
+    O.conv2d,
+    H(x),
+    H(weight),
+    H(bias ?? null),
+    pair(opts.stride ?? 1),
+    pair(opts.padding ?? 0),
+    pair(opts.dilation ?? 1),
+    opts.groups ?? 1,
+  );
 }
 
 /** Constant padding; `pads` lists (before, after) pairs from the last dimension backwards, as F.pad. */
@@ -118,12 +134,24 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): Tensor {
 }
 
 /** Average pooling over kernel windows. */
-export function avgPool2d(x: Tensor, kernel: number | [number, number], stride?: number | [number, number], padding: number | [number, number] = 0, { ceilMode = false, countIncludePad = true } = {}): Tensor {
+export function avgPool2d(
+  x: Tensor,
+  kernel: number | [number, number],
+  stride?: number | [number, number],
+  padding: number | [number, number] = 0,
+  { ceilMode = false, countIncludePad = true } = {},
+): Tensor {
   return callT(O.avgPool2d, H(x), pair(kernel), stride === undefined ? [] : pair(stride), pair(padding), ceilMode, countIncludePad, null);
 }
 
 /** Max pooling over kernel windows. */
-export function maxPool2d(x: Tensor, kernel: number | [number, number], stride?: number | [number, number], padding: number | [number, number] = 0, { dilation = 1, ceilMode = false } = {}): Tensor {
+export function maxPool2d(
+  x: Tensor,
+  kernel: number | [number, number],
+  stride?: number | [number, number],
+  padding: number | [number, number] = 0,
+  { dilation = 1, ceilMode = false } = {},
+): Tensor {
   return callT(O.maxPool2d, H(x), pair(kernel), stride === undefined ? [] : pair(stride), pair(padding), pair(dilation), ceilMode);
 }
 
@@ -185,7 +213,12 @@ export interface AttentionOptions {
  */
 export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, options: AttentionOptions = {}): Tensor {
   const { mask = null, isCausal = false, scale, fused = true } = options;
-  for (const [name, t] of [['q', q], ['k', k], ['v', v]] as const) expectTensor(t, 'F.scaledDotProductAttention', name);
+  for (const [name, t] of [
+    ['q', q],
+    ['k', k],
+    ['v', v],
+  ] as const)
+    expectTensor(t, 'F.scaledDotProductAttention', name);
   if (mask !== null) expectTensor(mask, 'F.scaledDotProductAttention', 'mask');
   if (mask !== null && isCausal) throw new TypeError('F.scaledDotProductAttention: give either mask or isCausal, not both');
   if (scale !== undefined && !(typeof scale === 'number' && Number.isFinite(scale))) {

@@ -16,13 +16,22 @@ const G = new torch.Generator(1234);
 const n = (...shape: number[]): Tensor => torch.keep(torch.randn(shape, { dtype: 'float64', generator: G }));
 /** Uniform float64 values in [lo, hi). */
 const u = (lo: number, hi: number, ...shape: number[]): Tensor =>
-  torch.keep(torch.scope(() => torch.rand(shape, { dtype: 'float64', generator: G }).mul(hi - lo).add(lo)));
+  torch.keep(
+    torch.scope(() =>
+      torch
+        .rand(shape, { dtype: 'float64', generator: G })
+        .mul(hi - lo)
+        .add(lo),
+    ),
+  );
 /** Values with |x| ≥ 0.2 (no kink of abs/relu/sign near them). */
 const away = (...shape: number[]): Tensor =>
-  torch.keep(torch.scope(() => {
-    const x = torch.randn(shape, { dtype: 'float64', generator: G });
-    return torch.where(x.ge(0), x.add(0.2), x.sub(0.2));
-  }));
+  torch.keep(
+    torch.scope(() => {
+      const x = torch.randn(shape, { dtype: 'float64', generator: G });
+      return torch.where(x.ge(0), x.add(0.2), x.sub(0.2));
+    }),
+  );
 const long = (values: number[], shape?: number[]): Tensor => torch.keep(torch.tensor(values, { dtype: 'int64', shape }));
 
 type Check = () => Parameters<typeof gradcheck>;
@@ -107,7 +116,11 @@ const CHECKS: Record<string, Check> = {
   layer_norm_2d_noaffine: () => [(x) => F.layerNorm(x!, [3, 6], null, null, 1e-6), [n(2, 3, 6)]],
   group_norm: () => [(x, w, b) => F.groupNorm(x!, 2, w!, b!), [n(2, 4, 3, 3), n(4), n(4)]],
   group_norm_1_noaffine: () => [(x) => F.groupNorm(x!, 1), [n(2, 4, 2, 3)]],
-  batch_norm: () => [(x, rm, rv, w, b) => F.batchNorm(x!, rm!, rv!, w!, b!, 1e-3), [n(2, 3, 3, 3), n(3), u(0.5, 2, 3), n(3), n(3)], { wrt: [0, 3, 4] }],
+  batch_norm: () => [
+    (x, rm, rv, w, b) => F.batchNorm(x!, rm!, rv!, w!, b!, 1e-3),
+    [n(2, 3, 3, 3), n(3), u(0.5, 2, 3), n(3), n(3)],
+    { wrt: [0, 3, 4] },
+  ],
 
   // activations
   softmax: () => [(x) => F.softmax(x!, -1), [n(3, 7)]],
@@ -128,7 +141,10 @@ const CHECKS: Record<string, Check> = {
   // convolution and padding
   conv2d: () => [(x, w, b) => F.conv2d(x!, w!, b!), [n(1, 2, 5, 5), n(3, 2, 3, 3), n(3)]],
   conv2d_stride_pad: () => [(x, w, b) => F.conv2d(x!, w!, b!, { stride: 2, padding: 1 }), [n(2, 2, 5, 5), n(3, 2, 3, 3), n(3)]],
-  conv2d_mixed_dilation: () => [(x, w) => F.conv2d(x!, w!, null, { stride: [1, 2], padding: [2, 1], dilation: 2 }), [n(1, 2, 6, 6), n(2, 2, 3, 3)]],
+  conv2d_mixed_dilation: () => [
+    (x, w) => F.conv2d(x!, w!, null, { stride: [1, 2], padding: [2, 1], dilation: 2 }),
+    [n(1, 2, 6, 6), n(2, 2, 3, 3)],
+  ],
   conv2d_grouped: () => [(x, w, b) => F.conv2d(x!, w!, b!, { padding: 1, groups: 2 }), [n(1, 4, 4, 4), n(4, 2, 3, 3), n(4)]],
   conv2d_depthwise: () => [(x, w, b) => F.conv2d(x!, w!, b!, { padding: 1, groups: 3 }), [n(1, 3, 4, 4), n(6, 1, 3, 3), n(6)]],
   conv2d_patchify: () => [(x, w, b) => F.conv2d(x!, w!, b!, { stride: 2 }), [n(1, 3, 4, 4), n(5, 3, 2, 2), n(5)]],
@@ -190,19 +206,28 @@ const CHECKS: Record<string, Check> = {
   masked_fill: () => [(x, m) => x!.maskedFill(m!, 2.5), [n(2, 3), torch.keep(torch.tensor([true, false, false]))]],
 
   // in-place updates recorded on non-leaf tensors
-  inplace_chain: () => [(x, y, z) => {
-    const t = x!.mul(1.5);
-    t.add_(y!, 0.5).mul_(z!).addcmul_(y!, z!, 0.3).addcdiv_(y!, z!.abs().add(1), -0.2).div_(2);
-    return t;
-  }, [n(3, 4), n(3, 4), away(4)]],
-  inplace_copy_fill_zero: () => [(x, y) => {
-    const t = x!.mul(2);
-    t.narrow(1, 0, 2).copy_(y!); // gradient of the overwritten part goes to y, not x
-    t.narrow(1, 2, 1).fill_(0.5);
-    t.narrow(1, 3, 1).zero_();
-    return t.mul(x!);
-  }, [n(3, 5), n(3, 2)]],
-  where_scalar: () => [(c, a) => torch.where(c!, a!, 0.5).add(torch.where(c!, -1, a!)), [torch.keep(torch.tensor([true, false, true])), n(2, 3)]],
+  inplace_chain: () => [
+    (x, y, z) => {
+      const t = x!.mul(1.5);
+      t.add_(y!, 0.5).mul_(z!).addcmul_(y!, z!, 0.3).addcdiv_(y!, z!.abs().add(1), -0.2).div_(2);
+      return t;
+    },
+    [n(3, 4), n(3, 4), away(4)],
+  ],
+  inplace_copy_fill_zero: () => [
+    (x, y) => {
+      const t = x!.mul(2);
+      t.narrow(1, 0, 2).copy_(y!); // gradient of the overwritten part goes to y, not x
+      t.narrow(1, 2, 1).fill_(0.5);
+      t.narrow(1, 3, 1).zero_();
+      return t.mul(x!);
+    },
+    [n(3, 5), n(3, 2)],
+  ],
+  where_scalar: () => [
+    (c, a) => torch.where(c!, a!, 0.5).add(torch.where(c!, -1, a!)),
+    [torch.keep(torch.tensor([true, false, true])), n(2, 3)],
+  ],
   masked_fill_tensor_value: () => [(x, m, v) => x!.maskedFill(m!, v!), [n(2, 3), torch.keep(torch.tensor([true, false, true])), n()]],
   interp_bilinear_down: () => [(x) => F.interpolate(x!, { size: [2, 3], mode: 'bilinear' }), [n(1, 1, 5, 6)]],
   interp_bicubic_down: () => [(x) => F.interpolate(x!, { size: [2, 3], mode: 'bicubic' }), [n(1, 1, 5, 6)]],

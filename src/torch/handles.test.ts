@@ -74,10 +74,43 @@ describe('tensor handles', () => {
     const t = torch.ones([1]);
     const h = t.handle;
     const bad: unknown[] = [
-      0, 1, -1, 42, 0.5, -0.0, NaN, Infinity, -Infinity, 2 ** 31, 2 ** 32, 2 ** 49, 2 ** 52, 2 ** 53, 2 ** 53 + 2, 2 ** 64, 1e300,
-      Number.MAX_VALUE, Number.MIN_VALUE, -h, h * 2, h + 2 ** 22 * 1000 /* same slot, a future generation */,
-      h + 4_000_000 /* slot never handed out */, '1', `${h}`, true, null, {}, [], [h], 10n, BigInt(h), Symbol('t'), () => h,
-      new Float64Array([h]), native.defaultGenerator('cpu'), t,
+      0,
+      1,
+      -1,
+      42,
+      0.5,
+      -0.0,
+      NaN,
+      Infinity,
+      -Infinity,
+      2 ** 31,
+      2 ** 32,
+      2 ** 49,
+      2 ** 52,
+      2 ** 53,
+      2 ** 53 + 2,
+      2 ** 64,
+      1e300,
+      Number.MAX_VALUE,
+      Number.MIN_VALUE,
+      -h,
+      h * 2,
+      h + 2 ** 22 * 1000 /* same slot, a future generation */,
+      h + 4_000_000 /* slot never handed out */,
+      '1',
+      `${h}`,
+      true,
+      null,
+      {},
+      [],
+      [h],
+      10n,
+      BigInt(h),
+      Symbol('t'),
+      () => h,
+      new Float64Array([h]),
+      native.defaultGenerator('cpu'),
+      t,
     ];
     for (const v of bad) {
       const label = typeof v === 'number' || typeof v === 'string' || typeof v === 'bigint' ? String(v) : typeof v;
@@ -92,8 +125,14 @@ describe('tensor handles', () => {
     assert.deepEqual(t.toArray(), [1], 'the real tensor is unaffected');
     // the message says what was passed instead
     const described: [unknown, string][] = [
-      ['x', 'a string'], [null, 'null'], [undefined, 'undefined'], [7, 'a number that is not a tensor handle'], [{}, 'an object'],
-      [[h], 'an array'], [true, 'a boolean'], [native.defaultGenerator('cpu'), 'a native handle of another kind'],
+      ['x', 'a string'],
+      [null, 'null'],
+      [undefined, 'undefined'],
+      [7, 'a number that is not a tensor handle'],
+      [{}, 'an object'],
+      [[h], 'an array'],
+      [true, 'a boolean'],
+      [native.defaultGenerator('cpu'), 'a native handle of another kind'],
     ];
     for (const [v, what] of described) {
       throwsType(() => native.call(catId, [h, v]), new RegExp(`aten::cat: argument 'tensors': expected a tensor, got ${what}$`), what);
@@ -115,9 +154,12 @@ describe('tensor handles', () => {
     const samples: number[] = [];
     for (let i = 0; i < 20_000; i++) {
       const kind = i % 4;
-      if (kind === 0) samples.push(Math.floor(rand() * 2 ** 53)); // any integer id-sized number
-      else if (kind === 1) samples.push(h0 + Math.floor((rand() - 0.5) * 2 ** 30)); // near real ids
-      else if (kind === 2) samples.push((rand() - 0.5) * 10 ** Math.floor(rand() * 40)); // any magnitude, fractions
+      if (kind === 0)
+        samples.push(Math.floor(rand() * 2 ** 53)); // any integer id-sized number
+      else if (kind === 1)
+        samples.push(h0 + Math.floor((rand() - 0.5) * 2 ** 30)); // near real ids
+      else if (kind === 2)
+        samples.push((rand() - 0.5) * 10 ** Math.floor(rand() * 40)); // any magnitude, fractions
       else samples.push(h0 + Math.floor(rand() * 64)); // the neighbouring slots, mostly live or free
     }
     samples.forEach((v, i) => {

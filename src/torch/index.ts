@@ -15,6 +15,17 @@ export { autocast, autocastDtypes, isAutocastEnabled } from './autocast.js';
 export { scope, keep, scopeDepth } from './scope.js';
 export { op, hasOp } from './ops.js';
 export { buildInfo, cudaAvailable, cudaDeviceCount, setNumThreads, getNumThreads, liveTensors, MAX_THREADS } from './runtime.js';
-export { blasInfo, describeBlas, describeThreads, gemmProbe, referenceBlasWarning, warnIfReferenceBlas, OPTIMISED_BLAS_PACKAGE, type BlasInfo, type BlasVendor, type GemmProbe } from './blas.js';
+export {
+  blasInfo,
+  describeBlas,
+  describeThreads,
+  gemmProbe,
+  referenceBlasWarning,
+  warnIfReferenceBlas,
+  OPTIMISED_BLAS_PACKAGE,
+  type BlasInfo,
+  type BlasVendor,
+  type GemmProbe,
+} from './blas.js';
 export { gradcheck, GradcheckError, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export * as F from './functional.js';

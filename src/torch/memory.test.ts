@@ -48,7 +48,12 @@ function trainLoop(): LoopReport {
   const [din, hidden, dout, batch] = [32, 256, 8, 64];
   const init = (shape: number[], fanIn: number): Tensor =>
     torch.scope(() => torch.randn(shape, { generator: g }).mul(1 / Math.sqrt(fanIn))).requiresGrad_(true);
-  const params = [init([hidden, din], din), torch.zeros([hidden], { requiresGrad: true }), init([dout, hidden], hidden), torch.zeros([dout], { requiresGrad: true })];
+  const params = [
+    init([hidden, din], din),
+    torch.zeros([hidden], { requiresGrad: true }),
+    init([dout, hidden], hidden),
+    torch.zeros([dout], { requiresGrad: true }),
+  ];
   const [w1, b1, w2, b2] = params as [Tensor, Tensor, Tensor, Tensor];
   // a fixed regression problem: targets from a random linear map of the inputs
   const x = torch.randn([batch, din], { generator: g });
@@ -114,7 +119,9 @@ if (process.env.REGTS_MEMORY_CHILD) {
     assert.ok(r.peakGrowth < 20 * MB, `RSS peaked ${(r.peakGrowth / MB).toFixed(1)} MB above its iteration-200 value`);
     assert.ok(r.loss999 < 0.5 * r.loss0, `the loop trains (loss ${r.loss0} → ${r.loss999})`);
     if (process.env.REGTS_TEST_VERBOSE) {
-      console.log(`RSS ${((r.rss1000 - r.rss200) / MB).toFixed(1)} MB from iteration 200 to 1000 (peak +${(r.peakGrowth / MB).toFixed(1)} MB)`);
+      console.log(
+        `RSS ${((r.rss1000 - r.rss200) / MB).toFixed(1)} MB from iteration 200 to 1000 (peak +${(r.peakGrowth / MB).toFixed(1)} MB)`,
+      );
     }
   });
 

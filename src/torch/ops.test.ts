@@ -31,7 +31,14 @@ import { F, type Tensor } from './index.js';
 // -------------------------------------------------------------------------------------------------
 
 const ST_DTYPES: Record<string, torch.DType> = {
-  F64: 'float64', F32: 'float32', F16: 'float16', BF16: 'bfloat16', I64: 'int64', I32: 'int32', U8: 'uint8', BOOL: 'bool',
+  F64: 'float64',
+  F32: 'float32',
+  F16: 'float16',
+  BF16: 'bfloat16',
+  I64: 'int64',
+  I32: 'int32',
+  U8: 'uint8',
+  BOOL: 'bool',
 };
 
 function readFixtures(file: string): OpFixture {
@@ -60,7 +67,11 @@ type Tol = 'exact' | 'ew' | 'red';
 const RTOL: Record<Exclude<Tol, 'exact'>, number> = { ew: 1e-6, red: 1e-5 };
 
 /** Worst relative error seen per tolerance class (printed at the end with REGTS_TEST_VERBOSE=1). */
-const worst: Record<Tol, { err: number; name: string }> = { exact: { err: 0, name: '' }, ew: { err: 0, name: '' }, red: { err: 0, name: '' } };
+const worst: Record<Tol, { err: number; name: string }> = {
+  exact: { err: 0, name: '' },
+  ew: { err: 0, name: '' },
+  red: { err: 0, name: '' },
+};
 
 function assertMatches(name: string, actual: Tensor, expected: Tensor, tol: Tol): void {
   assert.deepEqual(actual.shape, expected.shape, `${name}: shape`);
@@ -121,7 +132,14 @@ const CASES: Record<string, Case> = {
   zeros_like: ['exact', (i) => torch.zerosLike(i.x!)],
   ones_like_int: ['exact', (i) => torch.onesLike(i.x!, { dtype: 'int32' })],
   full_like: ['exact', (i) => torch.fullLike(i.x!, -1.5)],
-  tensor_nested: ['exact', () => torch.tensor([[1.5, -2.0, 3.25], [0.0, 1e-3, 7.0]])],
+  tensor_nested: [
+    'exact',
+    () =>
+      torch.tensor([
+        [1.5, -2.0, 3.25],
+        [0.0, 1e-3, 7.0],
+      ]),
+  ],
   tensor_bool: ['exact', () => torch.tensor([true, false, true])],
 
   // random numbers: bit-exact with PyTorch's CPU generator
@@ -132,14 +150,25 @@ const CASES: Record<string, Case> = {
   rng_rand_f64: ['exact', () => torch.rand([9], { generator: gen(7), dtype: 'float64' })],
   rng_randint: ['exact', () => torch.randint(-5, 17, [30], { generator: gen(3) })],
   rng_randperm: ['exact', () => torch.randperm(20, { generator: gen(3) })],
-  rng_stream: ['exact', () => {
-    const g = gen(123);
-    return [torch.randn([7], { generator: g }), torch.rand([9], { generator: g }), torch.randint(0, 100, [11], { generator: g }), torch.randn([33], { generator: g })];
-  }],
-  rng_global: ['exact', () => {
-    torch.manualSeed(2024);
-    return [torch.randn([10]), torch.rand([3])];
-  }],
+  rng_stream: [
+    'exact',
+    () => {
+      const g = gen(123);
+      return [
+        torch.randn([7], { generator: g }),
+        torch.rand([9], { generator: g }),
+        torch.randint(0, 100, [11], { generator: g }),
+        torch.randn([33], { generator: g }),
+      ];
+    },
+  ],
+  rng_global: [
+    'exact',
+    () => {
+      torch.manualSeed(2024);
+      return [torch.randn([10]), torch.rand([3])];
+    },
+  ],
 
   // dtype conversions
   to_bfloat16: ['exact', (i) => i.x!.to('bfloat16')],
@@ -242,8 +271,20 @@ const CASES: Record<string, Case> = {
   argmin_dim: ['exact', (i) => i.x!.argmin(0)],
   max_all: ['exact', (i) => i.x!.max()],
   min_all: ['exact', (i) => i.x!.min()],
-  max_dim: ['exact', (i) => { const m = i.x!.max(1); return [m.values, m.indices]; }],
-  min_dim_keepdim: ['exact', (i) => { const m = i.x!.min(-1, true); return [m.values, m.indices]; }],
+  max_dim: [
+    'exact',
+    (i) => {
+      const m = i.x!.max(1);
+      return [m.values, m.indices];
+    },
+  ],
+  min_dim_keepdim: [
+    'exact',
+    (i) => {
+      const m = i.x!.min(-1, true);
+      return [m.values, m.indices];
+    },
+  ],
   logsumexp: ['red', (i) => i.x!.logsumexp(2)],
   logsumexp_dims_keepdim: ['red', (i) => i.x!.logsumexp([0, 1], true)],
   cumsum: ['red', (i) => i.x!.cumsum(1)],
@@ -391,7 +432,6 @@ const CASES: Record<string, Case> = {
 const fx = readFixtures(opFixturePath('ops.safetensors', 'make_ops.py'));
 const { inputsOf, outputsOf } = fx;
 
-
 describe('operators against PyTorch fixtures', () => {
   test('fixture file and TypeScript table cover the same cases', () => {
     assert.ok(fx.cases.length > 200, 'fixture lists its cases');
@@ -418,7 +458,12 @@ describe('operators against PyTorch fixtures', () => {
   test('unfused attention fallback matches the fixture too', () => {
     torch.scope(() => {
       const i = inputsOf('attention');
-      assertMatches('attention(fused=false)', F.scaledDotProductAttention(i.q!, i.k!, i.v!, { fused: false }), outputsOf('attention')[0]!, 'red');
+      assertMatches(
+        'attention(fused=false)',
+        F.scaledDotProductAttention(i.q!, i.k!, i.v!, { fused: false }),
+        outputsOf('attention')[0]!,
+        'red',
+      );
     });
   });
 

@@ -8,7 +8,10 @@ import { native } from './native.js';
 /** A lazily resolved ATen operator. */
 export class Op {
   #id = -2;
-  constructor(readonly name: string, readonly overload = '') {}
+  constructor(
+    readonly name: string,
+    readonly overload = '',
+  ) {}
 
   /** Dispatcher id; throws when this libtorch lacks the operator. */
   get id(): number {

@@ -21,7 +21,8 @@ export const MAX_THREADS = 1024;
 
 /** Sets libtorch's intra-op thread count: an integer from 1 to {@link MAX_THREADS}. */
 export function setNumThreads(n: number): void {
-  if (typeof n !== 'number' || !Number.isInteger(n)) throw new TypeError(`setNumThreads: expected an integer thread count, got ${String(n)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n))
+    throw new TypeError(`setNumThreads: expected an integer thread count, got ${String(n)}`);
   if (n < 1 || n > MAX_THREADS) throw new RangeError(`setNumThreads: thread count must be at least 1 and at most ${MAX_THREADS}, got ${n}`);
   native.setNumThreads(n);
 }

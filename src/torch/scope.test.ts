@@ -91,15 +91,17 @@ describe('scope', () => {
   test('an exception releases the intermediates and restores the depth', () => {
     const base = torch.liveTensors();
     let leaked: torch.Tensor | undefined;
-    assert.throws(() =>
-      torch.scope(() => {
-        leaked = torch.ones([4]);
+    assert.throws(
+      () =>
         torch.scope(() => {
-          torch.zeros([3]);
-          throw new RangeError('inner failure');
-        });
-      }),
-    RangeError);
+          leaked = torch.ones([4]);
+          torch.scope(() => {
+            torch.zeros([3]);
+            throw new RangeError('inner failure');
+          });
+        }),
+      RangeError,
+    );
     assert.equal(leaked!.isDisposed, true);
     assert.equal(torch.scopeDepth(), 0);
     assert.equal(torch.liveTensors(), base);

@@ -48,7 +48,14 @@ function isPlainObject(v: object): boolean {
 
 /** Binary data and other leaves that never hold tensors (and may be large: not worth walking). */
 function isOpaque(v: object): boolean {
-  return ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof Promise || v instanceof Date || v instanceof RegExp || v instanceof Error;
+  return (
+    ArrayBuffer.isView(v) ||
+    v instanceof ArrayBuffer ||
+    v instanceof Promise ||
+    v instanceof Date ||
+    v instanceof RegExp ||
+    v instanceof Error
+  );
 }
 
 /** What a walk over a value found. */

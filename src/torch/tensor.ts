@@ -226,9 +226,13 @@ function clampHandle(self: Handle, lo: Bound, hi: Bound, inPlace: boolean): Hand
   if (typeof lo !== 'number' && typeof hi !== 'number') return call(inPlace ? O.clampT_ : O.clampT, self, H(lo), H(hi));
   // one number, one tensor
   const first =
-    typeof lo === 'number' ? call(inPlace ? O.clampMin_ : O.clampMin, self, lo) : call(inPlace ? O.clampMinT_ : O.clampMinT, self, H(lo as Tensor));
+    typeof lo === 'number'
+      ? call(inPlace ? O.clampMin_ : O.clampMin, self, lo)
+      : call(inPlace ? O.clampMinT_ : O.clampMinT, self, H(lo as Tensor));
   try {
-    return typeof hi === 'number' ? call(inPlace ? O.clampMax_ : O.clampMax, first, hi) : call(inPlace ? O.clampMaxT_ : O.clampMaxT, first, H(hi as Tensor));
+    return typeof hi === 'number'
+      ? call(inPlace ? O.clampMax_ : O.clampMax, first, hi)
+      : call(inPlace ? O.clampMaxT_ : O.clampMaxT, first, H(hi as Tensor));
   } finally {
     native.dispose(first);
   }
@@ -411,7 +415,12 @@ export class Tensor implements Scoped {
     if (typeof target !== 'string' && (typeof target !== 'object' || target === null)) {
       throw new TypeError(`to(): expected a dtype, a device or { dtype, device }, got ${describeValue(target)}`);
     }
-    const spec = typeof target === 'string' ? (target.startsWith('cuda') || target === 'cpu' ? { device: target as Device } : { dtype: target as DType }) : target;
+    const spec =
+      typeof target === 'string'
+        ? target.startsWith('cuda') || target === 'cpu'
+          ? { device: target as Device }
+          : { dtype: target as DType }
+        : target;
     const dtype = spec.dtype ?? this.dtype;
     if (spec.device !== undefined) return callT(O.toDevice, this.#h, checkDevice(spec.device), dtypeCode(dtype));
     return callT(O.toDtype, this.#h, dtypeCode(dtype));
@@ -520,48 +529,116 @@ export class Tensor implements Scoped {
     return new Tensor(clampHandle(this.#h, min ?? null, max ?? null, false));
   }
 
-  neg(): Tensor { return callT(UNARY.neg, this.#h); }
-  abs(): Tensor { return callT(UNARY.abs, this.#h); }
-  sqrt(): Tensor { return callT(UNARY.sqrt, this.#h); }
+  neg(): Tensor {
+    return callT(UNARY.neg, this.#h);
+  }
+  abs(): Tensor {
+    return callT(UNARY.abs, this.#h);
+  }
+  sqrt(): Tensor {
+    return callT(UNARY.sqrt, this.#h);
+  }
   /** 1/√x */
-  rsqrt(): Tensor { return callT(UNARY.rsqrt, this.#h); }
-  exp(): Tensor { return callT(UNARY.exp, this.#h); }
+  rsqrt(): Tensor {
+    return callT(UNARY.rsqrt, this.#h);
+  }
+  exp(): Tensor {
+    return callT(UNARY.exp, this.#h);
+  }
   /** eˣ − 1 */
-  expm1(): Tensor { return callT(UNARY.expm1, this.#h); }
-  log(): Tensor { return callT(UNARY.log, this.#h); }
+  expm1(): Tensor {
+    return callT(UNARY.expm1, this.#h);
+  }
+  log(): Tensor {
+    return callT(UNARY.log, this.#h);
+  }
   /** ln(1 + x) */
-  log1p(): Tensor { return callT(UNARY.log1p, this.#h); }
-  sin(): Tensor { return callT(UNARY.sin, this.#h); }
-  cos(): Tensor { return callT(UNARY.cos, this.#h); }
-  tan(): Tensor { return callT(UNARY.tan, this.#h); }
-  atan(): Tensor { return callT(UNARY.atan, this.#h); }
-  tanh(): Tensor { return callT(UNARY.tanh, this.#h); }
+  log1p(): Tensor {
+    return callT(UNARY.log1p, this.#h);
+  }
+  sin(): Tensor {
+    return callT(UNARY.sin, this.#h);
+  }
+  cos(): Tensor {
+    return callT(UNARY.cos, this.#h);
+  }
+  tan(): Tensor {
+    return callT(UNARY.tan, this.#h);
+  }
+  atan(): Tensor {
+    return callT(UNARY.atan, this.#h);
+  }
+  tanh(): Tensor {
+    return callT(UNARY.tanh, this.#h);
+  }
   /** 1 / (1 + e⁻ˣ) */
-  sigmoid(): Tensor { return callT(UNARY.sigmoid, this.#h); }
+  sigmoid(): Tensor {
+    return callT(UNARY.sigmoid, this.#h);
+  }
   /** max(x, 0) */
-  relu(): Tensor { return callT(UNARY.relu, this.#h); }
-  square(): Tensor { return callT(UNARY.square, this.#h); }
-  reciprocal(): Tensor { return callT(UNARY.reciprocal, this.#h); }
-  floor(): Tensor { return callT(UNARY.floor, this.#h); }
-  ceil(): Tensor { return callT(UNARY.ceil, this.#h); }
+  relu(): Tensor {
+    return callT(UNARY.relu, this.#h);
+  }
+  square(): Tensor {
+    return callT(UNARY.square, this.#h);
+  }
+  reciprocal(): Tensor {
+    return callT(UNARY.reciprocal, this.#h);
+  }
+  floor(): Tensor {
+    return callT(UNARY.floor, this.#h);
+  }
+  ceil(): Tensor {
+    return callT(UNARY.ceil, this.#h);
+  }
   /** Round half to even, as PyTorch. */
-  round(): Tensor { return callT(UNARY.round, this.#h); }
-  trunc(): Tensor { return callT(UNARY.trunc, this.#h); }
-  sign(): Tensor { return callT(UNARY.sign, this.#h); }
-  erf(): Tensor { return callT(UNARY.erf, this.#h); }
-  isnan(): Tensor { return callT(UNARY.isnan, this.#h); }
-  isfinite(): Tensor { return callT(UNARY.isfinite, this.#h); }
+  round(): Tensor {
+    return callT(UNARY.round, this.#h);
+  }
+  trunc(): Tensor {
+    return callT(UNARY.trunc, this.#h);
+  }
+  sign(): Tensor {
+    return callT(UNARY.sign, this.#h);
+  }
+  erf(): Tensor {
+    return callT(UNARY.erf, this.#h);
+  }
+  isnan(): Tensor {
+    return callT(UNARY.isnan, this.#h);
+  }
+  isfinite(): Tensor {
+    return callT(UNARY.isfinite, this.#h);
+  }
 
   // Comparisons and logic (bool results)
-  eq(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.eq, O.eqS, this); }
-  ne(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.ne, O.neS, this); }
-  lt(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.lt, O.ltS, this); }
-  le(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.le, O.leS, this); }
-  gt(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.gt, O.gtS, this); }
-  ge(other: TensorOrScalar): Tensor { return scalarOrTensor(other, O.ge, O.geS, this); }
-  logicalAnd(other: Tensor): Tensor { return callT(O.logicalAnd, this.#h, H(other)); }
-  logicalOr(other: Tensor): Tensor { return callT(O.logicalOr, this.#h, H(other)); }
-  logicalNot(): Tensor { return callT(O.logicalNot, this.#h); }
+  eq(other: TensorOrScalar): Tensor {
+    return scalarOrTensor(other, O.eq, O.eqS, this);
+  }
+  ne(other: TensorOrScalar): Tensor {
+    return scalarOrTensor(other, O.ne, O.neS, this);
+  }
+  lt(other: TensorOrScalar): Tensor {
+    return scalarOrTensor(other, O.lt, O.ltS, this);
+  }
+  le(other: TensorOrScalar): Tensor {
+    return scalarOrTensor(other, O.le, O.leS, this);
+  }
+  gt(other: TensorOrScalar): Tensor {
+    return scalarOrTensor(other, O.gt, O.gtS, this);
+  }
+  ge(other: TensorOrScalar): Tensor {
+    return scalarOrTensor(other, O.ge, O.geS, this);
+  }
+  logicalAnd(other: Tensor): Tensor {
+    return callT(O.logicalAnd, this.#h, H(other));
+  }
+  logicalOr(other: Tensor): Tensor {
+    return callT(O.logicalOr, this.#h, H(other));
+  }
+  logicalNot(): Tensor {
+    return callT(O.logicalNot, this.#h);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Reductions
@@ -598,15 +675,25 @@ export class Tensor implements Scoped {
   }
 
   /** Maximum over `dim` (all dims when omitted). */
-  amax(dim: number | readonly number[] = [], keepdim = false): Tensor { return callT(O.amax, this.#h, dims(dim), keepdim); }
+  amax(dim: number | readonly number[] = [], keepdim = false): Tensor {
+    return callT(O.amax, this.#h, dims(dim), keepdim);
+  }
   /** Minimum over `dim` (all dims when omitted). */
-  amin(dim: number | readonly number[] = [], keepdim = false): Tensor { return callT(O.amin, this.#h, dims(dim), keepdim); }
+  amin(dim: number | readonly number[] = [], keepdim = false): Tensor {
+    return callT(O.amin, this.#h, dims(dim), keepdim);
+  }
   /** Index of the maximum (over the flattened tensor when `dim` is omitted). */
-  argmax(dim?: number, keepdim = false): Tensor { return callT(O.argmax, this.#h, dim ?? null, keepdim); }
+  argmax(dim?: number, keepdim = false): Tensor {
+    return callT(O.argmax, this.#h, dim ?? null, keepdim);
+  }
   /** Index of the minimum (over the flattened tensor when `dim` is omitted). */
-  argmin(dim?: number, keepdim = false): Tensor { return callT(O.argmin, this.#h, dim ?? null, keepdim); }
+  argmin(dim?: number, keepdim = false): Tensor {
+    return callT(O.argmin, this.#h, dim ?? null, keepdim);
+  }
   /** Product of all elements. */
-  prod(): Tensor { return callT(O.prod, this.#h); }
+  prod(): Tensor {
+    return callT(O.prod, this.#h);
+  }
 
   /** Variance Σ(x−x̄)²/(N−correction) over `dim` (all when omitted). */
   var(dim?: number | readonly number[], { correction = 1, keepdim = false } = {}): Tensor {
@@ -624,82 +711,136 @@ export class Tensor implements Scoped {
   }
 
   /** log Σ exp(x) over `dim`, computed stably. */
-  logsumexp(dim: number | readonly number[], keepdim = false): Tensor { return callT(O.logsumexp, this.#h, dims(dim), keepdim); }
+  logsumexp(dim: number | readonly number[], keepdim = false): Tensor {
+    return callT(O.logsumexp, this.#h, dims(dim), keepdim);
+  }
   /** Running sum along `dim`. */
-  cumsum(dim: number): Tensor { return callT(O.cumsum, this.#h, dim); }
+  cumsum(dim: number): Tensor {
+    return callT(O.cumsum, this.#h, dim);
+  }
   /** True when every element is non-zero. */
-  all(): Tensor { return callT(O.all, this.#h); }
+  all(): Tensor {
+    return callT(O.all, this.#h);
+  }
   /** True when some element is non-zero. */
-  any(): Tensor { return callT(O.any, this.#h); }
+  any(): Tensor {
+    return callT(O.any, this.#h);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Linear algebra
   // ---------------------------------------------------------------------------------------------
 
   /** Matrix product with NumPy broadcasting rules. */
-  matmul(other: Tensor): Tensor { return callT(O.matmul, this.#h, H(other)); }
+  matmul(other: Tensor): Tensor {
+    return callT(O.matmul, this.#h, H(other));
+  }
   /** 2-D matrix product. */
-  mm(other: Tensor): Tensor { return callT(O.mm, this.#h, H(other)); }
+  mm(other: Tensor): Tensor {
+    return callT(O.mm, this.#h, H(other));
+  }
   /** Batched matrix product (B,n,m)·(B,m,p). */
-  bmm(other: Tensor): Tensor { return callT(O.bmm, this.#h, H(other)); }
+  bmm(other: Tensor): Tensor {
+    return callT(O.bmm, this.#h, H(other));
+  }
   /** Inner product of two 1-D tensors. */
-  dot(other: Tensor): Tensor { return callT(O.dot, this.#h, H(other)); }
+  dot(other: Tensor): Tensor {
+    return callT(O.dot, this.#h, H(other));
+  }
   /** View of the diagonal (offset above the main one when positive) of dims dim1, dim2. */
-  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor { return callT(O.diagonal, this.#h, offset, dim1, dim2); }
+  diagonal(offset = 0, dim1 = 0, dim2 = 1): Tensor {
+    return callT(O.diagonal, this.#h, offset, dim1, dim2);
+  }
   /** Lower triangle of the last two dims: elements with column − row ≤ `diagonal` kept, others 0. */
-  tril(diagonal = 0): Tensor { return callT(O.tril, this.#h, diagonal); }
+  tril(diagonal = 0): Tensor {
+    return callT(O.tril, this.#h, diagonal);
+  }
   /** Upper triangle of the last two dims: elements with column − row ≥ `diagonal` kept, others 0. */
-  triu(diagonal = 0): Tensor { return callT(O.triu, this.#h, diagonal); }
+  triu(diagonal = 0): Tensor {
+    return callT(O.triu, this.#h, diagonal);
+  }
   /** Transpose of a 2-D tensor. */
-  t(): Tensor { return this.transpose(0, 1); }
+  t(): Tensor {
+    return this.transpose(0, 1);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Views and shape
   // ---------------------------------------------------------------------------------------------
 
   /** View with a new shape (one entry may be −1); the data must be compatible. */
-  view(...shape: number[]): Tensor { return callT(O.view, this.#h, shape); }
+  view(...shape: number[]): Tensor {
+    return callT(O.view, this.#h, shape);
+  }
   /** New shape, copying only when a view is impossible. */
-  reshape(...shape: number[]): Tensor { return callT(O.reshape, this.#h, shape); }
+  reshape(...shape: number[]): Tensor {
+    return callT(O.reshape, this.#h, shape);
+  }
   /** Reorders dimensions. */
-  permute(...order: number[]): Tensor { return callT(O.permute, this.#h, order); }
+  permute(...order: number[]): Tensor {
+    return callT(O.permute, this.#h, order);
+  }
   /** Swaps two dimensions. */
-  transpose(dim0: number, dim1: number): Tensor { return callT(O.transpose, this.#h, dim0, dim1); }
+  transpose(dim0: number, dim1: number): Tensor {
+    return callT(O.transpose, this.#h, dim0, dim1);
+  }
   /** Merges dimensions start..end into one. */
-  flatten(start = 0, end = -1): Tensor { return callT(O.flatten, this.#h, start, end); }
+  flatten(start = 0, end = -1): Tensor {
+    return callT(O.flatten, this.#h, start, end);
+  }
   /** Inserts a dimension of size 1. */
-  unsqueeze(dim: number): Tensor { return callT(O.unsqueeze, this.#h, dim); }
+  unsqueeze(dim: number): Tensor {
+    return callT(O.unsqueeze, this.#h, dim);
+  }
   /** Removes size-1 dimensions (only `dim` when given). */
-  squeeze(dim?: number): Tensor { return dim === undefined ? callT(O.squeeze, this.#h) : callT(O.squeezeDim, this.#h, dim); }
+  squeeze(dim?: number): Tensor {
+    return dim === undefined ? callT(O.squeeze, this.#h) : callT(O.squeezeDim, this.#h, dim);
+  }
   /** Broadcasts size-1 dimensions to `shape` without copying (−1 keeps a size). */
-  expand(...shape: number[]): Tensor { return callT(O.expand, this.#h, shape); }
+  expand(...shape: number[]): Tensor {
+    return callT(O.expand, this.#h, shape);
+  }
   /** Tiles the tensor `repeats[i]` times along each dimension. */
-  repeat(...repeats: number[]): Tensor { return callT(O.repeat, this.#h, repeats); }
+  repeat(...repeats: number[]): Tensor {
+    return callT(O.repeat, this.#h, repeats);
+  }
   /** View of `length` elements from `start` along `dim`. */
-  narrow(dim: number, start: number, length: number): Tensor { return callT(O.narrow, this.#h, dim, start, length); }
+  narrow(dim: number, start: number, length: number): Tensor {
+    return callT(O.narrow, this.#h, dim, start, length);
+  }
   /** View at `index` along `dim`, removing that dimension. */
-  select(dim: number, index: number): Tensor { return callT(O.select, this.#h, dim, index); }
+  select(dim: number, index: number): Tensor {
+    return callT(O.select, this.#h, dim, index);
+  }
   /** View of start:end:step along `dim` (Python slice semantics, end exclusive). */
   slice(dim: number, start?: number, end?: number, step = 1): Tensor {
     return callT(O.slice, this.#h, dim, start ?? null, end ?? null, step);
   }
   /** Reverses the order along the given dimensions. */
-  flip(...dimsToFlip: number[]): Tensor { return callT(O.flip, this.#h, dimsToFlip); }
+  flip(...dimsToFlip: number[]): Tensor {
+    return callT(O.flip, this.#h, dimsToFlip);
+  }
   /** Splits into pieces of `size` (a number) or of the given sizes along `dim`. */
   split(size: number | readonly number[], dim = 0): Tensor[] {
     return typeof size === 'number' ? callTs(O.split, this.#h, size, dim) : callTs(O.splitSizes, this.#h, [...size], dim);
   }
   /** Splits into `chunks` nearly equal pieces along `dim`. */
-  chunk(chunks: number, dim = 0): Tensor[] { return callTs(O.chunk, this.#h, chunks, dim); }
+  chunk(chunks: number, dim = 0): Tensor[] {
+    return callTs(O.chunk, this.#h, chunks, dim);
+  }
 
   // ---------------------------------------------------------------------------------------------
   // Indexing
   // ---------------------------------------------------------------------------------------------
 
   /** Rows `index` (int64 1-D) along `dim`. */
-  indexSelect(dim: number, index: Tensor): Tensor { return callT(O.indexSelect, this.#h, dim, H(index)); }
+  indexSelect(dim: number, index: Tensor): Tensor {
+    return callT(O.indexSelect, this.#h, dim, H(index));
+  }
   /** out[i][j] = this[index[i][j]][j] for dim 0 (and so on): PyTorch gather. */
-  gather(dim: number, index: Tensor): Tensor { return callT(O.gather, this.#h, dim, H(index), false); }
+  gather(dim: number, index: Tensor): Tensor {
+    return callT(O.gather, this.#h, dim, H(index), false);
+  }
   /** Advanced indexing: one optional index tensor per leading dimension (null keeps the dimension). */
   index(indices: readonly (Tensor | null)[]): Tensor {
     return callT(O.index, this.#h, Array.isArray(indices) ? indices.map((t: Tensor | null) => H(t)) : indices);
@@ -730,17 +871,29 @@ export class Tensor implements Scoped {
     return typeof other === 'number' ? callInPlace(this, O.divS_, other) : callInPlace(this, O.div_, H(other));
   }
   /** this += value·a·b */
-  addcmul_(a: Tensor, b: Tensor, value = 1): Tensor { return callInPlace(this, O.addcmul_, H(a), H(b), value); }
+  addcmul_(a: Tensor, b: Tensor, value = 1): Tensor {
+    return callInPlace(this, O.addcmul_, H(a), H(b), value);
+  }
   /** this += value·a/b */
-  addcdiv_(a: Tensor, b: Tensor, value = 1): Tensor { return callInPlace(this, O.addcdiv_, H(a), H(b), value); }
+  addcdiv_(a: Tensor, b: Tensor, value = 1): Tensor {
+    return callInPlace(this, O.addcdiv_, H(a), H(b), value);
+  }
   /** this += weight·(end − this) */
-  lerp_(end: Tensor, weight: number): Tensor { return callInPlace(this, O.lerpS_, H(end), weight); }
+  lerp_(end: Tensor, weight: number): Tensor {
+    return callInPlace(this, O.lerpS_, H(end), weight);
+  }
   /** Copies `src` (broadcast, converted) into this tensor. */
-  copy_(src: Tensor): Tensor { return callInPlace(this, O.copy_, H(src), false); }
+  copy_(src: Tensor): Tensor {
+    return callInPlace(this, O.copy_, H(src), false);
+  }
   /** Sets every element to 0. */
-  zero_(): Tensor { return callInPlace(this, O.zero_); }
+  zero_(): Tensor {
+    return callInPlace(this, O.zero_);
+  }
   /** Sets every element to `value`. */
-  fill_(value: number): Tensor { return callInPlace(this, O.fillS_, value); }
+  fill_(value: number): Tensor {
+    return callInPlace(this, O.fillS_, value);
+  }
   /** Clamps in place; bounds as in {@link clamp}. */
   clamp_(min?: TensorOrScalar | null, max?: TensorOrScalar | null): Tensor {
     native.dispose(clampHandle(this.#h, min ?? null, max ?? null, true));

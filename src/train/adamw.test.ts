@@ -28,17 +28,29 @@ function fakeModel(params: [string, Tensor][]) {
 
 describe('optimizer transforms vs torch.optim.AdamW (optim_f32 fixture, 4 steps, two settings)', () => {
   const { tensors: fx, metadata } = loadSafetensors(fixturePath('reference', 'optim_f32.safetensors'));
-  const cases = JSON.parse(metadata.cases!) as Record<string, { betas: [number, number]; eps: number; lr: number; weight_decay: number; max_grad_norm: number; ema_decay: number }>;
+  const cases = JSON.parse(metadata.cases!) as Record<
+    string,
+    { betas: [number, number]; eps: number; lr: number; weight_decay: number; max_grad_norm: number; ema_decay: number }
+  >;
   it('the fixture has both settings', () => assert.deepEqual(Object.keys(cases).length, 2));
   for (const [name, hp] of Object.entries(cases)) {
     it(`case '${name}'`, () => {
       const names = ['a', 'b', 'frozen', 'c'];
-      const params = names.map((n): [string, Tensor] => [n, fx.get(n === 'frozen' ? 'frozen.init' : `init.${n}`)!.clone().requiresGrad_(n !== 'frozen')]);
+      const params = names.map((n): [string, Tensor] => [
+        n,
+        fx
+          .get(n === 'frozen' ? 'frozen.init' : `init.${n}`)!
+          .clone()
+          .requiresGrad_(n !== 'frozen'),
+      ]);
       const opt = adamw(params, { lr: hp.lr, beta1: hp.betas[0], beta2: hp.betas[1], eps: hp.eps, weightDecay: hp.weight_decay });
       const ema = new EMA(fakeModel(params), hp.ema_decay);
       for (let s = 0; s < 4; s++) {
         for (const [n, p] of params) if (n !== 'frozen') p.grad = fx.get(`grad.${s}.${n}`)!.clone();
-        const norm = clipGradNorm_(params.map(([, p]) => p), hp.max_grad_norm);
+        const norm = clipGradNorm_(
+          params.map(([, p]) => p),
+          hp.max_grad_norm,
+        );
         const refNorm = fx.get(`${name}.${s}.grad_norm`)!.item();
         assert.ok(Math.abs(norm - refNorm) <= 1e-5 * refNorm + 1e-12, `step ${s} grad norm ${norm} vs ${refNorm}`);
         opt.step();
@@ -62,11 +74,20 @@ describe('one clip + AdamW + EMA step of the small SiT+REG vs PyTorch (sit_reg_f
   it('matches every parameter and EMA weight within 1e-5', () => {
     const { tensors: fx, metadata } = loadSafetensors(fixturePath('reference', 'sit_reg_f32.safetensors'));
     const order = JSON.parse(metadata.param_order!) as string[];
-    const params = order.map((n): [string, Tensor] => [n, fx.get(n)!.clone().requiresGrad_(fx.has(`grad.${n}`))]);
+    const params = order.map((n): [string, Tensor] => [
+      n,
+      fx
+        .get(n)!
+        .clone()
+        .requiresGrad_(fx.has(`grad.${n}`)),
+    ]);
     const opt = adamw(params);
     const ema = new EMA(fakeModel(params), 0.9999);
     for (const [n, p] of params) if (fx.has(`grad.${n}`)) p.grad = fx.get(`grad.${n}`)!.clone();
-    const norm = clipGradNorm_(params.map(([, p]) => p), 1.0);
+    const norm = clipGradNorm_(
+      params.map(([, p]) => p),
+      1.0,
+    );
     const refNorm = fx.get('grad_norm')!.item();
     assert.ok(Math.abs(norm - refNorm) <= 1e-5 * refNorm, `grad norm ${norm} vs ${refNorm}`);
     opt.step();
@@ -86,8 +107,18 @@ describe('optimizer API', () => {
     const a = torch.ones([3]).requiresGrad_();
     const b = torch.ones([2]).requiresGrad_();
     const frozen = torch.ones([2]);
-    const opt = adamw([['a', a], ['b', b], ['f', frozen]], { lr: 0.1 });
-    assert.deepEqual(opt.params.map(([n]) => n), ['a', 'b']);
+    const opt = adamw(
+      [
+        ['a', a],
+        ['b', b],
+        ['f', frozen],
+      ],
+      { lr: 0.1 },
+    );
+    assert.deepEqual(
+      opt.params.map(([n]) => n),
+      ['a', 'b'],
+    );
     a.grad = torch.ones([3]);
     opt.step();
     assert.deepEqual(b.detach().toArray(), [1, 1]);
@@ -103,11 +134,17 @@ describe('optimizer API', () => {
     const run = (restoreAt: number | null): number[] => {
       torch.manualSeed(3);
       const w = torch.randn([4, 5]).requiresGrad_();
-      let opt = new Optimizer([['w', w]], [scaleByAdam({ beta2: 0.99 }), addDecayedWeights(0.05), scaleByLearningRate(linearWarmup(0.01, 3))]);
+      let opt = new Optimizer(
+        [['w', w]],
+        [scaleByAdam({ beta2: 0.99 }), addDecayedWeights(0.05), scaleByLearningRate(linearWarmup(0.01, 3))],
+      );
       for (let k = 0; k < 6; k++) {
         if (k === restoreAt) {
           const saved = new Map([...opt.stateDict()].map(([n, t]) => [n, t.clone()]));
-          opt = new Optimizer([['w', w]], [scaleByAdam({ beta2: 0.99 }), addDecayedWeights(0.05), scaleByLearningRate(linearWarmup(0.01, 3))]);
+          opt = new Optimizer(
+            [['w', w]],
+            [scaleByAdam({ beta2: 0.99 }), addDecayedWeights(0.05), scaleByLearningRate(linearWarmup(0.01, 3))],
+          );
           opt.loadStateDict(saved);
         }
         w.grad = torch.randn([4, 5]);
@@ -166,7 +203,13 @@ describe('EMA', () => {
   it('starts as a copy and averages every parameter, frozen ones included', () => {
     const w = torch.tensor([1, 2]).requiresGrad_();
     const frozen = torch.tensor([5]);
-    const ema = new EMA(fakeModel([['w', w], ['f', frozen]]), 0.5);
+    const ema = new EMA(
+      fakeModel([
+        ['w', w],
+        ['f', frozen],
+      ]),
+      0.5,
+    );
     assert.deepEqual(ema.stateDict().get('w')!.toArray(), [1, 2]);
     torch.noGrad(() => w.add_(2));
     frozen.fill_(7);

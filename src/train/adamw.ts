@@ -65,7 +65,11 @@ export interface TransformState {
 /** A transform: creates its state for a list of parameters. */
 export type Transform = (params: readonly NamedParam[]) => TransformState;
 
-const stateless = (update: TransformState['update']): TransformState => ({ update, stateDict: () => new Map(), loadStateDict: () => undefined });
+const stateless = (update: TransformState['update']): TransformState => ({
+  update,
+  stateDict: () => new Map(),
+  loadStateDict: () => undefined,
+});
 
 function need(state: ReadonlyMap<string, Tensor>, key: string, like?: Tensor): Tensor {
   const t = state.get(key);
@@ -104,7 +108,10 @@ export function scaleByAdam({ beta1 = 0.9, beta2 = 0.999, eps = 1e-8 }: AdamOpti
         m.mul_(beta1).add_(g, 1 - beta1);
         v.mul_(beta2).addcmul_(g, g, 1 - beta2);
         for (const t of temps) t.dispose();
-        const denom = v.sqrt().div_(Math.sqrt(1 - beta2 ** k)).add_(eps);
+        const denom = v
+          .sqrt()
+          .div_(Math.sqrt(1 - beta2 ** k))
+          .add_(eps);
         return { num: m, den: denom, scale: 1 / (1 - beta1 ** k), decay: 0, temps: [denom] };
       },
       stateDict() {
@@ -229,7 +236,8 @@ export class Optimizer {
   loadStateDict(state: ReadonlyMap<string, Tensor>): void {
     const own = this.stateDict();
     const unexpected = [...state.keys()].filter((k) => !own.has(k));
-    if (unexpected.length > 0) throw new Error(`optimizer state has unexpected entries: ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}`);
+    if (unexpected.length > 0)
+      throw new Error(`optimizer state has unexpected entries: ${unexpected.slice(0, 5).join(', ')}${unexpected.length > 5 ? ', …' : ''}`);
     this.#state.loadStateDict(state);
     this.#step = need(state, '__step__').item();
   }

@@ -21,8 +21,14 @@ function data(step: number): CheckpointData {
     ema: w,
     optimizer: new Map([['__step__', torch.tensor(step, { dtype: 'float64' })]]),
     trainer: {
-      format: 'reg-ts/trainer@1', step, data: { batch: step }, rng: { global: [encodeRng('cpu', torch.getRngState())], generators: {} },
-      metrics: { file: 'metrics.jsonl', offset: 0, lines: 0 }, lossScaler: null, imagesSeen: 0, trainSeconds: 0,
+      format: 'reg-ts/trainer@1',
+      step,
+      data: { batch: step },
+      rng: { global: [encodeRng('cpu', torch.getRngState())], generators: {} },
+      metrics: { file: 'metrics.jsonl', offset: 0, lines: 0 },
+      lossScaler: null,
+      imagesSeen: 0,
+      trainSeconds: 0,
     },
   };
 }
@@ -40,7 +46,12 @@ describe('checkpoints', () => {
     assert.equal(resolveCheckpoint(path.join(checkpointsDir(run), '0000002')), path.join(checkpointsDir(run), '0000002'));
     // re-saving a step replaces it with the new complete one
     saveCheckpoint(run, { ...data(3), model: new Map([['w', torch.full([2, 2], 7)]]) }, { keep: 2 });
-    assert.equal(loadCheckpoint(path.join(checkpointsDir(run), '0000003')).model.get('w')!.toArray()[0], 7);
+    assert.equal(
+      loadCheckpoint(path.join(checkpointsDir(run), '0000003'))
+        .model.get('w')!
+        .toArray()[0],
+      7,
+    );
   });
 
   it('round-trips generator states', () => {
@@ -63,7 +74,10 @@ describe('checkpoints', () => {
     writeFileSync(path.join(two, 'config.json'), '{');
     assert.throws(() => loadCheckpoint(two), /config.json is not valid JSON/);
     rmSync(path.join(two, 'ema.safetensors'));
-    assert.deepEqual(listCheckpoints(run).map((c) => c.step), [1]);
+    assert.deepEqual(
+      listCheckpoints(run).map((c) => c.step),
+      [1],
+    );
     assert.equal(path.basename(latestCheckpoint(run)!), '0000001');
     assert.ok(!existsSync(path.join(checkpointsDir(run), '.tmp-0000002-' + process.pid)));
   });

@@ -10,7 +10,16 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { CHECKPOINT_FILES, CheckpointError, readCheckpointConfig, readCheckpointJson, readCheckpointState, resolveCheckpoint, writeRunCheckpoint, type CheckpointConfig } from '../models/checkpoint.js';
+import {
+  CHECKPOINT_FILES,
+  CheckpointError,
+  readCheckpointConfig,
+  readCheckpointJson,
+  readCheckpointState,
+  resolveCheckpoint,
+  writeRunCheckpoint,
+  type CheckpointConfig,
+} from '../models/checkpoint.js';
 import type { SiTConfig } from '../models/configs.js';
 import type { TrainConfig } from './config.js';
 import type { Json } from './data.js';
@@ -84,8 +93,13 @@ export function decodeRng(saved: SavedRng): Tensor {
  */
 export function saveCheckpoint(runDir: string, data: CheckpointData, { keep = 0 } = {}): string {
   const { model, train, regTs, step } = data.config;
-  if (data.trainer.step !== step) throw new CheckpointError(`checkpoint step mismatch: config says ${step}, trainer state ${data.trainer.step}`);
-  return writeRunCheckpoint(runDir, { config: model, model: data.model, ema: data.ema, optimizer: data.optimizer, trainer: data.trainer, step, extra: { train, regTs } }, { keep });
+  if (data.trainer.step !== step)
+    throw new CheckpointError(`checkpoint step mismatch: config says ${step}, trainer state ${data.trainer.step}`);
+  return writeRunCheckpoint(
+    runDir,
+    { config: model, model: data.model, ema: data.ema, optimizer: data.optimizer, trainer: data.trainer, step, extra: { train, regTs } },
+    { keep },
+  );
 }
 
 /** Reads and checks config.json of a training checkpoint (or of a run's latest; cheap: no tensors). */
@@ -113,13 +127,17 @@ function checkTrainerState(file: string, s: Partial<TrainerState>, step: number)
 /** Loads and validates a whole training checkpoint (tensors onto `device`). */
 export function loadCheckpoint(dir: string, { device = 'cpu' as torch.Device } = {}): LoadedCheckpoint {
   const config = readTrainingConfig(dir);
-  for (const f of Object.values(CHECKPOINT_FILES)) if (!existsSync(path.join(dir, f))) throw new CheckpointError(`checkpoint ${dir} is incomplete: ${f} is missing`);
+  for (const f of Object.values(CHECKPOINT_FILES))
+    if (!existsSync(path.join(dir, f))) throw new CheckpointError(`checkpoint ${dir} is incomplete: ${f} is missing`);
   const file = path.join(dir, CHECKPOINT_FILES.trainer);
   const trainer = checkTrainerState(file, readCheckpointJson(file) as Partial<TrainerState>, config.step);
   const model = readCheckpointState(dir, 'model', { device });
   const ema = readCheckpointState(dir, 'ema', { device });
   const optimizer = readCheckpointState(dir, 'optimizer', { device });
   const missing = [...model.keys()].filter((k) => !ema.has(k));
-  if (missing.length > 0) throw new CheckpointError(`${path.join(dir, CHECKPOINT_FILES.ema)} lacks ${missing.length} of the model's weights (first: ${missing[0]})`);
+  if (missing.length > 0)
+    throw new CheckpointError(
+      `${path.join(dir, CHECKPOINT_FILES.ema)} lacks ${missing.length} of the model's weights (first: ${missing[0]})`,
+    );
   return { dir, config, model, ema, optimizer, trainer };
 }

@@ -6,7 +6,16 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createSiT, resolveConfig } from '../models/configs.js';
-import { ConfigError, DEFAULT_TRAIN_CONFIG, modelConfigOf, readConfigFile, resolveTrainConfig, SESSION_KEYS, TRAIN_CONFIG_KEYS, validateTrainConfig } from './config.js';
+import {
+  ConfigError,
+  DEFAULT_TRAIN_CONFIG,
+  modelConfigOf,
+  readConfigFile,
+  resolveTrainConfig,
+  SESSION_KEYS,
+  TRAIN_CONFIG_KEYS,
+  validateTrainConfig,
+} from './config.js';
 import { forwardFlopsPerImage, trainStepFlops } from './flops.js';
 
 const CONFIGS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../configs');
@@ -17,7 +26,20 @@ describe('training configuration', () => {
   it('defaults are the official code / paper settings', () => {
     const d = DEFAULT_TRAIN_CONFIG;
     assert.deepEqual(
-      [d.learningRate, d.adamBeta1, d.adamBeta2, d.adamEpsilon, d.adamWeightDecay, d.maxGradNorm, d.emaDecay, d.projCoeff, d.clsCoeff, d.batchSize, d.encoderDim, d.labelDropout],
+      [
+        d.learningRate,
+        d.adamBeta1,
+        d.adamBeta2,
+        d.adamEpsilon,
+        d.adamWeightDecay,
+        d.maxGradNorm,
+        d.emaDecay,
+        d.projCoeff,
+        d.clsCoeff,
+        d.batchSize,
+        d.encoderDim,
+        d.labelDropout,
+      ],
       [1e-4, 0.9, 0.999, 1e-8, 0, 1, 0.9999, 0.5, 0.03, 256, 768, 0.1],
     );
     assert.equal(modelConfigOf(resolveTrainConfig({ model: 'SiT-B/2' })).encoderDepth, 4);
@@ -28,9 +50,18 @@ describe('training configuration', () => {
     assert.throws(() => resolveTrainConfig({ learningrate: 1 }), /unknown key 'learningrate' \(did you mean learningRate/);
     assert.throws(() => resolveTrainConfig({ batchSize: '8' }), /'batchSize' must be an integer, got "8"/);
     assert.throws(() => resolveTrainConfig({ mixedPrecision: 'fp8' }), /'mixedPrecision' must be one of no, bf16, fp16/);
-    assert.throws(() => resolveTrainConfig({ batchSize: 10, gradientAccumulationSteps: 4 }), /batchSize 10 is not divisible by gradientAccumulationSteps 4/);
-    assert.throws(() => resolveTrainConfig({ model: 'DiT-XL/2' }), (e: Error) => e instanceof ConfigError && /unknown model 'DiT-XL\/2'; known models:/.test(e.message));
-    assert.throws(() => modelConfigOf(resolveTrainConfig({ model: 'SiT-B/2', encoderDepth: 20 })), /invalid model settings: .*encoderDepth/);
+    assert.throws(
+      () => resolveTrainConfig({ batchSize: 10, gradientAccumulationSteps: 4 }),
+      /batchSize 10 is not divisible by gradientAccumulationSteps 4/,
+    );
+    assert.throws(
+      () => resolveTrainConfig({ model: 'DiT-XL/2' }),
+      (e: Error) => e instanceof ConfigError && /unknown model 'DiT-XL\/2'; known models:/.test(e.message),
+    );
+    assert.throws(
+      () => modelConfigOf(resolveTrainConfig({ model: 'SiT-B/2', encoderDepth: 20 })),
+      /invalid model settings: .*encoderDepth/,
+    );
     assert.throws(() => readConfigFile(path.join(tmp, 'missing.json')), /cannot read config file .*missing.json: no such file/);
     writeFileSync(path.join(tmp, 'bad.json'), '{');
     assert.throws(() => readConfigFile(path.join(tmp, 'bad.json')), /bad.json is not valid JSON/);
@@ -44,10 +75,28 @@ describe('training configuration', () => {
       const m = modelConfigOf(c);
       assert.ok(m.hiddenSize > 0, f);
     }
-    const paper = { 'sit-b2-imagenet256.json': ['SiT-B/2', 4, 400_000], 'sit-l2-imagenet256.json': ['SiT-L/2', 8, 400_000], 'sit-xl2-imagenet256.json': ['SiT-XL/2', 8, 4_000_000] } as const;
+    const paper = {
+      'sit-b2-imagenet256.json': ['SiT-B/2', 4, 400_000],
+      'sit-l2-imagenet256.json': ['SiT-L/2', 8, 400_000],
+      'sit-xl2-imagenet256.json': ['SiT-XL/2', 8, 4_000_000],
+    } as const;
     for (const [f, [model, depth, steps]] of Object.entries(paper)) {
       const c = resolveTrainConfig(readConfigFile(path.join(CONFIGS, f)), f);
-      assert.deepEqual([c.model, modelConfigOf(c).encoderDepth, c.maxTrainSteps, c.batchSize, c.learningRate, c.projCoeff, c.clsCoeff, c.emaDecay, c.maxGradNorm, c.encoderDim], [model, depth, steps, 256, 1e-4, 0.5, 0.03, 0.9999, 1, 768]);
+      assert.deepEqual(
+        [
+          c.model,
+          modelConfigOf(c).encoderDepth,
+          c.maxTrainSteps,
+          c.batchSize,
+          c.learningRate,
+          c.projCoeff,
+          c.clsCoeff,
+          c.emaDecay,
+          c.maxGradNorm,
+          c.encoderDim,
+        ],
+        [model, depth, steps, 256, 1e-4, 0.5, 0.03, 0.9999, 1, 768],
+      );
     }
   });
 
@@ -67,13 +116,25 @@ describe('training configuration', () => {
   });
 
   it('a resume may change exactly the settings declared so', () => {
-    assert.deepEqual([...SESSION_KEYS].sort(), ['checkpointingSteps', 'dataDir', 'keepCheckpoints', 'maxTrainSteps', 'outputDir', 'progress', 'threads', 'timeBudget']);
+    assert.deepEqual([...SESSION_KEYS].sort(), [
+      'checkpointingSteps',
+      'dataDir',
+      'keepCheckpoints',
+      'maxTrainSteps',
+      'outputDir',
+      'progress',
+      'threads',
+      'timeBudget',
+    ]);
   });
 
   it('the model settings override the preset; zero leaves the preset value', () => {
     const b2 = resolveConfig('SiT-B/2');
     const m = modelConfigOf(resolveTrainConfig({ model: 'SiT-B/2', depth: 6, labelDropout: 0, encoderDim: 384, variant: 'repa' }));
-    assert.deepEqual([m.depth, m.hiddenSize, m.numHeads, m.patchSize, m.projectorDim, m.classDropoutProb, m.zDims, m.variant], [6, b2.hiddenSize, b2.numHeads, b2.patchSize, b2.projectorDim, 0, [384], 'repa']);
+    assert.deepEqual(
+      [m.depth, m.hiddenSize, m.numHeads, m.patchSize, m.projectorDim, m.classDropoutProb, m.zDims, m.variant],
+      [6, b2.hiddenSize, b2.numHeads, b2.patchSize, b2.projectorDim, 0, [384], 'repa'],
+    );
   });
 });
 

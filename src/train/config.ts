@@ -9,7 +9,15 @@
  * is `clsCoeff` here and `--cfg-prob` is `labelDropout`.
  */
 import { readFileSync } from 'node:fs';
-import { ENTANGLED_SIGNALS, modelNames, SIT_VARIANTS, type SiTConfig, UnknownModelError, resolveConfig, SIT_CONFIGS } from '../models/configs.js';
+import {
+  ENTANGLED_SIGNALS,
+  modelNames,
+  SIT_VARIANTS,
+  type SiTConfig,
+  UnknownModelError,
+  resolveConfig,
+  SIT_CONFIGS,
+} from '../models/configs.js';
 import { PATH_TYPES } from '../diffusion/interpolants.js';
 import { TIME_SAMPLINGS } from '../diffusion/time.js';
 import { camelCase } from '../util/case.js';
@@ -38,25 +46,116 @@ const PRESET = "(0: the model's preset)";
  */
 export const TRAIN_SETTINGS = {
   // ---- run
-  outputDir: { type: 'string', default: 'runs/reg', resumeMayChange: true, help: 'run directory (metrics.jsonl, config.json, checkpoints/)' },
+  outputDir: {
+    type: 'string',
+    default: 'runs/reg',
+    resumeMayChange: true,
+    help: 'run directory (metrics.jsonl, config.json, checkpoints/)',
+  },
   seed: { type: 'integer', default: 0, min: 0, help: 'global seed (model init, noise, label dropout, data order)' },
   device: { type: 'string', default: 'cpu', help: 'cpu, cuda or cuda:N' },
-  threads: { type: 'integer', default: 0, min: 0, max: 1024, resumeMayChange: true, help: "libtorch intra-op threads (0: libtorch's default)" },
+  threads: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 1024,
+    resumeMayChange: true,
+    help: "libtorch intra-op threads (0: libtorch's default)",
+  },
   // ---- model
   model: { type: 'string', default: 'SiT-B/2', help: `model name (${modelNames().join(', ')})` },
-  variant: { type: 'string', default: 'reg', choices: SIT_VARIANTS, modelField: 'variant', help: 'reg (token + alignment), repa (alignment), sit (neither), entangle (token only)' },
-  entangledSignal: { type: 'string', default: 'cls', choices: ENTANGLED_SIGNALS, modelField: 'entangledSignal', help: 'what the extra token carries' },
-  depth: { type: 'integer', default: 0, min: 0, max: 256, modelField: 'depth', zeroMeansPreset: true, help: `number of SiT blocks ${PRESET}` },
-  hiddenSize: { type: 'integer', default: 0, min: 0, max: 16384, modelField: 'hiddenSize', zeroMeansPreset: true, help: `transformer width ${PRESET}` },
-  numHeads: { type: 'integer', default: 0, min: 0, max: 256, modelField: 'numHeads', zeroMeansPreset: true, help: `attention heads ${PRESET}` },
+  variant: {
+    type: 'string',
+    default: 'reg',
+    choices: SIT_VARIANTS,
+    modelField: 'variant',
+    help: 'reg (token + alignment), repa (alignment), sit (neither), entangle (token only)',
+  },
+  entangledSignal: {
+    type: 'string',
+    default: 'cls',
+    choices: ENTANGLED_SIGNALS,
+    modelField: 'entangledSignal',
+    help: 'what the extra token carries',
+  },
+  depth: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 256,
+    modelField: 'depth',
+    zeroMeansPreset: true,
+    help: `number of SiT blocks ${PRESET}`,
+  },
+  hiddenSize: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 16384,
+    modelField: 'hiddenSize',
+    zeroMeansPreset: true,
+    help: `transformer width ${PRESET}`,
+  },
+  numHeads: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 256,
+    modelField: 'numHeads',
+    zeroMeansPreset: true,
+    help: `attention heads ${PRESET}`,
+  },
   patchSize: { type: 'integer', default: 0, min: 0, max: 64, modelField: 'patchSize', zeroMeansPreset: true, help: `patch size ${PRESET}` },
-  encoderDepth: { type: 'integer', default: 0, min: 0, max: 256, modelField: 'encoderDepth', zeroMeansPreset: true, help: "block aligned to the encoder (0: the model's preset: 4 for S/B, 8 for L/XL)" },
-  encoderDim: { type: 'integer', default: 768, min: 1, max: 16384, help: 'encoder feature width: class token and patch features (DINOv2-B: 768)' },
-  projectorDim: { type: 'integer', default: 0, min: 0, max: 65536, modelField: 'projectorDim', zeroMeansPreset: true, help: "projector MLP hidden width (0: the model's preset, 2048 for S/B/L/XL)" },
-  inputSize: { type: 'integer', default: 32, min: 1, max: 4096, modelField: 'inputSize', help: 'latent/pixel side length fed to the model' },
+  encoderDepth: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 256,
+    modelField: 'encoderDepth',
+    zeroMeansPreset: true,
+    help: "block aligned to the encoder (0: the model's preset: 4 for S/B, 8 for L/XL)",
+  },
+  encoderDim: {
+    type: 'integer',
+    default: 768,
+    min: 1,
+    max: 16384,
+    help: 'encoder feature width: class token and patch features (DINOv2-B: 768)',
+  },
+  projectorDim: {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    max: 65536,
+    modelField: 'projectorDim',
+    zeroMeansPreset: true,
+    help: "projector MLP hidden width (0: the model's preset, 2048 for S/B/L/XL)",
+  },
+  inputSize: {
+    type: 'integer',
+    default: 32,
+    min: 1,
+    max: 4096,
+    modelField: 'inputSize',
+    help: 'latent/pixel side length fed to the model',
+  },
   inChannels: { type: 'integer', default: 4, min: 1, max: 64, modelField: 'inChannels', help: 'latent/pixel channels' },
-  numClasses: { type: 'integer', default: 1000, min: 1, max: 100_000, modelField: 'numClasses', help: 'number of classes (a null class is added for label dropout)' },
-  labelDropout: { type: 'number', default: 0.1, min: 0, below: 1, modelField: 'classDropoutProb', help: 'label dropout probability (official --cfg-prob)' },
+  numClasses: {
+    type: 'integer',
+    default: 1000,
+    min: 1,
+    max: 100_000,
+    modelField: 'numClasses',
+    help: 'number of classes (a null class is added for label dropout)',
+  },
+  labelDropout: {
+    type: 'number',
+    default: 0.1,
+    min: 0,
+    below: 1,
+    modelField: 'classDropoutProb',
+    help: 'label dropout probability (official --cfg-prob)',
+  },
   // ---- data
   data: { type: 'string', default: 'synthetic', help: 'batch source: synthetic, or a registered dataset (e.g. fashion-mnist)' },
   dataDir: { type: 'string', default: '', resumeMayChange: true, help: "dataset directory (empty: the source's default)" },
@@ -68,7 +167,13 @@ export const TRAIN_SETTINGS = {
   clsCoeff: { type: 'number', default: 0.03, min: 0, help: 'β, class-token velocity loss weight (official --cls)' },
   // ---- optimisation
   batchSize: { type: 'integer', default: 256, min: 1, max: 65536, help: 'global batch size per optimizer step (over all micro-batches)' },
-  gradientAccumulationSteps: { type: 'integer', default: 1, min: 1, max: 65536, help: 'micro-batches per optimizer step (must divide the batch size)' },
+  gradientAccumulationSteps: {
+    type: 'integer',
+    default: 1,
+    min: 1,
+    max: 65536,
+    help: 'micro-batches per optimizer step (must divide the batch size)',
+  },
   learningRate: { type: 'number', default: 1e-4, min: 0, help: 'AdamW learning rate' },
   adamBeta1: { type: 'number', default: 0.9, min: 0, below: 1, help: 'AdamW β₁' },
   adamBeta2: { type: 'number', default: 0.999, min: 0, below: 1, help: 'AdamW β₂' },
@@ -80,11 +185,29 @@ export const TRAIN_SETTINGS = {
   maxGradNorm: { type: 'number', default: 1, help: 'gradient-norm clipping threshold (≤ 0: off; the norm is still logged)' },
   emaDecay: { type: 'number', default: 0.9999, min: 0, max: 1, help: 'EMA decay (every step)' },
   mixedPrecision: { type: 'string', default: 'no', choices: MIXED_PRECISION, help: 'autocast precision (fp16: CUDA, with loss scaling)' },
-  maxTrainSteps: { type: 'integer', default: 400_000, min: 1, resumeMayChange: true, help: 'optimizer steps to train (official --max-train-steps)' },
+  maxTrainSteps: {
+    type: 'integer',
+    default: 400_000,
+    min: 1,
+    resumeMayChange: true,
+    help: 'optimizer steps to train (official --max-train-steps)',
+  },
   // ---- output
-  checkpointingSteps: { type: 'integer', default: 10_000, min: 1, resumeMayChange: true, help: 'checkpoint every N steps (and always at the end)' },
+  checkpointingSteps: {
+    type: 'integer',
+    default: 10_000,
+    min: 1,
+    resumeMayChange: true,
+    help: 'checkpoint every N steps (and always at the end)',
+  },
   keepCheckpoints: { type: 'integer', default: 0, min: 0, resumeMayChange: true, help: 'keep the newest K checkpoints (0: all)' },
-  timeBudget: { type: 'number', default: 0, min: 0, resumeMayChange: true, help: 'stop with a checkpoint before this session exceeds this many seconds (0: none)' },
+  timeBudget: {
+    type: 'number',
+    default: 0,
+    min: 0,
+    resumeMayChange: true,
+    help: 'stop with a checkpoint before this session exceeds this many seconds (0: none)',
+  },
   progress: { type: 'boolean', default: true, resumeMayChange: true, help: 'progress bar on a terminal, progress lines otherwise' },
 } as const satisfies Readonly<Record<string, TrainSetting>>;
 
@@ -119,7 +242,11 @@ function checkValue(key: keyof TrainConfig, value: unknown, where: string): void
  * ConfigError naming the key and `where` the value came from. Keys may be camelCase or kebab-case;
  * keys starting with `$` or `_` (comments) are ignored.
  */
-export function resolveTrainConfig(partial: Record<string, unknown>, where = 'config', base: Readonly<TrainConfig> = DEFAULT_TRAIN_CONFIG): TrainConfig {
+export function resolveTrainConfig(
+  partial: Record<string, unknown>,
+  where = 'config',
+  base: Readonly<TrainConfig> = DEFAULT_TRAIN_CONFIG,
+): TrainConfig {
   const out: TrainConfig = { ...base };
   for (const [rawKey, value] of Object.entries(partial)) {
     if (rawKey.startsWith('$') || rawKey.startsWith('_')) continue;
@@ -139,7 +266,9 @@ export function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new ConfigError(`cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+    throw new ConfigError(
+      `cannot read config file ${file}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
   }
   let parsed: unknown;
   try {
@@ -147,7 +276,8 @@ export function readConfigFile(file: string): Record<string, unknown> {
   } catch (e) {
     throw new ConfigError(`config file ${file} is not valid JSON: ${(e as Error).message}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`config file ${file} must hold a JSON object of training options`);
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new ConfigError(`config file ${file} must hold a JSON object of training options`);
   return parsed as Record<string, unknown>;
 }
 
@@ -161,7 +291,8 @@ export function validateTrainConfig(c: TrainConfig, where = 'config'): TrainConf
   };
   for (const k of TRAIN_CONFIG_KEYS) checkValue(k, c[k], where);
   if (!SIT_CONFIGS[c.model]) fail(new UnknownModelError(c.model).message);
-  if (c.batchSize % c.gradientAccumulationSteps !== 0) fail(`batchSize ${c.batchSize} is not divisible by gradientAccumulationSteps ${c.gradientAccumulationSteps}`);
+  if (c.batchSize % c.gradientAccumulationSteps !== 0)
+    fail(`batchSize ${c.batchSize} is not divisible by gradientAccumulationSteps ${c.gradientAccumulationSteps}`);
   if (!/^(cpu|cuda|cuda:\d+)$/.test(c.device)) fail(`'device' must be cpu, cuda or cuda:N, got '${c.device}'`);
   return c;
 }

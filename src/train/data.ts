@@ -79,7 +79,10 @@ export function registerSource(name: string, factory: SourceFactory): void {
 /** Creates the source registered as `name`. */
 export async function createSource(name: string, ctx: SourceContext): Promise<BatchSource> {
   const factory = registry.get(name);
-  if (!factory) throw new DataSourceError(`unknown data source '${name}'; known: ${[...registry.keys()].join(', ')} (dataset sources: registerDatasetSources() from src/data)`);
+  if (!factory)
+    throw new DataSourceError(
+      `unknown data source '${name}'; known: ${[...registry.keys()].join(', ')} (dataset sources: registerDatasetSources() from src/data)`,
+    );
   return factory(ctx);
 }
 
@@ -149,12 +152,20 @@ export class SyntheticSource implements BatchSource {
       let alignTarget: Tensor | null = null;
       if (hasAlign(m)) {
         const T = (m.inputSize / m.patchSize) ** 2;
-        const feats = this.#means.feat.indexSelect(0, y).expand(B, T, dz).add(torch.randn([B, T, dz], { generator: g }), 0.5);
+        const feats = this.#means.feat
+          .indexSelect(0, y)
+          .expand(B, T, dz)
+          .add(torch.randn([B, T, dz], { generator: g }), 0.5);
         alignTarget = signal ? torch.cat([signal.unsqueeze(1), feats], 1) : feats;
       }
       const out: TrainBatch = { x, y, clsTarget, alignTarget };
       if (this.#device === 'cpu') return out;
-      return { x: x.to({ device: this.#device }), y: y.to({ device: this.#device }), clsTarget: clsTarget?.to({ device: this.#device }) ?? null, alignTarget: alignTarget?.to({ device: this.#device }) ?? null };
+      return {
+        x: x.to({ device: this.#device }),
+        y: y.to({ device: this.#device }),
+        clsTarget: clsTarget?.to({ device: this.#device }) ?? null,
+        alignTarget: alignTarget?.to({ device: this.#device }) ?? null,
+      };
     });
   }
 

@@ -24,14 +24,25 @@ export class EMA {
   readonly #state: Map<string, Tensor>;
 
   /** Starts the average as a copy of `model`'s current weights (kept in float32 for floating tensors). */
-  constructor(model: HasParameters, readonly decay = 0.9999) {
+  constructor(
+    model: HasParameters,
+    readonly decay = 0.9999,
+  ) {
     if (!(decay >= 0 && decay <= 1)) throw new RangeError(`EMA decay must be in [0, 1], got ${decay}`);
     this.#model = model;
     this.#state = new Map();
     torch.noGrad(() => {
       for (const [name, t] of model.stateDict()) {
         const floating = torch.isFloatingPoint(t.dtype);
-        this.#state.set(name, torch.keep(t.detach().to({ dtype: floating ? 'float32' : t.dtype }).clone()));
+        this.#state.set(
+          name,
+          torch.keep(
+            t
+              .detach()
+              .to({ dtype: floating ? 'float32' : t.dtype })
+              .clone(),
+          ),
+        );
       }
     });
     this.#params = model.namedParameters().map(([name, p]) => [name, p, this.#state.get(name)!]);
@@ -62,12 +73,15 @@ export class EMA {
     const missing = [...this.#state.keys()].filter((k) => !state.has(k));
     const unexpected = [...state.keys()].filter((k) => !this.#state.has(k));
     if (missing.length || unexpected.length) {
-      throw new Error(`EMA weights do not match the model: ${missing.length ? `missing ${missing.slice(0, 5).join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected ${unexpected.slice(0, 5).join(', ')}` : ''}`);
+      throw new Error(
+        `EMA weights do not match the model: ${missing.length ? `missing ${missing.slice(0, 5).join(', ')}` : ''}${missing.length && unexpected.length ? '; ' : ''}${unexpected.length ? `unexpected ${unexpected.slice(0, 5).join(', ')}` : ''}`,
+      );
     }
     torch.noGrad(() => {
       for (const [k, e] of this.#state) {
         const src = state.get(k)!;
-        if (src.shape.join(',') !== e.shape.join(',')) throw new Error(`EMA weight '${k}' has shape [${src.shape.join(', ')}], the model has [${e.shape.join(', ')}]`);
+        if (src.shape.join(',') !== e.shape.join(','))
+          throw new Error(`EMA weight '${k}' has shape [${src.shape.join(', ')}], the model has [${e.shape.join(', ')}]`);
         e.copy_(src);
       }
     });

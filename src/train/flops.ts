@@ -17,7 +17,21 @@ import type { SiTConfig } from '../models/configs.js';
 import { hasAlign, hasClsInput, hasToken } from '../models/variant.js';
 
 /** Forward FLOPs of one image. */
-export function forwardFlopsPerImage(c: Pick<SiTConfig, 'inputSize' | 'inChannels' | 'patchSize' | 'hiddenSize' | 'depth' | 'mlpRatio' | 'projectorDim' | 'zDims' | 'variant' | 'entangledSignal'>): number {
+export function forwardFlopsPerImage(
+  c: Pick<
+    SiTConfig,
+    | 'inputSize'
+    | 'inChannels'
+    | 'patchSize'
+    | 'hiddenSize'
+    | 'depth'
+    | 'mlpRatio'
+    | 'projectorDim'
+    | 'zDims'
+    | 'variant'
+    | 'entangledSignal'
+  >,
+): number {
   const p = c.patchSize;
   const N = (c.inputSize / p) ** 2;
   const D = c.hiddenSize;

@@ -15,7 +15,9 @@ export function autocastDtype(mode: MixedPrecision, device: string): DType | nul
   if (mode === 'no') return null;
   if (mode === 'bf16') return 'bfloat16';
   if (!device.startsWith('cuda')) {
-    throw new Error("fp16 mixed precision needs a CUDA device (libtorch's CPU autocast supports bfloat16 only); use --mixed-precision bf16 or no");
+    throw new Error(
+      "fp16 mixed precision needs a CUDA device (libtorch's CPU autocast supports bfloat16 only); use --mixed-precision bf16 or no",
+    );
   }
   return 'float16';
 }

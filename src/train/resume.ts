@@ -28,7 +28,10 @@ export class ResumeError extends Error {
 export function findResumeCheckpoint(runDir: string, resume: boolean | string | undefined): string | null {
   if (!resume) {
     const existing = listCheckpoints(runDir);
-    if (existing.length > 0) throw new ResumeError(`${runDir} already holds checkpoints (newest: step ${existing.at(-1)!.step}); pass --resume to continue that run, or choose another --output-dir`);
+    if (existing.length > 0)
+      throw new ResumeError(
+        `${runDir} already holds checkpoints (newest: step ${existing.at(-1)!.step}); pass --resume to continue that run, or choose another --output-dir`,
+      );
     return null;
   }
   const dir = resume === true ? latestCheckpoint(runDir) : resolveCheckpoint(resume);
@@ -47,8 +50,12 @@ function checkResumable(dir: string, saved: SiTConfig, wanted: SiTConfig): void 
         `this run has ${wanted.zDims.join(', ')} (--encoder-dim / the encoder of --data); use the checkpoint's encoder or start a new run`,
     );
   }
-  const fields = [...new Set([...Object.keys(saved), ...Object.keys(wanted)] as (keyof SiTConfig)[])].filter((f) => !MODEL_FIELDS_FREE.has(f));
-  const diff = fields.filter((f) => JSON.stringify(saved[f]) !== JSON.stringify(wanted[f])).map((f) => `${f} ${JSON.stringify(saved[f])} → ${JSON.stringify(wanted[f])}`);
+  const fields = [...new Set([...Object.keys(saved), ...Object.keys(wanted)] as (keyof SiTConfig)[])].filter(
+    (f) => !MODEL_FIELDS_FREE.has(f),
+  );
+  const diff = fields
+    .filter((f) => JSON.stringify(saved[f]) !== JSON.stringify(wanted[f]))
+    .map((f) => `${f} ${JSON.stringify(saved[f])} → ${JSON.stringify(wanted[f])}`);
   if (diff.length > 0) throw new ResumeError(`the checkpoint ${dir} holds a different model (${saved.name ?? '?'}): ${diff.join(', ')}`);
 }
 
@@ -59,8 +66,13 @@ function checkResumable(dir: string, saved: SiTConfig, wanted: SiTConfig): void 
 export function checkResume(dir: string, cfg: TrainConfig, model: SiTConfig, log: (line: string) => void): void {
   const saved = readTrainingConfig(dir);
   checkResumable(dir, saved.model, model);
-  const changed = (Object.keys(saved.train) as (keyof TrainConfig)[]).filter((k) => !SESSION_KEYS.has(k) && k in cfg && JSON.stringify(saved.train[k]) !== JSON.stringify(cfg[k]));
-  if (changed.length > 0) log(`warning: resuming with changed settings (the run is then no longer bit-identical to an uninterrupted one): ${changed.map((k) => `${k} ${JSON.stringify(saved.train[k])} → ${JSON.stringify(cfg[k])}`).join(', ')}`);
+  const changed = (Object.keys(saved.train) as (keyof TrainConfig)[]).filter(
+    (k) => !SESSION_KEYS.has(k) && k in cfg && JSON.stringify(saved.train[k]) !== JSON.stringify(cfg[k]),
+  );
+  if (changed.length > 0)
+    log(
+      `warning: resuming with changed settings (the run is then no longer bit-identical to an uninterrupted one): ${changed.map((k) => `${k} ${JSON.stringify(saved.train[k])} → ${JSON.stringify(cfg[k])}`).join(', ')}`,
+    );
 }
 
 /** Where a run stands: the counters, the data source's position and the metrics cursor. */

@@ -57,7 +57,13 @@ export class RunFiles {
     const trainer: TrainerState = { format: 'reg-ts/trainer@1', ...state.trainer, metrics: this.#metrics.cursor() };
     return saveCheckpoint(
       this.dir,
-      { config: { model, train, regTs: regTsVersion(), step: trainer.step }, model: state.model, ema: state.ema, optimizer: state.optimizer, trainer },
+      {
+        config: { model, train, regTs: regTsVersion(), step: trainer.step },
+        model: state.model,
+        ema: state.ema,
+        optimizer: state.optimizer,
+        trainer,
+      },
       { keep: train.keepCheckpoints },
     );
   }

@@ -56,7 +56,11 @@ export interface TrainingRun {
  * restores it from a checkpoint when `resume` asks (see {@link findResumeCheckpoint}), then opens the data
  * source at the run's position and the run directory.
  */
-export async function setupRun(config: TrainConfig, resume: boolean | string | undefined, log: (line: string) => void): Promise<TrainingRun> {
+export async function setupRun(
+  config: TrainConfig,
+  resume: boolean | string | undefined,
+  log: (line: string) => void,
+): Promise<TrainingRun> {
   const cfg = validateTrainConfig({ ...config });
   const device = cfg.device as Device;
   if (device !== 'cpu' && !torch.cudaAvailable()) throw new Error(`device '${device}' requested but libtorch sees no CUDA device`);
@@ -70,8 +74,20 @@ export async function setupRun(config: TrainConfig, resume: boolean | string | u
   const model: SiT = createSiT(modelConfig, {}, { device });
   model.train();
   const ema = new EMA(model, cfg.emaDecay);
-  const schedule = makeSchedule({ lr: cfg.learningRate, schedule: cfg.lrSchedule, warmupSteps: cfg.warmupSteps, totalSteps: cfg.maxTrainSteps, minLr: cfg.minLearningRate });
-  const optimizer = adamw(model.namedParameters(), { lr: schedule, beta1: cfg.adamBeta1, beta2: cfg.adamBeta2, eps: cfg.adamEpsilon, weightDecay: cfg.adamWeightDecay });
+  const schedule = makeSchedule({
+    lr: cfg.learningRate,
+    schedule: cfg.lrSchedule,
+    warmupSteps: cfg.warmupSteps,
+    totalSteps: cfg.maxTrainSteps,
+    minLr: cfg.minLearningRate,
+  });
+  const optimizer = adamw(model.namedParameters(), {
+    lr: schedule,
+    beta1: cfg.adamBeta1,
+    beta2: cfg.adamBeta2,
+    eps: cfg.adamEpsilon,
+    weightDecay: cfg.adamWeightDecay,
+  });
   const scaler = amp === 'float16' ? new DynamicLossScaler() : null;
   const rng = new torch.Generator(mixSeed(cfg.seed, TRAINER_STREAM), device);
   const at = resumeDir ? restoreCheckpoint(resumeDir, { model, ema, optimizer, rng, scaler, device }) : START;
@@ -81,8 +97,24 @@ export async function setupRun(config: TrainConfig, resume: boolean | string | u
   const source = await createSource(cfg.data, { config: cfg, model: modelConfig, microBatch, device, start: at.data });
   const files = new RunFiles(cfg.outputDir, { train: cfg, model: modelConfig }, at.metrics);
   const run: TrainingRun = {
-    cfg, device, amp, modelConfig, model, ema, optimizer, schedule, params: optimizer.params.map(([, p]) => p), scaler, rng, source, files,
-    stepFlops: trainStepFlops(modelConfig, cfg.batchSize), step: at.step, imagesSeen: at.imagesSeen, trainSeconds: at.trainSeconds, lastCheckpoint: resumeDir,
+    cfg,
+    device,
+    amp,
+    modelConfig,
+    model,
+    ema,
+    optimizer,
+    schedule,
+    params: optimizer.params.map(([, p]) => p),
+    scaler,
+    rng,
+    source,
+    files,
+    stepFlops: trainStepFlops(modelConfig, cfg.batchSize),
+    step: at.step,
+    imagesSeen: at.imagesSeen,
+    trainSeconds: at.trainSeconds,
+    lastCheckpoint: resumeDir,
   };
   log(
     `training ${modelConfig.name} (${modelConfig.variant}, ${(model.numParameters() / 1e6).toFixed(2)}M parameters) on ${source.name}; ` +

@@ -22,7 +22,10 @@ export function linearWarmup(lr: number, warmupSteps: number): Schedule {
  * Linear warmup over `warmupSteps`, then cosine decay to `minLr` at `totalSteps`:
  *   lr(k) = minLr + ½(lr − minLr)(1 + cos(π · (k − W)/(T − W)))   for W < k ≤ T, and minLr after T.
  */
-export function warmupCosine(lr: number, { warmupSteps = 0, totalSteps, minLr = 0 }: { warmupSteps?: number; totalSteps: number; minLr?: number }): Schedule {
+export function warmupCosine(
+  lr: number,
+  { warmupSteps = 0, totalSteps, minLr = 0 }: { warmupSteps?: number; totalSteps: number; minLr?: number },
+): Schedule {
   return (k) => {
     if (warmupSteps > 0 && k <= warmupSteps) return lr * (k / warmupSteps);
     if (k >= totalSteps) return minLr;
@@ -36,7 +39,13 @@ export const SCHEDULES = ['constant', 'cosine'] as const;
 export type ScheduleName = (typeof SCHEDULES)[number];
 
 /** The schedule of a training configuration. */
-export function makeSchedule(opts: { lr: number; schedule: ScheduleName; warmupSteps: number; totalSteps: number; minLr: number }): Schedule {
+export function makeSchedule(opts: {
+  lr: number;
+  schedule: ScheduleName;
+  warmupSteps: number;
+  totalSteps: number;
+  minLr: number;
+}): Schedule {
   switch (opts.schedule) {
     case 'constant':
       return linearWarmup(opts.lr, opts.warmupSteps);

@@ -54,7 +54,8 @@ function disposeBatch(b: TrainBatch): void {
   b.alignTarget?.dispose();
 }
 
-const lastGood = (run: TrainingRun, advice = ''): string => (run.lastCheckpoint ? `The last good checkpoint is ${run.lastCheckpoint}${advice}.` : 'No checkpoint was written yet.');
+const lastGood = (run: TrainingRun, advice = ''): string =>
+  run.lastCheckpoint ? `The last good checkpoint is ${run.lastCheckpoint}${advice}.` : 'No checkpoint was written yet.';
 
 /** The loss of one micro-batch, back-propagated into the parameters' gradients (scaled by `scale`). */
 function microBatchLoss(run: TrainingRun, batch: TrainBatch, scale: number): StepLosses {
@@ -99,7 +100,11 @@ export async function forwardBackward(run: TrainingRun): Promise<StepLosses> {
       sums.cls += terms.cls / accum;
     }
     if (!Number.isFinite(terms.loss)) {
-      const parts = [`denoise ${terms.denoise}`, ...(terms.proj !== undefined ? [`proj ${terms.proj}`] : []), ...(terms.cls !== undefined ? [`cls ${terms.cls}`] : [])];
+      const parts = [
+        `denoise ${terms.denoise}`,
+        ...(terms.proj !== undefined ? [`proj ${terms.proj}`] : []),
+        ...(terms.cls !== undefined ? [`cls ${terms.cls}`] : []),
+      ];
       throw new NonFiniteLossError(
         `loss is ${terms.loss} at step ${run.step + 1} (${parts.join(', ')}); training stopped without saving this step. ${lastGood(run, ' (continue with --resume, perhaps with a lower --learning-rate)')}`,
       );
@@ -114,7 +119,9 @@ export function applyGradients(run: TrainingRun, losses: StepLosses): StepUpdate
   const finite = scaler ? scaler.unscale(params) : true;
   const gradNorm = cfg.maxGradNorm > 0 ? clipGradNorm_(params, cfg.maxGradNorm) : torch.scope(() => totalGradNorm(params).item());
   if (!scaler && !Number.isFinite(gradNorm)) {
-    throw new NonFiniteLossError(`gradient norm is ${gradNorm} at step ${run.step + 1} (loss ${losses.loss}); training stopped without saving this step. ${lastGood(run)}`);
+    throw new NonFiniteLossError(
+      `gradient norm is ${gradNorm} at step ${run.step + 1} (loss ${losses.loss}); training stopped without saving this step. ${lastGood(run)}`,
+    );
   }
   if (finite) optimizer.step();
   scaler?.update(!finite);

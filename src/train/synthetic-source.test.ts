@@ -39,6 +39,9 @@ test('REG with a learnable token aligns to the same [signal; patches] targets as
   const olt = await batchOf('reg', 'learnable');
   assert.ok(same(reg.x, olt.x) && same(reg.y, olt.y));
   assert.ok(same(reg.alignTarget!, olt.alignTarget!));
-  assert.ok(torch.scope(() => same(reg.alignTarget!.select(1, 0), reg.clsTarget!)), 'token row of the alignment target is the class-token signal');
+  assert.ok(
+    torch.scope(() => same(reg.alignTarget!.select(1, 0), reg.clsTarget!)),
+    'token row of the alignment target is the class-token signal',
+  );
   for (const b of [reg, olt]) for (const t of [b.x, b.y, b.clsTarget, b.alignTarget]) t?.dispose();
 });

@@ -30,15 +30,39 @@ const quiet = (): void => undefined;
 /** A tiny REG config (2 blocks × 32, 8×8×4 inputs, 17 tokens, encoder width 16) in a fresh run dir. */
 function tiny(over: Partial<TrainConfig> = {}): TrainConfig {
   return resolveTrainConfig({
-    model: 'SiT-T/2', depth: 2, hiddenSize: 32, numHeads: 2, encoderDepth: 1, encoderDim: 16, projectorDim: 32,
-    inputSize: 8, inChannels: 4, numClasses: 10, batchSize: 8, gradientAccumulationSteps: 2, learningRate: 1e-3,
-    emaDecay: 0.9, maxTrainSteps: 6, checkpointingSteps: 100, progress: false, outputDir: path.join(tmp, `run${runs++}`),
+    model: 'SiT-T/2',
+    depth: 2,
+    hiddenSize: 32,
+    numHeads: 2,
+    encoderDepth: 1,
+    encoderDim: 16,
+    projectorDim: 32,
+    inputSize: 8,
+    inChannels: 4,
+    numClasses: 10,
+    batchSize: 8,
+    gradientAccumulationSteps: 2,
+    learningRate: 1e-3,
+    emaDecay: 0.9,
+    maxTrainSteps: 6,
+    checkpointingSteps: 100,
+    progress: false,
+    outputDir: path.join(tmp, `run${runs++}`),
     ...over,
   });
 }
 
 /** The computed values of a metrics line (timings removed). */
-const values = (m: StepMetrics) => ({ step: m.step, loss: m.loss, denoise: m.denoise, proj: m.proj, cls: m.cls, gradNorm: m.gradNorm, lr: m.lr, images: m.images });
+const values = (m: StepMetrics) => ({
+  step: m.step,
+  loss: m.loss,
+  denoise: m.denoise,
+  proj: m.proj,
+  cls: m.cls,
+  gradNorm: m.gradNorm,
+  lr: m.lr,
+  images: m.images,
+});
 
 describe('resume is bit-exact', () => {
   it('stop at step 3 (graceful) and resume: identical loss curve, weights, EMA and optimizer state', async () => {
@@ -62,7 +86,6 @@ describe('resume is bit-exact', () => {
       assert.ok(readFileSync(path.join(ra.checkpoint!, f)).equals(readFileSync(path.join(rb2.checkpoint!, f))), `${f} differs`);
     }
   });
-
 });
 
 describe('failures', () => {
@@ -88,7 +111,10 @@ describe('failures', () => {
       assert.match(e.message, /last good checkpoint is .*0000004/);
       return true;
     });
-    assert.deepEqual(listCheckpoints(cfg.outputDir).map((c) => c.step), [2, 4]);
+    assert.deepEqual(
+      listCheckpoints(cfg.outputDir).map((c) => c.step),
+      [2, 4],
+    );
     assert.equal(path.basename(latestCheckpoint(cfg.outputDir)!), '0000004');
     const ck = loadCheckpoint(latestCheckpoint(cfg.outputDir)!);
     assert.equal(ck.trainer.step, 4);
@@ -97,11 +123,20 @@ describe('failures', () => {
   });
 
   it('clear errors: unknown model, missing dataset, encoder width vs checkpoint, existing run, fp16 on CPU', async () => {
-    assert.throws(() => tiny({ model: 'SiT-Q/2' }), (e: Error) => e instanceof ConfigError && /unknown model 'SiT-Q\/2'; known models: SiT-S\/2/.test(e.message));
-    await assert.rejects(train(tiny({ data: 'no-such-dataset' }), { log: quiet }), (e: Error) => e instanceof DataSourceError && /unknown data source 'no-such-dataset'; known: synthetic/.test(e.message));
+    assert.throws(
+      () => tiny({ model: 'SiT-Q/2' }),
+      (e: Error) => e instanceof ConfigError && /unknown model 'SiT-Q\/2'; known models: SiT-S\/2/.test(e.message),
+    );
+    await assert.rejects(
+      train(tiny({ data: 'no-such-dataset' }), { log: quiet }),
+      (e: Error) => e instanceof DataSourceError && /unknown data source 'no-such-dataset'; known: synthetic/.test(e.message),
+    );
     const cfg = tiny({ maxTrainSteps: 1 });
     await train(cfg, { log: quiet });
-    await assert.rejects(train({ ...cfg, maxTrainSteps: 2, encoderDim: 24 }, { log: quiet, resume: true }), (e: Error) => e instanceof ResumeError && /encoder dimension mismatch: .* width 16, this run has 24/.test(e.message));
+    await assert.rejects(
+      train({ ...cfg, maxTrainSteps: 2, encoderDim: 24 }, { log: quiet, resume: true }),
+      (e: Error) => e instanceof ResumeError && /encoder dimension mismatch: .* width 16, this run has 24/.test(e.message),
+    );
     await assert.rejects(train({ ...cfg, hiddenSize: 64 }, { log: quiet, resume: true }), /different model .*hiddenSize 32 → 64/);
     await assert.rejects(train(cfg, { log: quiet }), /already holds checkpoints .*pass --resume/);
     await assert.rejects(train(tiny({ mixedPrecision: 'fp16' }), { log: quiet }), /fp16 mixed precision needs a CUDA device/);
@@ -128,14 +163,26 @@ describe('loop features', () => {
     const live: number[] = [];
     await train(k, { log: quiet, onStep: () => live.push(torch.liveTensors()) });
     // (garbage of earlier tests may be collected meanwhile, so the count may only go down)
-    assert.ok(live.every((n, i) => i === 0 || n <= live[i - 1]!), `no tensor leaks per step or checkpoint: ${live.join(' ')}`);
-    assert.deepEqual(listCheckpoints(k.outputDir).map((c) => c.step), [4, 5]);
+    assert.ok(
+      live.every((n, i) => i === 0 || n <= live[i - 1]!),
+      `no tensor leaks per step or checkpoint: ${live.join(' ')}`,
+    );
+    assert.deepEqual(
+      listCheckpoints(k.outputDir).map((c) => c.step),
+      [4, 5],
+    );
     assert.equal(readFileSync(path.join(checkpointsDir(k.outputDir), 'latest'), 'utf8'), '0000005\n');
     assert.ok(!readdirSync(checkpointsDir(k.outputDir)).some((n) => n.startsWith('.tmp')));
     const m = readMetrics(path.join(k.outputDir, 'metrics.jsonl'));
-    for (const key of ['loss', 'denoise', 'proj', 'cls', 'gradNorm', 'lr', 'imagesPerSec', 'gflops', 'stepSeconds']) assert.ok(Number.isFinite((m[0] as unknown as Record<string, number>)[key]), key);
+    for (const key of ['loss', 'denoise', 'proj', 'cls', 'gradNorm', 'lr', 'imagesPerSec', 'gflops', 'stepSeconds'])
+      assert.ok(Number.isFinite((m[0] as unknown as Record<string, number>)[key]), key);
     assert.ok(Math.abs(m[0]!.loss - (m[0]!.denoise + 0.5 * m[0]!.proj! + 0.03 * m[0]!.cls!)) < 1e-5);
-    const saved = JSON.parse(readFileSync(path.join(k.outputDir, 'checkpoints/0000005/config.json'), 'utf8')) as { model: { hiddenSize: number; zDims: number[] }; train: TrainConfig; step: number; regTs: string };
+    const saved = JSON.parse(readFileSync(path.join(k.outputDir, 'checkpoints/0000005/config.json'), 'utf8')) as {
+      model: { hiddenSize: number; zDims: number[] };
+      train: TrainConfig;
+      step: number;
+      regTs: string;
+    };
     assert.deepEqual([saved.step, saved.model.hiddenSize, saved.model.zDims, saved.train.batchSize], [5, 32, [16], 8]);
   });
 
@@ -150,7 +197,10 @@ describe('loop features', () => {
     // REG itself too: its class-token LayerNorm runs in float32 under autocast
     for (const variant of ['repa', 'reg'] as const) {
       const r = await train(tiny({ variant, mixedPrecision: 'bf16', maxTrainSteps: 2 }), { log: quiet });
-      assert.ok(readMetrics(r.metricsFile).every((m) => Number.isFinite(m.loss)), variant);
+      assert.ok(
+        readMetrics(r.metricsFile).every((m) => Number.isFinite(m.loss)),
+        variant,
+      );
     }
   });
 
@@ -164,7 +214,10 @@ describe('loop features', () => {
     assert.equal(path.basename(latestCheckpoint(cfg.outputDir)!), '0000002');
     const r = await train({ ...cfg, maxTrainSteps: 5 }, { log: quiet, resume: true });
     assert.equal(r.step, 5);
-    assert.deepEqual(readMetrics(r.metricsFile).map((m) => m.step), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      readMetrics(r.metricsFile).map((m) => m.step),
+      [1, 2, 3, 4, 5],
+    );
     torch.manualSeed(0);
   });
 });
@@ -178,7 +231,10 @@ describe('checkpoints across versions', () => {
       assert.deepEqual(byPath.available, [kind]);
       assert.deepEqual(byPath.config, ck.config.model);
       const got = byPath[kind]!;
-      assert.ok([...ck[kind]].every(([k, v]) => sameTensor(got.get(k)!, v)), kind);
+      assert.ok(
+        [...ck[kind]].every(([k, v]) => sameTensor(got.get(k)!, v)),
+        kind,
+      );
     }
     assert.ok(![...ck.model].every(([k, v]) => sameTensor(ck.ema.get(k)!, v)), 'model and EMA weights differ after a step');
   });
@@ -191,10 +247,14 @@ describe('checkpoints across versions', () => {
     const r = await train(resolveTrainConfig({ ...saved.train, outputDir: run }), { log: quiet, resume: true });
     assert.deepEqual([r.step, path.basename(r.checkpoint!)], [2, '0000002']);
     const got = readMetrics(r.metricsFile).map(values);
-    assert.deepEqual(got.map((m) => m.step), [1, 2]);
+    assert.deepEqual(
+      got.map((m) => m.step),
+      [1, 2],
+    );
     assert.deepEqual(got[0], want[0], 'the metrics line of the checkpointed step is kept');
     // step 2 recomputed from the old checkpoint's weights, optimizer state, generators and data position
-    for (const k of ['loss', 'denoise', 'proj', 'cls', 'gradNorm'] as const) assert.ok(Math.abs(got[1]![k]! - want[1]![k]!) <= 1e-5 * Math.abs(want[1]![k]!), `${k}: ${got[1]![k]} vs ${want[1]![k]}`);
+    for (const k of ['loss', 'denoise', 'proj', 'cls', 'gradNorm'] as const)
+      assert.ok(Math.abs(got[1]![k]! - want[1]![k]!) <= 1e-5 * Math.abs(want[1]![k]!), `${k}: ${got[1]![k]} vs ${want[1]![k]}`);
     assert.equal(readCheckpointConfig(r.checkpoint!).version, CHECKPOINT_VERSION);
   });
 });

@@ -59,7 +59,8 @@ function stopReason(run: TrainingRun, stepSeconds: number, sessionStart: number,
 }
 
 /** A checkpoint is due every checkpointingSteps steps, at the last step, and when the run stops early. */
-const checkpointDue = (run: TrainingRun, reason: StopReason): boolean => run.step % run.cfg.checkpointingSteps === 0 || run.step === run.cfg.maxTrainSteps || reason !== 'done';
+const checkpointDue = (run: TrainingRun, reason: StopReason): boolean =>
+  run.step % run.cfg.checkpointingSteps === 0 || run.step === run.cfg.maxTrainSteps || reason !== 'done';
 
 /**
  * Trains a SiT/REG model as `config` describes, writing metrics and checkpoints under
@@ -70,7 +71,13 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const run = await setupRun(config, opts.resume, log);
   const { cfg } = run;
-  const progress = cfg.progress ? new Progress('train', cfg.maxTrainSteps, { unit: 'steps', initial: run.step, ...(cfg.timeBudget > 0 ? { budgetSeconds: cfg.timeBudget } : {}) }) : null;
+  const progress = cfg.progress
+    ? new Progress('train', cfg.maxTrainSteps, {
+        unit: 'steps',
+        initial: run.step,
+        ...(cfg.timeBudget > 0 ? { budgetSeconds: cfg.timeBudget } : {}),
+      })
+    : null;
   const sessionStart = performance.now();
   let reason: StopReason = 'done';
   try {

@@ -35,7 +35,11 @@ export class Progress {
   readonly #stream: NodeJS.WriteStream;
   readonly #tty: boolean;
 
-  constructor(readonly label: string, readonly total: number, readonly opts: ProgressOptions & { initial?: number } = {}) {
+  constructor(
+    readonly label: string,
+    readonly total: number,
+    readonly opts: ProgressOptions & { initial?: number } = {},
+  ) {
     this.#stream = opts.stream ?? process.stderr;
     this.#tty = Boolean(this.#stream.isTTY);
     this.#done = opts.initial ?? 0;
@@ -53,7 +57,10 @@ export class Progress {
     const eta = budget ? Math.min(byCount, Math.max(budget - elapsed, 0)) : byCount;
     const fraction = Math.max(this.#done / Math.max(this.total, 1), budget ? elapsed / budget : 0);
     const unit = this.opts.unit ?? 'it';
-    const count = budget && byCount > budget - elapsed ? `${this.#done} ${unit} (budget ${formatDuration(budget)})` : `${this.#done}/${this.total} ${unit}`;
+    const count =
+      budget && byCount > budget - elapsed
+        ? `${this.#done} ${unit} (budget ${formatDuration(budget)})`
+        : `${this.#done}/${this.total} ${unit}`;
     const stats = `${count} ${rate.toFixed(rate < 10 ? 2 : 1)} ${unit}/s elapsed ${formatDuration(elapsed)} eta ${formatDuration(eta)}${extra ? ` ${extra}` : ''}`;
     if (this.#tty) {
       const width = 24;

@@ -40,7 +40,12 @@ describe('settings', () => {
   });
 
   it('camelCase and kebabCase are inverses on setting names', () => {
-    for (const [camel, kebab] of [['batchSize', 'batch-size'], ['adamBeta1', 'adam-beta1'], ['gradientAccumulationSteps', 'gradient-accumulation-steps'], ['seed', 'seed']]) {
+    for (const [camel, kebab] of [
+      ['batchSize', 'batch-size'],
+      ['adamBeta1', 'adam-beta1'],
+      ['gradientAccumulationSteps', 'gradient-accumulation-steps'],
+      ['seed', 'seed'],
+    ]) {
       assert.equal(kebabCase(camel!), kebab);
       assert.equal(camelCase(kebab!), camel);
     }

@@ -47,13 +47,17 @@ export type ValueOf<S extends Setting> = S extends { readonly choices: readonly 
       : number;
 
 /** Names of the settings that always have a value (a default, or required). */
-type Given<T extends SettingTable> = { [K in keyof T]: T[K] extends { readonly default: SettingValue } | { readonly required: true } ? K : never }[keyof T];
+type Given<T extends SettingTable> = {
+  [K in keyof T]: T[K] extends { readonly default: SettingValue } | { readonly required: true } ? K : never;
+}[keyof T];
 
 /**
  * A record of a table's values (`{ batchSize: number; variant: 'reg' | 'repa' | …; dataDir?: string }`):
  * settings with a default or marked required are always present, the others optional.
  */
-export type SettingValues<T extends SettingTable> = { -readonly [K in Given<T>]: ValueOf<T[K]> } & { -readonly [K in Exclude<keyof T, Given<T>>]?: ValueOf<T[K]> };
+export type SettingValues<T extends SettingTable> = { -readonly [K in Given<T>]: ValueOf<T[K]> } & {
+  -readonly [K in Exclude<keyof T, Given<T>>]?: ValueOf<T[K]>;
+};
 
 /** The range of a numeric setting in words (`in [0, 1)`, `at least 1`), or null when it has none. */
 function rangeText(s: Setting): string | null {
@@ -85,7 +89,11 @@ export function settingProblem(s: Setting, value: unknown): string | null {
       if (typeof value !== 'number' || !Number.isFinite(value)) return 'a finite number';
   }
   const v = value as number;
-  const inRange = (s.min === undefined || v >= s.min) && (s.max === undefined || v <= s.max) && (s.above === undefined || v > s.above) && (s.below === undefined || v < s.below);
+  const inRange =
+    (s.min === undefined || v >= s.min) &&
+    (s.max === undefined || v <= s.max) &&
+    (s.above === undefined || v > s.above) &&
+    (s.below === undefined || v < s.below);
   return inRange ? null : rangeText(s);
 }
 

@@ -44,8 +44,15 @@ test('reg convert → reg export reproduces the official keys and values bit for
     // the native directory loads both weights
     const ema = loadModel(ckDir);
     const model = loadModel(ckDir, { weights: 'model' });
-    assert.ok(same(ema.stateDict().get('blocks.0.attn.qkv.weight')!, (official.get('ema') as Map<string, Tensor>).get('blocks.0.attn.qkv.weight')!));
-    assert.ok(same(model.stateDict().get('blocks.0.attn.qkv.weight')!, (official.get('model') as Map<string, Tensor>).get('blocks.0.attn.qkv.weight')!));
+    assert.ok(
+      same(ema.stateDict().get('blocks.0.attn.qkv.weight')!, (official.get('ema') as Map<string, Tensor>).get('blocks.0.attn.qkv.weight')!),
+    );
+    assert.ok(
+      same(
+        model.stateDict().get('blocks.0.attn.qkv.weight')!,
+        (official.get('model') as Map<string, Tensor>).get('blocks.0.attn.qkv.weight')!,
+      ),
+    );
     // convert refuses a non-empty directory without --force
     await assert.rejects(convertCommand.run(parseArgs([PT, ckDir, '--num-heads', '2'], convertCommand.options)), /not empty/);
     // export with a dtype conversion

@@ -9,7 +9,10 @@ export const convertCommand: Command = {
   summary: 'import an official REG/REPA/SiT .pt checkpoint (model + EMA, config inferred) into a reg-ts checkpoint directory',
   positionals: '<official.pt> <dir>',
   options: {
-    numHeads: { type: 'integer', help: "attention heads; needed unless the width is a standard SiT width (384, 768, 1024, 1152) or the checkpoint's args.model names a known model, since no tensor shape shows it" },
+    numHeads: {
+      type: 'integer',
+      help: "attention heads; needed unless the width is a standard SiT width (384, 768, 1024, 1152) or the checkpoint's args.model names a known model, since no tensor shape shows it",
+    },
     encoderDepth: { type: 'integer', help: 'block whose output feeds the projectors (default: the checkpoint args, else 8)' },
     force: { type: 'boolean', default: false, help: 'write into a non-empty directory' },
   },
@@ -17,14 +20,19 @@ export const convertCommand: Command = {
     const [src, dir, ...rest] = positionals;
     if (src === undefined || dir === undefined || rest.length > 0) throw new UsageError('expected two arguments: <official.pt> <dir>');
     if (!existsSync(src)) throw new UsageError(`checkpoint not found: ${src}`);
-    if (existsSync(dir) && readdirSync(dir).length > 0 && !options.force) throw new UsageError(`${dir} is not empty (pass --force to write into it)`);
+    if (existsSync(dir) && readdirSync(dir).length > 0 && !options.force)
+      throw new UsageError(`${dir} is not empty (pass --force to write into it)`);
     const overrides: Partial<SiTConfig> = {};
     if (options.numHeads !== undefined) overrides.numHeads = options.numHeads as number;
     if (options.encoderDepth !== undefined) overrides.encoderDepth = options.encoderDepth as number;
     const r = convertOfficial(src, dir, { overrides });
     const c = r.config;
     console.log(`${src} → ${dir}`);
-    console.log(`model    ${c.name ?? 'custom'} variant=${c.variant} D=${c.hiddenSize} depth=${c.depth} heads=${c.numHeads} p=${c.patchSize} input=${c.inputSize}×${c.inputSize}×${c.inChannels} classes=${c.numClasses} zDims=[${c.zDims.join(', ')}] encoderDepth=${c.encoderDepth}`);
-    console.log(`weights  ${r.tensors} tensors${r.hasEma ? ' (model + ema)' : ' (model only)'}${r.step !== undefined ? `, step ${r.step}` : ''}`);
+    console.log(
+      `model    ${c.name ?? 'custom'} variant=${c.variant} D=${c.hiddenSize} depth=${c.depth} heads=${c.numHeads} p=${c.patchSize} input=${c.inputSize}×${c.inputSize}×${c.inChannels} classes=${c.numClasses} zDims=[${c.zDims.join(', ')}] encoderDepth=${c.encoderDepth}`,
+    );
+    console.log(
+      `weights  ${r.tensors} tensors${r.hasEma ? ' (model + ema)' : ' (model only)'}${r.step !== undefined ? `, step ${r.step}` : ''}`,
+    );
   },
 };

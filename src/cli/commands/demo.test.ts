@@ -27,7 +27,28 @@ test('reg demo runs end to end at a tiny size', { timeout: 240_000 }, async () =
     copyFileSync(src, path.join(data, `train-${kind}-ubyte.gz`));
   }
   const out = path.join(tmp, 'demo');
-  const argv = ['--data-dir', data, '--encoder-weights', fixturePath('encoders/mobilenetv2-block10'), '--out', out, '--budget', '120', '--train-steps', '40', '--train-images', '128', '--batch-size', '16', '--steps', '4', '--eval-samples', '20', '--learning-rate', '0.002'];
+  const argv = [
+    '--data-dir',
+    data,
+    '--encoder-weights',
+    fixturePath('encoders/mobilenetv2-block10'),
+    '--out',
+    out,
+    '--budget',
+    '120',
+    '--train-steps',
+    '40',
+    '--train-images',
+    '128',
+    '--batch-size',
+    '16',
+    '--steps',
+    '4',
+    '--eval-samples',
+    '20',
+    '--learning-rate',
+    '0.002',
+  ];
   const settings = parseArgs(argv, demoCommand.options).options as unknown as DemoSettings;
   const summary = await runDemo(settings);
 

@@ -40,18 +40,34 @@ import { regTsVersion } from '../../util/version.js';
 const DEMO_OPTIONS = {
   dataset: { type: 'string', choices: ['fashion-mnist', 'emoji'], default: 'fashion-mnist', help: 'embedded dataset' },
   dataDir: { type: 'string', help: 'dataset directory (default: the installed Debian/npm package)' },
-  encoderWeights: { type: 'string', help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)' },
+  encoderWeights: {
+    type: 'string',
+    help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)',
+  },
   out: { type: 'string', default: 'runs/demo', help: 'output directory (features/, run/, grid/, eval/, demo.json)' },
   budget: { type: 'number', default: 480, above: 0, help: 'training time budget in seconds' },
-  trainSteps: { ...TRAIN_SETTINGS.maxTrainSteps, default: 1_000_000, help: 'at most this many training steps (the time budget usually stops training first)' },
-  trainImages: { type: 'integer', default: 16384, min: 1, help: 'training images (the first N of the train split; each needs encoder targets)' },
+  trainSteps: {
+    ...TRAIN_SETTINGS.maxTrainSteps,
+    default: 1_000_000,
+    help: 'at most this many training steps (the time budget usually stops training first)',
+  },
+  trainImages: {
+    type: 'integer',
+    default: 16384,
+    min: 1,
+    help: 'training images (the first N of the train split; each needs encoder targets)',
+  },
   model: { type: 'string', default: 'SiT-T/2', help: 'model preset (width/depth); the patch size comes from --patch-size' },
   imageSize: { type: 'integer', default: 32, min: 1, help: 'pixel side the model sees (Fashion-MNIST is padded, emoji resized)' },
   patchSize: { ...TRAIN_SETTINGS.patchSize, default: 8, min: 1, help: 'model patch size (tokens = (image-size / patch-size)²)' },
   encoderInputSize: { type: 'integer', default: 64, min: 1, help: 'MobileNetV2 input side (stride 16: must give the model token grid)' },
   batchSize: { ...TRAIN_SETTINGS.batchSize, default: 64, help: 'training batch size' },
   learningRate: { ...TRAIN_SETTINGS.learningRate, default: 1e-3, help: 'AdamW learning rate (after 100 warmup steps)' },
-  emaDecay: { ...TRAIN_SETTINGS.emaDecay, default: 0.995, help: 'EMA decay (a short run needs a short EMA: 0.995 averages about the last 200 steps)' },
+  emaDecay: {
+    ...TRAIN_SETTINGS.emaDecay,
+    default: 0.995,
+    help: 'EMA decay (a short run needs a short EMA: 0.995 averages about the last 200 steps)',
+  },
   sampler: { type: 'string', choices: SAMPLERS, default: 'sde', help: 'sampler' },
   steps: { type: 'integer', default: 50, min: 1, help: 'sampling steps' },
   cfg: { type: 'number', default: 4, help: 'classifier-free guidance scale (image and class token)' },
@@ -169,17 +185,34 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   const runDir = path.join(out, 'run');
   const trainSet = await openSplit(s, 'train');
   const testSet = await openSplit(s, 'test');
-  console.log(`reg demo: SiT + REG on ${trainSet.name} (${trainSet.numClasses} classes, ${s.imageSize}×${s.imageSize}×${trainSet.channels} pixels) with MobileNetV2 targets; output in ${out}`);
-  const encoder = await createEncoder('mobilenetv2', { inputSize: s.encoderInputSize, ...(s.encoderWeights ? { weights: s.encoderWeights } : {}), log: (l) => console.log(`   ${l}`) });
+  console.log(
+    `reg demo: SiT + REG on ${trainSet.name} (${trainSet.numClasses} classes, ${s.imageSize}×${s.imageSize}×${trainSet.channels} pixels) with MobileNetV2 targets; output in ${out}`,
+  );
+  const encoder = await createEncoder('mobilenetv2', {
+    inputSize: s.encoderInputSize,
+    ...(s.encoderWeights ? { weights: s.encoderWeights } : {}),
+    log: (l) => console.log(`   ${l}`),
+  });
   const grid = s.imageSize / s.patchSize;
   if (encoder.grid[0] !== grid) {
-    throw new UsageError(`MobileNetV2 at ${s.encoderInputSize}px gives a ${encoder.grid.join('×')} token grid but the model has ${grid}×${grid} patches; use --encoder-input-size ${(encoder.inputSize / encoder.grid[0]) * grid}`);
+    throw new UsageError(
+      `MobileNetV2 at ${s.encoderInputSize}px gives a ${encoder.grid.join('×')} token grid but the model has ${grid}×${grid} patches; use --encoder-input-size ${(encoder.inputSize / encoder.grid[0]) * grid}`,
+    );
   }
 
   const prep = await stage('prepare features', () =>
-    prepareFeatureCache({ dataset: trainSet, datasetSpec: `${s.dataset}:train`, encoder, out: featuresDir, limit: s.trainImages, log: (l) => console.log(`   ${l}`) }),
+    prepareFeatureCache({
+      dataset: trainSet,
+      datasetSpec: `${s.dataset}:train`,
+      encoder,
+      out: featuresDir,
+      limit: s.trainImages,
+      log: (l) => console.log(`   ${l}`),
+    }),
   );
-  console.log(`   ${prep.manifest.count} images × (1 + ${prep.manifest.tokens}) tokens × ${prep.manifest.dim}; ${prep.reused} shard(s) reused, ${prep.computed} computed`);
+  console.log(
+    `   ${prep.manifest.count} images × (1 + ${prep.manifest.tokens}) tokens × ${prep.manifest.dim}; ${prep.reused} shard(s) reused, ${prep.computed} computed`,
+  );
 
   if (s.retrain && existsSync(runDir)) rmSync(runDir, { recursive: true, force: true });
   const trained = hasCheckpoints(runDir);
@@ -191,16 +224,30 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     registerDatasetSources();
     return train(trainConfig(s, trainSet, featuresDir, runDir, encoder.dim));
   });
-  const metrics = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { step: number; loss: number; denoise: number });
+  const metrics = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { step: number; loss: number; denoise: number });
   const window = Math.max(1, Math.min(50, Math.floor(metrics.length / 4)));
   const meanLoss = (rows: typeof metrics) => rows.reduce((a, m) => a + m.denoise, 0) / rows.length;
   const firstLoss = meanLoss(metrics.slice(0, window));
   const lastLoss = meanLoss(metrics.slice(-window));
-  console.log(`   ${metrics.at(-1)?.step ?? 0} steps; denoising loss ${firstLoss.toFixed(4)} (first ${window} steps) → ${lastLoss.toFixed(4)} (last ${window})${result ? `; stopped: ${result.reason}` : ''}`);
+  console.log(
+    `   ${metrics.at(-1)?.step ?? 0} steps; denoising loss ${firstLoss.toFixed(4)} (first ${window} steps) → ${lastLoss.toFixed(4)} (last ${window})${result ? `; stopped: ${result.reason}` : ''}`,
+  );
 
   const model = loadModel(runDir, { weights: 'ema' });
   const decoder = new PixelDecoder();
-  const common = { sampler: s.sampler, steps: s.steps, cfgScale: s.cfg, clsCfgScale: s.cfg, guidanceLow: 0, guidanceHigh: s.guidanceHigh, path: 'linear', seed: s.seed };
+  const common = {
+    sampler: s.sampler,
+    steps: s.steps,
+    cfgScale: s.cfg,
+    clsCfgScale: s.cfg,
+    guidanceLow: 0,
+    guidanceHigh: s.guidanceHigh,
+    path: 'linear',
+    seed: s.seed,
+  };
   const info = { regTs: regTsVersion(), checkpoint: runDir, weights: 'ema' };
   const k = trainSet.numClasses;
   const gridDir = path.join(out, 'grid');
@@ -236,7 +283,8 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     // The same statistic between as many real training images and the test images: the floor a
     // perfect generator would reach with this sample size.
     const train = await datasetImages(trainSet, s.evalSamples);
-    const stats = (x: { data: Uint8Array; shape: readonly number[] }) => torch.scope(() => gaussianStats(pooledFeatures(encoder, x.data, x.shape)));
+    const stats = (x: { data: Uint8Array; shape: readonly number[] }) =>
+      torch.scope(() => gaussianStats(pooledFeatures(encoder, x.data, x.shape)));
     const realStats = stats(real);
     return [frechetDistance(stats(samples), realStats), frechetDistance(stats(train), realStats)] as const;
   });
@@ -248,10 +296,23 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     settings: s,
     dataset: trainSet.name,
     classes: trainSet.classNames,
-    features: { dir: featuresDir, images: prep.manifest.count, tokens: prep.manifest.tokens, dim: prep.manifest.dim, encoder: prep.manifest.encoder.name },
+    features: {
+      dir: featuresDir,
+      images: prep.manifest.count,
+      tokens: prep.manifest.tokens,
+      dim: prep.manifest.dim,
+      encoder: prep.manifest.encoder.name,
+    },
     training: { runDir, steps: metrics.at(-1)?.step ?? 0, denoiseLossStart: firstLoss, denoiseLossEnd: lastLoss },
     grid: gridRun.files.grid,
-    evaluation: { metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)', samples: s.evalSamples, reference: `${testSet.name} (first ${s.evalSamples})`, value: fd, realVsReal: floor, npz: evalRun.files.npz },
+    evaluation: {
+      metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)',
+      samples: s.evalSamples,
+      reference: `${testSet.name} (first ${s.evalSamples})`,
+      value: fd,
+      realVsReal: floor,
+      npz: evalRun.files.npz,
+    },
     seconds: { ...timings, total: (performance.now() - t0) / 1000 },
   };
   const summaryFile = path.join(out, 'demo.json');
@@ -271,12 +332,14 @@ reg demo finished in ${formatDuration(summary.seconds.total)}
 export const demoCommand: Command = {
   name: 'demo',
   compute: true,
-  summary: 'the main job: prepare MobileNetV2 targets, train SiT+REG on Fashion-MNIST (or emoji), sample a class grid, compute FD-MobileNetV2',
+  summary:
+    'the main job: prepare MobileNetV2 targets, train SiT+REG on Fashion-MNIST (or emoji), sample a class grid, compute FD-MobileNetV2',
   options: DEMO_OPTIONS,
   async run(args) {
     // parseArgs checked each value against DEMO_OPTIONS
     const s = args.options as unknown as DemoSettings;
-    if (s.imageSize % s.patchSize !== 0) throw new UsageError(`--image-size ${s.imageSize} must be a multiple of --patch-size ${s.patchSize}`);
+    if (s.imageSize % s.patchSize !== 0)
+      throw new UsageError(`--image-size ${s.imageSize} must be a multiple of --patch-size ${s.patchSize}`);
     await runDemo(s);
   },
 };

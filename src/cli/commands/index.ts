@@ -8,4 +8,12 @@ import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 import { versionCommand } from './version.js';
 
-export const COMMANDS: readonly Command[] = [demoCommand, prepareCommand, trainCommand, sampleCommand, convertCommand, exportCommand, versionCommand];
+export const COMMANDS: readonly Command[] = [
+  demoCommand,
+  prepareCommand,
+  trainCommand,
+  sampleCommand,
+  convertCommand,
+  exportCommand,
+  versionCommand,
+];

@@ -29,15 +29,29 @@ export interface DatasetSpecOptions {
  *   `folder:<dir>`                  one subfolder per class, center-cropped to `resolution`
  */
 export function parseDatasetArg(arg: string, options: DatasetSpecOptions = {}): DatasetSpec {
-  const [kind, rest] = arg.startsWith('folder:') ? ['folder', arg.slice('folder:'.length)] : (arg.split(':', 2) as [string, string | undefined]);
+  const [kind, rest] = arg.startsWith('folder:')
+    ? ['folder', arg.slice('folder:'.length)]
+    : (arg.split(':', 2) as [string, string | undefined]);
   const resolution = options.resolution;
   switch (kind) {
     case 'fashion-mnist':
-      if (rest !== undefined && rest !== 'train' && rest !== 'test') throw new UsageError(`--dataset fashion-mnist:${rest}: the split must be train or test`);
-      return { kind: 'fashion-mnist', split: rest ?? 'train', ...(options.dir ? { dir: options.dir } : {}), ...(resolution ? { resolution } : {}) };
+      if (rest !== undefined && rest !== 'train' && rest !== 'test')
+        throw new UsageError(`--dataset fashion-mnist:${rest}: the split must be train or test`);
+      return {
+        kind: 'fashion-mnist',
+        split: rest ?? 'train',
+        ...(options.dir ? { dir: options.dir } : {}),
+        ...(resolution ? { resolution } : {}),
+      };
     case 'emoji':
-      if (rest !== undefined && rest !== 'category' && rest !== 'subcategory') throw new UsageError(`--dataset emoji:${rest}: labels must be category or subcategory`);
-      return { kind: 'emoji', labels: rest ?? 'category', ...(options.dir ? { dir: options.dir } : {}), ...(resolution ? { resolution } : {}) };
+      if (rest !== undefined && rest !== 'category' && rest !== 'subcategory')
+        throw new UsageError(`--dataset emoji:${rest}: labels must be category or subcategory`);
+      return {
+        kind: 'emoji',
+        labels: rest ?? 'category',
+        ...(options.dir ? { dir: options.dir } : {}),
+        ...(resolution ? { resolution } : {}),
+      };
     case 'folder':
       if (!rest) throw new UsageError('--dataset folder:<dir> needs a directory');
       if (resolution === undefined) throw new UsageError('--dataset folder:<dir> needs --resolution');
@@ -57,15 +71,25 @@ export const prepareCommand: Command = {
   compute: true,
   summary: 'compute encoder targets (class + patch tokens) of a dataset into a resumable feature cache',
   options: {
-    dataset: { type: 'string', help: 'fashion-mnist[:train|:test], emoji[:category|:subcategory] or folder:<dir>', default: 'fashion-mnist' },
+    dataset: {
+      type: 'string',
+      help: 'fashion-mnist[:train|:test], emoji[:category|:subcategory] or folder:<dir>',
+      default: 'fashion-mnist',
+    },
     dataDir: { type: 'string', help: 'Fashion-MNIST IDX directory or emoji package directory (default: the installed one)' },
     resolution: { type: 'integer', help: "dataset image side (default: the dataset's own; required for folders)" },
     limit: { type: 'integer', help: 'cache only the first N images' },
     encoder: { type: 'string', help: `representation encoder (${encoderNames().join(', ')})`, default: 'mobilenetv2' },
-    encoderWeights: { type: 'string', help: 'local weights file or folder (mobilenetv2: default nsfwjs 4.4.0, fetched once and cached; dinov2: required)' },
-    encoderLayer: { type: 'string', help: 'mobilenetv2: layer giving the tokens (default block_10_project_BN, 96-d; block_10_depthwise_relu is 384-d)' },
+    encoderWeights: {
+      type: 'string',
+      help: 'local weights file or folder (mobilenetv2: default nsfwjs 4.4.0, fetched once and cached; dinov2: required)',
+    },
+    encoderLayer: {
+      type: 'string',
+      help: 'mobilenetv2: layer giving the tokens (default block_10_project_BN, 96-d; block_10_depthwise_relu is 384-d)',
+    },
     clsPooling: { type: 'string', help: 'mobilenetv2: class token from the patch tokens', default: 'mean', choices: ['mean', 'max'] },
-    inputSize: { type: 'integer', help: 'side the encoder resizes images to (default: the encoder\'s own, 224)' },
+    inputSize: { type: 'integer', help: "side the encoder resizes images to (default: the encoder's own, 224)" },
     out: { type: 'string', help: 'output directory of the cache', required: true },
     dtype: { type: 'string', help: 'storage precision of the tokens', default: 'float16', choices: ['float16', 'float32'] },
     shardSize: { type: 'integer', help: 'images per shard file', default: 4096 },
@@ -85,8 +109,12 @@ export const prepareCommand: Command = {
       clsPooling: o['clsPooling'] as string,
       log: (line) => console.error(line),
     });
-    console.error(`dataset  ${dataset.name}: ${dataset.length} images ${dataset.channels}×${dataset.height}×${dataset.width}, ${dataset.numClasses} classes`);
-    console.error(`encoder  ${encoder.name}: ${encoder.dim}-d, ${encoder.grid[0]}×${encoder.grid[1]} tokens at ${encoder.inputSize} px; ${encoder.info.preprocessing}`);
+    console.error(
+      `dataset  ${dataset.name}: ${dataset.length} images ${dataset.channels}×${dataset.height}×${dataset.width}, ${dataset.numClasses} classes`,
+    );
+    console.error(
+      `encoder  ${encoder.name}: ${encoder.dim}-d, ${encoder.grid[0]}×${encoder.grid[1]} tokens at ${encoder.inputSize} px; ${encoder.info.preprocessing}`,
+    );
     const report = await prepareFeatureCache({
       dataset,
       datasetSpec: String(o['dataset']),

@@ -26,7 +26,23 @@ function makeCheckpoint(name: string, overrides: Partial<SiTConfig>): string {
   const dir = path.join(tmp, name);
   torch.scope(() => {
     const g = new torch.Generator(5);
-    const model = createSiT({ depth: 2, hiddenSize: 32, numHeads: 2, patchSize: 2, inputSize: 8, inChannels: 3, numClasses: 5, encoderDepth: 1, projectorDim: 16, zDims: [12], ...overrides }, {}, { generator: g });
+    const model = createSiT(
+      {
+        depth: 2,
+        hiddenSize: 32,
+        numHeads: 2,
+        patchSize: 2,
+        inputSize: 8,
+        inChannels: 3,
+        numClasses: 5,
+        encoderDepth: 1,
+        projectorDim: 16,
+        zDims: [12],
+        ...overrides,
+      },
+      {},
+      { generator: g },
+    );
     torch.noGrad(() => {
       for (const [n, p] of model.namedParameters()) if (n !== 'pos_embed') p.add_(torch.randn(p.shape, { generator: g }).mul(0.2));
     });
@@ -72,12 +88,18 @@ describe('reg sample: arguments are checked before any work', () => {
 
   test('missing checkpoint, unknown sampler', async () => {
     await assert.rejects(runIn(['--ckpt', path.join(tmp, 'nope'), '--out', path.join(tmp, 'x')]), /checkpoint not found/);
-    assert.throws(() => parseArgs(['--ckpt', reg, '--out', 'x', '--sampler', 'ddim'], sampleCommand.options), /--sampler must be one of sde, euler, heun/);
+    assert.throws(
+      () => parseArgs(['--ckpt', reg, '--out', 'x', '--sampler', 'ddim'], sampleCommand.options),
+      /--sampler must be one of sde, euler, heun/,
+    );
   });
 
   test('--cls-cfg on a model without a class-token head; latent models need an autoencoder', async () => {
     const out = path.join(tmp, 'bad-clscfg');
-    await assert.rejects(runIn(['--ckpt', plain, '--out', out, '--cfg', '2', '--cls-cfg', '2']), /--cls-cfg: this checkpoint's model \(variant 'sit'\) has no class-token head/);
+    await assert.rejects(
+      runIn(['--ckpt', plain, '--out', out, '--cfg', '2', '--cls-cfg', '2']),
+      /--cls-cfg: this checkpoint's model \(variant 'sit'\) has no class-token head/,
+    );
     await assert.rejects(runIn(['--ckpt', latent, '--out', out]), /4-channel latents/);
     assert.equal(existsSync(out), false);
   });
@@ -90,20 +112,59 @@ function cli(args: string[]) {
 describe('reg sample: runs', () => {
   test('end to end: PNGs, npz, grid, record; plain SiT works too; exit code 2 for bad arguments', () => {
     const out = path.join(tmp, 'e2e');
-    const r = cli(['--ckpt', reg, '--out', out, '--num', '5', '--batch', '2', '--steps', '4', '--cfg', '2', '--guidance-high', '0.8', '--labels', 'balanced', '--device', 'cpu']);
+    const r = cli([
+      '--ckpt',
+      reg,
+      '--out',
+      out,
+      '--num',
+      '5',
+      '--batch',
+      '2',
+      '--steps',
+      '4',
+      '--cfg',
+      '2',
+      '--guidance-high',
+      '0.8',
+      '--labels',
+      'balanced',
+      '--device',
+      'cpu',
+    ]);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /5 images generated/);
     assert.deepEqual(readdirSync(path.join(out, 'images')).length, 5);
     const arr = readNpz(path.join(out, 'samples.npz')).get('arr_0')!;
     assert.deepEqual([arr.dtype, arr.shape], ['uint8', [5, 8, 8, 3]]);
     assert.ok(existsSync(path.join(out, 'grid.png')));
-    const rec = JSON.parse(readFileSync(path.join(out, 'samples.json'), 'utf8')) as { settings: Record<string, unknown>; status: string; 'reg-ts': string; labels: number[] };
+    const rec = JSON.parse(readFileSync(path.join(out, 'samples.json'), 'utf8')) as {
+      settings: Record<string, unknown>;
+      status: string;
+      'reg-ts': string;
+      labels: number[];
+    };
     assert.equal(rec.status, 'complete');
     assert.equal(rec.settings.clsCfgScale, 2, '--cls-cfg defaults to --cfg');
     assert.equal(rec.settings.checkpoint, path.resolve(reg));
     assert.equal(typeof rec['reg-ts'], 'string');
     assert.equal(rec.labels.length, 5);
-    const p = cli(['--ckpt', plain, '--out', path.join(tmp, 'e2e-sit'), '--num', '3', '--steps', '3', '--sampler', 'heun', '--cfg', '1.5', '--device', 'cpu']);
+    const p = cli([
+      '--ckpt',
+      plain,
+      '--out',
+      path.join(tmp, 'e2e-sit'),
+      '--num',
+      '3',
+      '--steps',
+      '3',
+      '--sampler',
+      'heun',
+      '--cfg',
+      '1.5',
+      '--device',
+      'cpu',
+    ]);
     assert.equal(p.status, 0, p.stderr);
     const bad = cli(['--ckpt', reg, '--out', path.join(tmp, 'e2e-bad'), '--steps', '-1']);
     assert.equal(bad.status, 2);
@@ -111,7 +172,22 @@ describe('reg sample: runs', () => {
   });
 
   test('killed mid-run (SIGKILL) and resumed with another batch size: same npz as an uninterrupted run', async () => {
-    const common = ['--ckpt', reg, '--num', '24', '--steps', '30', '--cfg', '2.5', '--guidance-high', '0.85', '--seed', '9', '--device', 'cpu'];
+    const common = [
+      '--ckpt',
+      reg,
+      '--num',
+      '24',
+      '--steps',
+      '30',
+      '--cfg',
+      '2.5',
+      '--guidance-high',
+      '0.85',
+      '--seed',
+      '9',
+      '--device',
+      'cpu',
+    ];
     const full = path.join(tmp, 'uninterrupted');
     const u = cli([...common, '--out', full, '--batch', '24']);
     assert.equal(u.status, 0, u.stderr);

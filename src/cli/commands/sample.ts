@@ -67,10 +67,14 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
   const cfg = o.cfg as number;
   if (!(cfg >= 0)) throw new UsageError(`--cfg must be ≥ 0 (1 = no guidance), got ${cfg}`);
   const clsCfg = o.clsCfg as number | undefined;
-  if (clsCfg !== undefined && !(clsCfg >= 0)) throw new UsageError(`--cls-cfg must be ≥ 0 (0 = conditional class-token drift), got ${clsCfg}`);
+  if (clsCfg !== undefined && !(clsCfg >= 0))
+    throw new UsageError(`--cls-cfg must be ≥ 0 (0 = conditional class-token drift), got ${clsCfg}`);
   const low = o.guidanceLow as number;
   const high = o.guidanceHigh as number;
-  for (const [n, v] of [['guidance-low', low], ['guidance-high', high]] as const) {
+  for (const [n, v] of [
+    ['guidance-low', low],
+    ['guidance-high', high],
+  ] as const) {
     if (!(v >= 0 && v <= 1)) throw new UsageError(`--${n} must lie in [0, 1] (t = 1 is noise), got ${v}`);
   }
   if (low > high) throw new UsageError(`guidance interval is empty: --guidance-low ${low} > --guidance-high ${high}`);
@@ -82,7 +86,9 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
   else {
     const parts = rawLabels.split(',').map((s) => s.trim());
     if (parts.length === 0 || parts.some((s) => !/^\d+$/.test(s))) {
-      throw new UsageError(`--labels must be uniform, balanced or a comma-separated list of class indices (e.g. 3,207,980), got '${rawLabels}'`);
+      throw new UsageError(
+        `--labels must be uniform, balanced or a comma-separated list of class indices (e.g. 3,207,980), got '${rawLabels}'`,
+      );
     }
     labels = parts.map(Number);
   }
@@ -95,8 +101,10 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
     } catch {
       throw new UsageError(`--device must be auto, cpu, cuda or cuda:N, got '${rawDevice}'`);
     }
-    if (device !== 'cpu' && !torch.cudaAvailable()) throw new UsageError(`--device ${device}: CUDA is not available in this build of libtorch`);
-    if (device.startsWith('cuda:') && Number(device.slice(5)) >= torch.cudaDeviceCount()) throw new UsageError(`--device ${device}: only ${torch.cudaDeviceCount()} CUDA device(s)`);
+    if (device !== 'cpu' && !torch.cudaAvailable())
+      throw new UsageError(`--device ${device}: CUDA is not available in this build of libtorch`);
+    if (device.startsWith('cuda:') && Number(device.slice(5)) >= torch.cudaDeviceCount())
+      throw new UsageError(`--device ${device}: only ${torch.cudaDeviceCount()} CUDA device(s)`);
   }
   let amp: SampleArgs['amp'];
   try {
@@ -105,7 +113,8 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
     throw new UsageError(`--mixed-precision: ${(e as Error).message}`);
   }
   const pixelScale = o.pixelScale as number;
-  if (!(Number.isFinite(pixelScale) && pixelScale !== 0)) throw new UsageError(`--pixel-scale must be a non-zero number, got ${pixelScale}`);
+  if (!(Number.isFinite(pixelScale) && pixelScale !== 0))
+    throw new UsageError(`--pixel-scale must be a non-zero number, got ${pixelScale}`);
   const ckpt = String(o.ckpt);
   if (!existsSync(ckpt)) throw new UsageError(`checkpoint not found: ${ckpt}`);
   const out = String(o.out);
@@ -145,7 +154,9 @@ export function validateAgainstModel(a: SampleArgs, config: VelocityModelConfig)
     }
   }
   if (a.clsCfg !== undefined && !hasClsInput(config)) {
-    throw new UsageError(`--cls-cfg: this checkpoint's model (variant '${config.variant ?? 'reg'}'${config.entangledSignal === 'learnable' ? ', learnable token' : ''}) has no class-token head to guide`);
+    throw new UsageError(
+      `--cls-cfg: this checkpoint's model (variant '${config.variant ?? 'reg'}'${config.entangledSignal === 'learnable' ? ', learnable token' : ''}) has no class-token head to guide`,
+    );
   }
   if (config.inChannels !== 1 && config.inChannels !== 3) {
     throw new UsageError(
@@ -167,7 +178,8 @@ function peekConfig(ckpt: string): SiTConfig | null {
 export const sampleCommand: Command = {
   name: 'sample',
   compute: true,
-  summary: 'generate images from a checkpoint (SDE / Euler / Heun, CFG with interval); PNGs, .npz for the ADM evaluator, grid, JSON record; resumable',
+  summary:
+    'generate images from a checkpoint (SDE / Euler / Heun, CFG with interval); PNGs, .npz for the ADM evaluator, grid, JSON record; resumable',
   options: {
     ckpt: { type: 'string', required: true, help: 'checkpoint: reg-ts directory (or run directory), official .pt, or .safetensors' },
     out: { type: 'string', required: true, help: 'output directory (rerun the same command to resume)' },
@@ -179,7 +191,11 @@ export const sampleCommand: Command = {
     guidanceLow: { type: 'number', default: 0, help: 'guide only when guidance-low ≤ t ≤ guidance-high (t = 1 is noise)' },
     guidanceHigh: { type: 'number', default: 1, help: 'upper end of the guidance interval' },
     seed: { type: 'integer', default: 0, help: 'global seed: image i depends only on (seed, i), not on batch size or device' },
-    labels: { type: 'string', default: 'uniform', help: 'uniform (official, from the seed), balanced (each class equally often), or a comma list of classes (repeated)' },
+    labels: {
+      type: 'string',
+      default: 'uniform',
+      help: 'uniform (official, from the seed), balanced (each class equally often), or a comma list of classes (repeated)',
+    },
     batch: { type: 'integer', default: 32, help: 'images per network batch (does not change the images)' },
     weights: { type: 'string', default: 'ema', choices: ['ema', 'model'], help: 'EMA or raw trained weights' },
     device: { type: 'string', default: 'auto', help: 'auto, cpu, cuda or cuda:N' },
@@ -194,7 +210,8 @@ export const sampleCommand: Command = {
     const a = validateSampleArgs(options);
     const peeked = peekConfig(a.ckpt);
     if (peeked) validateAgainstModel(a, peeked);
-    if (a.cfg <= 1 && a.clsCfg !== undefined && a.clsCfg > 0) console.error('reg sample: note: --cls-cfg only acts on guided steps, and --cfg ≤ 1 guides none');
+    if (a.cfg <= 1 && a.clsCfg !== undefined && a.clsCfg > 0)
+      console.error('reg sample: note: --cls-cfg only acts on guided steps, and --cfg ≤ 1 guides none');
 
     const model = loadModel(a.ckpt, { weights: a.weights, device: a.device });
     validateAgainstModel(a, model.config);
@@ -229,10 +246,18 @@ export const sampleCommand: Command = {
       batchSize: a.batch,
       sampler: { dtype, amp: a.amp },
       gridSize: a.grid,
-      info: { 'reg-ts': regTsVersion(), model: config, device: a.device, batch: a.batch, labelsArg: Array.isArray(a.labels) ? a.labels.join(',') : a.labels },
+      info: {
+        'reg-ts': regTsVersion(),
+        model: config,
+        device: a.device,
+        batch: a.batch,
+        labelsArg: Array.isArray(a.labels) ? a.labels.join(',') : a.labels,
+      },
     });
     const rate = res.generated / Math.max(res.seconds, 1e-9);
-    console.log(`${a.out}: ${res.generated} images generated${res.reused ? `, ${res.reused} reused from an earlier run` : ''} (${rate.toFixed(2)} images/s)`);
+    console.log(
+      `${a.out}: ${res.generated} images generated${res.reused ? `, ${res.reused} reused from an earlier run` : ''} (${rate.toFixed(2)} images/s)`,
+    );
     if (res.files.npz) console.log(`  ${res.files.npz}: arr_0 uint8 [${a.num}, ${res.imageSize![0]}, ${res.imageSize![1]}, 3]`);
     if (res.files.grid) console.log(`  ${res.files.grid}`);
     console.log(`  ${res.files.record}`);

@@ -21,11 +21,39 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 const quiet = (): void => undefined;
 
 /** The computed values of a metrics line (timings removed). */
-const values = (m: StepMetrics) => ({ step: m.step, loss: m.loss, denoise: m.denoise, proj: m.proj, cls: m.cls, gradNorm: m.gradNorm, lr: m.lr, images: m.images });
+const values = (m: StepMetrics) => ({
+  step: m.step,
+  loss: m.loss,
+  denoise: m.denoise,
+  proj: m.proj,
+  cls: m.cls,
+  gradNorm: m.gradNorm,
+  lr: m.lr,
+  images: m.images,
+});
 
 describe('reg train: a process', () => {
   it('a SIGKILLed `reg train` resumes with --resume to the same curve as an uninterrupted run', async () => {
-    const common = ['train', '--config', 'cpu-synthetic', '--depth', '2', '--hidden-size', '32', '--num-heads', '2', '--encoder-depth', '1', '--max-train-steps', '16', '--checkpointing-steps', '3', '--no-progress', '--batch-size', '16'];
+    const common = [
+      'train',
+      '--config',
+      'cpu-synthetic',
+      '--depth',
+      '2',
+      '--hidden-size',
+      '32',
+      '--num-heads',
+      '2',
+      '--encoder-depth',
+      '1',
+      '--max-train-steps',
+      '16',
+      '--checkpointing-steps',
+      '3',
+      '--no-progress',
+      '--batch-size',
+      '16',
+    ];
     // the uninterrupted reference runs in this process, from the same command line
     const ref = path.join(tmp, 'cli-ref');
     const { config } = configFromArgs(parseArgs([...common.slice(1), '--output-dir', ref], trainCommand.options).options);
@@ -63,9 +91,32 @@ describe('reg train: a process', () => {
 
   it('`reg train` exits non-zero on a diverging run', () => {
     const out = path.join(tmp, 'cli-nan');
-    const r = spawnSync(process.execPath, [CLI, 'train', '--config', 'cpu-synthetic', '--depth', '2', '--hidden-size', '32', '--num-heads', '2', '--encoder-depth', '1', '--learning-rate', '1e30', '--max-train-steps', '20', '--output-dir', out, '--no-progress'], { encoding: 'utf8' });
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'train',
+        '--config',
+        'cpu-synthetic',
+        '--depth',
+        '2',
+        '--hidden-size',
+        '32',
+        '--num-heads',
+        '2',
+        '--encoder-depth',
+        '1',
+        '--learning-rate',
+        '1e30',
+        '--max-train-steps',
+        '20',
+        '--output-dir',
+        out,
+        '--no-progress',
+      ],
+      { encoding: 'utf8' },
+    );
     assert.equal(r.status, 1);
     assert.match(r.stderr, /reg train: (loss|gradient norm) is (NaN|Infinity|-Infinity) at step \d+/);
   });
-
 });

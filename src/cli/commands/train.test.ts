@@ -19,7 +19,10 @@ describe('reg train: options', () => {
     const file = path.join(tmp, 'c.json');
     writeFileSync(file, JSON.stringify({ $comment: 'x', model: 'SiT-S/2', 'batch-size': 64, learningRate: 3e-4 }));
     const { config, resume } = cli('--config', file, '--learning-rate', '2e-4', '--seed', '7');
-    assert.deepEqual([config.model, config.batchSize, config.learningRate, config.seed, config.emaDecay, resume], ['SiT-S/2', 64, 2e-4, 7, 0.9999, false]);
+    assert.deepEqual(
+      [config.model, config.batchSize, config.learningRate, config.seed, config.emaDecay, resume],
+      ['SiT-S/2', 64, 2e-4, 7, 0.9999, false],
+    );
     assert.equal(cli('--config', 'cpu-synthetic').config.inputSize, 8, 'preset by name');
     assert.equal(cli('--resume-from', tmp, '--config', file).resume, tmp);
   });
@@ -36,7 +39,11 @@ describe('reg train: options', () => {
   });
 
   it('options come from the settings table: types, choices and ranges are checked while parsing; booleans have a --no- form', () => {
-    const bad = (argv: string[], re: RegExp) => assert.throws(() => parseArgs(argv, trainCommand.options), (e: Error) => e instanceof UsageError && re.test(e.message));
+    const bad = (argv: string[], re: RegExp) =>
+      assert.throws(
+        () => parseArgs(argv, trainCommand.options),
+        (e: Error) => e instanceof UsageError && re.test(e.message),
+      );
     bad(['--depth', '1e9'], /^--depth must be in \[0, 256\], got '1e9'$/);
     bad(['--batch-size', '2.5'], /^--batch-size must be an integer, got '2.5'$/);
     bad(['--mixed-precision', 'fp8'], /^--mixed-precision must be one of no, bf16, fp16, got 'fp8'$/);
@@ -45,10 +52,11 @@ describe('reg train: options', () => {
     bad(['--seed'], /--seed <integer>' argument missing/);
     // only the options given override the config file: no defaults are filled in
     const given = parseArgs(['--no-progress', '--label-dropout', '0', '--variant', 'sit'], trainCommand.options).options;
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)),
-      { progress: false, labelDropout: 0, variant: 'sit' },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)), {
+      progress: false,
+      labelDropout: 0,
+      variant: 'sit',
+    });
     assert.equal(cli('--progress').config.progress, true);
   });
 });

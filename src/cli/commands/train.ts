@@ -9,7 +9,15 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Command, overrideOptions, UsageError } from '../args.js';
-import { ConfigError, DEFAULT_TRAIN_CONFIG, readConfigFile, resolveTrainConfig, TRAIN_CONFIG_KEYS, TRAIN_SETTINGS, type TrainConfig } from '../../train/config.js';
+import {
+  ConfigError,
+  DEFAULT_TRAIN_CONFIG,
+  readConfigFile,
+  resolveTrainConfig,
+  TRAIN_CONFIG_KEYS,
+  TRAIN_SETTINGS,
+  type TrainConfig,
+} from '../../train/config.js';
 import { latestCheckpoint, resolveCheckpoint } from '../../models/checkpoint.js';
 import { readTrainingConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/trainer.js';
@@ -26,7 +34,10 @@ export function findConfig(name: string): string {
 }
 
 /** The final configuration from parsed options (exported for tests). */
-export function configFromArgs(options: Record<string, string | number | boolean | undefined>): { config: TrainConfig; resume: boolean | string } {
+export function configFromArgs(options: Record<string, string | number | boolean | undefined>): {
+  config: TrainConfig;
+  resume: boolean | string;
+} {
   const resume = typeof options.resumeFrom === 'string' ? options.resumeFrom : options.resume === true;
   const overrides: Record<string, unknown> = {};
   for (const k of TRAIN_CONFIG_KEYS) if (options[k] !== undefined) overrides[k] = options[k];
@@ -39,7 +50,8 @@ export function configFromArgs(options: Record<string, string | number | boolean
   } else if (resume) {
     const runDir = (overrides.outputDir as string | undefined) ?? DEFAULT_TRAIN_CONFIG.outputDir;
     const dir = typeof resume === 'string' ? resolveCheckpoint(resume) : latestCheckpoint(runDir);
-    if (dir === null) throw new UsageError(`--resume: no checkpoint in ${path.join(runDir, 'checkpoints')} (give --output-dir of the run, or --config)`);
+    if (dir === null)
+      throw new UsageError(`--resume: no checkpoint in ${path.join(runDir, 'checkpoints')} (give --output-dir of the run, or --config)`);
     base = resolveTrainConfig(readTrainingConfig(dir).train as unknown as Record<string, unknown>, `${dir}/config.json`);
     where = dir;
   }
@@ -53,7 +65,10 @@ export const trainCommand: Command = {
   summary: 'train a SiT + REG model (config file + overrides; --resume continues bit-exactly)',
   options: {
     config: { type: 'string', help: 'JSON config file, or a preset name from configs/ (cpu-tiny, sit-b2-imagenet256, …)' },
-    resume: { type: 'boolean', help: 'continue the run in --output-dir from its latest checkpoint (its saved config is the base when --config is absent)' },
+    resume: {
+      type: 'boolean',
+      help: 'continue the run in --output-dir from its latest checkpoint (its saved config is the base when --config is absent)',
+    },
     resumeFrom: { type: 'string', help: 'continue from this checkpoint (or run) directory' },
     ...overrideOptions(TRAIN_SETTINGS),
   },
@@ -78,7 +93,9 @@ export const trainCommand: Command = {
     try {
       registerDatasetSources();
       const result = await train(parsed.config, { resume: parsed.resume, signal: controller.signal });
-      process.stderr.write(`${result.reason === 'done' ? 'finished' : 'stopped'} at step ${result.step}; metrics ${result.metricsFile}${result.checkpoint ? `; checkpoint ${result.checkpoint}` : ''}\n`);
+      process.stderr.write(
+        `${result.reason === 'done' ? 'finished' : 'stopped'} at step ${result.step}; metrics ${result.metricsFile}${result.checkpoint ? `; checkpoint ${result.checkpoint}` : ''}\n`,
+      );
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);

@@ -10,7 +10,12 @@ import { loadSafetensors, saveSafetensors } from '../../torch/io/index.js';
 import { loadDinov2 } from './dinov2.js';
 import { createEncoder, encoderNames } from './encoder.js';
 
-interface Case { name: string; weights: string; inputSize: number; registers: number }
+interface Case {
+  name: string;
+  weights: string;
+  inputSize: number;
+  registers: number;
+}
 
 const REF = (() => {
   const { tensors, metadata } = loadSafetensors(fixturePath('encoders/dinov2_tiny_ref.safetensors'));
@@ -33,7 +38,16 @@ test('registry knows dinov2 and refuses to run without local weights', async () 
 
 test('HF layout loads: config from shapes and config.json, registers detected', () => {
   const { net } = loadDinov2(fixturePath('encoders/dinov2-tiny-reg/model.safetensors'));
-  assert.deepEqual(net.config, { hiddenSize: 24, numLayers: 2, numHeads: 3, mlpDim: 96, patchSize: 4, posGrid: 5, numRegisters: 2, layerNormEps: 1e-6 });
+  assert.deepEqual(net.config, {
+    hiddenSize: 24,
+    numLayers: 2,
+    numHeads: 3,
+    mlpDim: 96,
+    patchSize: 4,
+    posGrid: 5,
+    numRegisters: 2,
+    layerNormEps: 1e-6,
+  });
   net.dispose();
 });
 
@@ -57,7 +71,10 @@ test('position embeddings: bicubic with antialias (downsampling 5×5 → 3×3 di
   torch.scope(() => {
     close(net.resampledPositions(3, 3), REF.tensors.get('dinov2-tiny.12.pos')!, 'pos 3×3', 1e-5);
     close(net.resampledPositions(7, 7), REF.tensors.get('dinov2-tiny.28.pos')!, 'pos 7×7', 1e-5);
-    const plain = torch.F.interpolate(net.positionEmbeddings.slice(1, 1).reshape(1, 5, 5, 24).permute(0, 3, 1, 2), { size: [3, 3], mode: 'bicubic' });
+    const plain = torch.F.interpolate(net.positionEmbeddings.slice(1, 1).reshape(1, 5, 5, 24).permute(0, 3, 1, 2), {
+      size: [3, 3],
+      mode: 'bicubic',
+    });
     const ours = net.resampledPositions(3, 3).slice(1, 1).reshape(1, 3, 3, 24).permute(0, 3, 1, 2);
     assert.ok(plain.sub(ours).abs().max().item() > 1e-2);
   });

@@ -92,7 +92,10 @@ class Dinov2SelfAttention extends Module {
   readonly query: Linear;
   readonly key: Linear;
   readonly value: Linear;
-  constructor(hiddenSize: number, readonly numHeads: number) {
+  constructor(
+    hiddenSize: number,
+    readonly numHeads: number,
+  ) {
     super();
     this.query = this.child('query', new Linear(hiddenSize, hiddenSize));
     this.key = this.child('key', new Linear(hiddenSize, hiddenSize));
@@ -319,7 +322,12 @@ export class Dinov2Encoder implements RepresentationEncoder {
   readonly #mean: Tensor;
   readonly #std: Tensor;
 
-  constructor(readonly net: Dinov2, readonly inputSize: number, readonly device: Device, weights: { source: string; sha256: string }) {
+  constructor(
+    readonly net: Dinov2,
+    readonly inputSize: number,
+    readonly device: Device,
+    weights: { source: string; sha256: string },
+  ) {
     if (!Number.isInteger(inputSize) || inputSize < net.config.patchSize) throw new RangeError(`dinov2: bad inputSize ${inputSize}`);
     this.dim = net.config.hiddenSize;
     this.grid = this.patchGrid(inputSize);

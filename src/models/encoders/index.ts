@@ -4,8 +4,23 @@
  */
 export * from './encoder.js';
 export { toUnitRgb, resizeSquare } from './preprocess.js';
-export { kerasPadAmounts, kerasConvOutput, kerasConv2d, zeroPad2d, convKernelToTorch, depthwiseKernelToTorch, type KerasPadding } from './keras.js';
-export { MobileNetV2, MOBILENETV2_BLOCKS, mobileNetV2Layers, KERAS_MOBILENETV2_CONFIG, type MobileNetV2Config, type KerasLayerDesc } from './mobilenetv2.js';
+export {
+  kerasPadAmounts,
+  kerasConvOutput,
+  kerasConv2d,
+  zeroPad2d,
+  convKernelToTorch,
+  depthwiseKernelToTorch,
+  type KerasPadding,
+} from './keras.js';
+export {
+  MobileNetV2,
+  MOBILENETV2_BLOCKS,
+  mobileNetV2Layers,
+  KERAS_MOBILENETV2_CONFIG,
+  type MobileNetV2Config,
+  type KerasLayerDesc,
+} from './mobilenetv2.js';
 export {
   loadMobileNetV2,
   mobileNetV2FromTfjs,
@@ -18,5 +33,23 @@ export {
   NSFWJS_MOBILENETV2_SOURCE,
   type LoadedMobileNetV2,
 } from './mobilenetv2-weights.js';
-export { MobileNetV2Encoder, createMobileNetV2Encoder, MOBILENETV2_ENCODER, MOBILENETV2_INPUT_SIZE, type MobileNetV2EncoderOptions, type MobileNetV2PixelRange, type MobileNetV2ClsPooling } from './mobilenetv2-encoder.js';
-export { Dinov2, Dinov2Encoder, createDinov2Encoder, loadDinov2, dinov2ConfigFromState, DINOV2_ENCODER, IMAGENET_MEAN, IMAGENET_STD, type Dinov2Config } from './dinov2.js';
+export {
+  MobileNetV2Encoder,
+  createMobileNetV2Encoder,
+  MOBILENETV2_ENCODER,
+  MOBILENETV2_INPUT_SIZE,
+  type MobileNetV2EncoderOptions,
+  type MobileNetV2PixelRange,
+  type MobileNetV2ClsPooling,
+} from './mobilenetv2-encoder.js';
+export {
+  Dinov2,
+  Dinov2Encoder,
+  createDinov2Encoder,
+  loadDinov2,
+  dinov2ConfigFromState,
+  DINOV2_ENCODER,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type Dinov2Config,
+} from './dinov2.js';

@@ -36,7 +36,10 @@ export function kerasConvOutput(mode: KerasPadding, size: number, kernel: number
  * Zero padding of an NCHW tensor as Keras `ZeroPadding2D(((top, bottom), (left, right)))`.
  * Returns the input itself when there is nothing to pad.
  */
-export function zeroPad2d(x: Tensor, [[top, bottom], [left, right]]: readonly [readonly [number, number], readonly [number, number]]): Tensor {
+export function zeroPad2d(
+  x: Tensor,
+  [[top, bottom], [left, right]]: readonly [readonly [number, number], readonly [number, number]],
+): Tensor {
   if (top === 0 && bottom === 0 && left === 0 && right === 0) return x;
   return torch.F.pad(x, [left, right, top, bottom]);
 }
@@ -80,5 +83,10 @@ export function convKernelToTorch(kernel: Tensor): Tensor {
 export function depthwiseKernelToTorch(kernel: Tensor): Tensor {
   if (kernel.ndim !== 4) throw new RangeError(`DepthwiseConv2D kernel must be 4-d (kh, kw, C, m), got [${kernel.shape.join(', ')}]`);
   const [kh, kw, c, m] = kernel.shape as [number, number, number, number];
-  return torch.scope(() => kernel.permute(2, 3, 0, 1).contiguous().reshape(c * m, 1, kh, kw));
+  return torch.scope(() =>
+    kernel
+      .permute(2, 3, 0, 1)
+      .contiguous()
+      .reshape(c * m, 1, kh, kw),
+  );
 }

@@ -16,7 +16,14 @@
  */
 import type { Device, Tensor } from '../../torch/index.js';
 import * as torch from '../../torch/index.js';
-import { mapToTokens, type EncoderFactory, type EncoderInfo, type EncoderOptions, type EncoderOutput, type RepresentationEncoder } from './encoder.js';
+import {
+  mapToTokens,
+  type EncoderFactory,
+  type EncoderInfo,
+  type EncoderOptions,
+  type EncoderOutput,
+  type RepresentationEncoder,
+} from './encoder.js';
 import type { MobileNetV2 } from './mobilenetv2.js';
 import { loadMobileNetV2 } from './mobilenetv2-weights.js';
 import { resizeSquare, toUnitRgb } from './preprocess.js';
@@ -64,7 +71,8 @@ export class MobileNetV2Encoder implements RepresentationEncoder {
     weights: { source: string; sha256: string },
     readonly clsPooling: MobileNetV2ClsPooling = 'mean',
   ) {
-    if (!Number.isInteger(inputSize) || inputSize < 32) throw new RangeError(`mobilenetv2: inputSize must be an integer ≥ 32, got ${inputSize}`);
+    if (!Number.isInteger(inputSize) || inputSize < 32)
+      throw new RangeError(`mobilenetv2: inputSize must be an integer ≥ 32, got ${inputSize}`);
     this.dim = net.channels(layer);
     const kind = net.layers.find((l) => l.name === layer)?.kind;
     this.#fused = kind !== 'Conv2D' && kind !== 'DepthwiseConv2D';
@@ -119,9 +127,11 @@ export async function createMobileNetV2Encoder(options: MobileNetV2EncoderOption
   const layer = options.layer ?? loaded.net.outputLayer;
   loaded.net.channels(layer); // throws on an unknown layer
   const range = options.pixelRange ?? DEFAULT_MOBILENETV2_PIXEL_RANGE;
-  if (range !== 'nsfwjs' && range !== 'imagenet') throw new RangeError(`mobilenetv2: pixelRange must be 'nsfwjs' or 'imagenet', got '${String(range)}'`);
+  if (range !== 'nsfwjs' && range !== 'imagenet')
+    throw new RangeError(`mobilenetv2: pixelRange must be 'nsfwjs' or 'imagenet', got '${String(range)}'`);
   const pooling = options.clsPooling ?? 'mean';
-  if (pooling !== 'mean' && pooling !== 'max') throw new RangeError(`mobilenetv2: clsPooling must be 'mean' or 'max', got '${String(pooling)}'`);
+  if (pooling !== 'mean' && pooling !== 'max')
+    throw new RangeError(`mobilenetv2: clsPooling must be 'mean' or 'max', got '${String(pooling)}'`);
   return new MobileNetV2Encoder(loaded.net, options.inputSize ?? MOBILENETV2_INPUT_SIZE, device, layer, range, loaded, pooling);
 }
 

@@ -45,7 +45,8 @@ function expectConfig(layer: TfjsLayer, key: string, want: JsValue, optionalDefa
 
 function weight(layer: TfjsLayer, key: string, shape: readonly number[]): Tensor {
   const w = layer.weights[key];
-  if (w === undefined) throw new Error(`MobileNetV2 weights: layer ${layer.name} has no ${key} (has: ${Object.keys(layer.weights).join(', ') || 'none'})`);
+  if (w === undefined)
+    throw new Error(`MobileNetV2 weights: layer ${layer.name} has no ${key} (has: ${Object.keys(layer.weights).join(', ') || 'none'})`);
   if (!same(w.shape as JsValue, shape as JsValue)) {
     throw new Error(`MobileNetV2 weights: ${w.name} has shape [${w.shape.join(', ')}], expected [${shape.join(', ')}]`);
   }
@@ -54,7 +55,11 @@ function weight(layer: TfjsLayer, key: string, shape: readonly number[]): Tensor
 
 function pads(layer: TfjsLayer): [[number, number], [number, number]] {
   const p = layer.config['padding'];
-  if (typeof p === 'number') return [[p, p], [p, p]];
+  if (typeof p === 'number')
+    return [
+      [p, p],
+      [p, p],
+    ];
   if (Array.isArray(p) && p.length === 2) {
     const axis = (v: JsValue): [number, number] => {
       if (typeof v === 'number') return [v, v];
@@ -70,7 +75,10 @@ function pads(layer: TfjsLayer): [[number, number], [number, number]] {
  * Converts a TF.js/Keras MobileNetV2 (α = 1.0) into {@link MobileNetV2}'s state dict through block
  * `lastBlock`, checking every layer the network uses. Throws, naming the layer, on any mismatch.
  */
-export function mobileNetV2StateFromTfjs(model: TfjsLayersModel, lastBlock = 10): { state: Map<string, Tensor>; config: MobileNetV2Config } {
+export function mobileNetV2StateFromTfjs(
+  model: TfjsLayersModel,
+  lastBlock = 10,
+): { state: Map<string, Tensor>; config: MobileNetV2Config } {
   const byName = new Map(model.layers.map((l) => [l.name, l]));
   const inputName = model.inputs[0]?.layer ?? 'input_1';
   const state = new Map<string, Tensor>();
@@ -98,7 +106,9 @@ export function mobileNetV2StateFromTfjs(model: TfjsLayersModel, lastBlock = 10)
   }
   if (eps.size !== 1 || paddings.size !== 1) {
     for (const t of state.values()) t.dispose();
-    throw new Error(`MobileNetV2 topology: expected one BatchNorm ε and one stride-2 padding, found ε ∈ {${[...eps].join(', ')}}, padding ∈ {${[...paddings].join(', ')}}`);
+    throw new Error(
+      `MobileNetV2 topology: expected one BatchNorm ε and one stride-2 padding, found ε ∈ {${[...eps].join(', ')}}, padding ∈ {${[...paddings].join(', ')}}`,
+    );
   }
   return { state, config: { lastBlock, bnEps: [...eps][0]!, stridePadding } };
 }
@@ -200,7 +210,9 @@ export function readMobileNetV2(path: string): { net: MobileNetV2; source: strin
   const { tensors, metadata } = loadSafetensors(path);
   try {
     if (metadata['format'] !== MOBILENETV2_FORMAT) {
-      throw new Error(`${path}: not a reg-ts MobileNetV2 weight file (metadata format ${JSON.stringify(metadata['format'])}, expected ${MOBILENETV2_FORMAT})`);
+      throw new Error(
+        `${path}: not a reg-ts MobileNetV2 weight file (metadata format ${JSON.stringify(metadata['format'])}, expected ${MOBILENETV2_FORMAT})`,
+      );
     }
     const config = JSON.parse(metadata['config'] ?? 'null') as MobileNetV2Config | null;
     if (config === null || typeof config.lastBlock !== 'number') throw new Error(`${path}: metadata has no MobileNetV2 config`);
@@ -257,7 +269,8 @@ export function stateDigest(state: ReadonlyMap<string, Tensor>): string {
 export async function loadMobileNetV2(options: LoadMobileNetV2Options = {}): Promise<LoadedMobileNetV2> {
   const lastBlock = options.lastBlock ?? 10;
   const done = (net: MobileNetV2, source: string): LoadedMobileNetV2 => {
-    if (net.config.lastBlock !== lastBlock) throw new Error(`${source}: holds MobileNetV2 through block ${net.config.lastBlock}, asked for ${lastBlock}`);
+    if (net.config.lastBlock !== lastBlock)
+      throw new Error(`${source}: holds MobileNetV2 through block ${net.config.lastBlock}, asked for ${lastBlock}`);
     return { net, source, sha256: stateDigest(net.stateDict()) };
   };
   if (options.weights !== undefined) {

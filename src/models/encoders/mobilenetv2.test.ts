@@ -11,7 +11,15 @@ import { createEncoder } from './encoder.js';
 import { convKernelToTorch, depthwiseKernelToTorch, kerasConv2d, kerasConvOutput, kerasPadAmounts } from './keras.js';
 import { MobileNetV2, mobileNetV2Layers } from './mobilenetv2.js';
 import { MobileNetV2Encoder } from './mobilenetv2-encoder.js';
-import { loadMobileNetV2, mobileNetV2CachePath, mobileNetV2FromTfjs, readMobileNetV2, readTfjsFolder, saveMobileNetV2, stateDigest } from './mobilenetv2-weights.js';
+import {
+  loadMobileNetV2,
+  mobileNetV2CachePath,
+  mobileNetV2FromTfjs,
+  readMobileNetV2,
+  readTfjsFolder,
+  saveMobileNetV2,
+  stateDigest,
+} from './mobilenetv2-weights.js';
 import type { TfjsLayersModel } from './tfjs/layers-model.js';
 
 const WEIGHTS = fixturePath('encoders/mobilenetv2-block10');
@@ -59,7 +67,14 @@ test('kerasConv2d: asymmetric same padding equals explicit bottom/right zero pad
     assert.equal(ours.sub(ref).abs().max().item(), 0);
     // stride 1, kernel 3: symmetric, same size
     const s1 = kerasConv2d(x, w, { stride: [1, 1], padding: 'same' });
-    assert.equal(s1.sub(torch.F.conv2d(x, w, null, { padding: 1 })).abs().max().item(), 0);
+    assert.equal(
+      s1
+        .sub(torch.F.conv2d(x, w, null, { padding: 1 }))
+        .abs()
+        .max()
+        .item(),
+      0,
+    );
   });
 });
 
@@ -74,7 +89,8 @@ test('kernel layouts: Conv2D (kh,kw,in,out) and DepthwiseConv2D (kh,kw,C,m) agai
     const ks = k.toArray();
     const X = (c: number, i: number, j: number): number => xs[c * 25 + i * 5 + j]!;
     let want = 0;
-    for (let a = 0; a < 3; a++) for (let b = 0; b < 3; b++) for (let c = 0; c < 3; c++) want += ks[((a * 3 + b) * 3 + c) * 4 + 2]! * X(c, 1 + a, 0 + b);
+    for (let a = 0; a < 3; a++)
+      for (let b = 0; b < 3; b++) for (let c = 0; c < 3; c++) want += ks[((a * 3 + b) * 3 + c) * 4 + 2]! * X(c, 1 + a, 0 + b);
     assert.ok(Math.abs(y[2 * 9 + 1 * 3 + 0]! - want) < 1e-5);
     // Depthwise with multiplier 2: output channel c·2 + m = Σ_{a,b} d[a,b,c,m] · x[c, i+a, j+b]
     const d = torch.randn([3, 3, 3, 2], { generator: g });
@@ -90,8 +106,14 @@ test('kernel layouts: Conv2D (kh,kw,in,out) and DepthwiseConv2D (kh,kw,C,m) agai
 test('architecture through block_10: Keras layer names, residual adds, 96 channels at stride 16', () => {
   const layers = mobileNetV2Layers(10);
   assert.equal(layers.at(-1)!.name, 'block_10_project_BN');
-  assert.deepEqual(layers.filter((l) => l.kind === 'Add').map((l) => l.name), ['block_2_add', 'block_4_add', 'block_5_add', 'block_7_add', 'block_8_add', 'block_9_add']);
-  assert.deepEqual(layers.filter((l) => l.kind === 'ZeroPadding2D').map((l) => l.name), ['Conv1_pad', 'block_1_pad', 'block_3_pad', 'block_6_pad']);
+  assert.deepEqual(
+    layers.filter((l) => l.kind === 'Add').map((l) => l.name),
+    ['block_2_add', 'block_4_add', 'block_5_add', 'block_7_add', 'block_8_add', 'block_9_add'],
+  );
+  assert.deepEqual(
+    layers.filter((l) => l.kind === 'ZeroPadding2D').map((l) => l.name),
+    ['Conv1_pad', 'block_1_pad', 'block_3_pad', 'block_6_pad'],
+  );
   const net = new MobileNetV2();
   assert.equal(net.channels(), 96);
   assert.equal(net.channels('block_10_depthwise_relu'), 384);
@@ -106,7 +128,12 @@ test('architecture through block_10: Keras layer names, residual adds, 96 channe
 // Against TF.js (fixture from test/reference/encoders/tfjs_mobilenetv2.mjs)
 // -------------------------------------------------------------------------------------------------
 
-interface Case { name: string; size: number; range: 'nsfwjs' | 'imagenet'; taps: string[] }
+interface Case {
+  name: string;
+  size: number;
+  range: 'nsfwjs' | 'imagenet';
+  taps: string[];
+}
 
 const fixture = (() => {
   let cached: { tensors: Map<string, Tensor>; cases: Case[] } | undefined;
@@ -178,7 +205,10 @@ test('encoder: uint8 images in, TF.js tokens out (row-major patches, CLS = mean)
 test('a topology that differs from MobileNetV2 is refused, naming the layer', () => {
   const model = readTfjsFolder(WEIGHTS);
   const layers = model.layers.map((l) => (l.name === 'block_3_depthwise' ? { ...l, config: { ...l.config, strides: [1, 1] } } : l));
-  assert.throws(() => mobileNetV2FromTfjs({ ...model, layers } as TfjsLayersModel), /block_3_depthwise has strides = \[1,1\], expected \[2,2\]/);
+  assert.throws(
+    () => mobileNetV2FromTfjs({ ...model, layers } as TfjsLayersModel),
+    /block_3_depthwise has strides = \[1,1\], expected \[2,2\]/,
+  );
   const noBias = model.layers.map((l) => (l.name === 'Conv1' ? { ...l, config: { ...l.config, use_bias: true } } : l));
   assert.throws(() => mobileNetV2FromTfjs({ ...model, layers: noBias } as TfjsLayersModel), /Conv1 has use_bias/);
   assert.throws(() => mobileNetV2FromTfjs(model, 11), /no layer named block_11_expand/);

@@ -116,10 +116,28 @@ export function mobileNetV2Layers(lastBlock = 10): KerasLayerDesc[] {
       last = `${p}pad`;
     }
     out.push(
-      { name: `${p}depthwise`, kind: 'DepthwiseConv2D', inputs: [last], inChannels: hidden, channels: hidden, kernel: 3, stride: b.stride, padding: b.stride === 2 ? 'valid' : 'same' },
+      {
+        name: `${p}depthwise`,
+        kind: 'DepthwiseConv2D',
+        inputs: [last],
+        inChannels: hidden,
+        channels: hidden,
+        kernel: 3,
+        stride: b.stride,
+        padding: b.stride === 2 ? 'valid' : 'same',
+      },
       { name: `${p}depthwise_BN`, kind: 'BatchNormalization', inputs: [`${p}depthwise`] },
       { name: `${p}depthwise_relu`, kind: 'ReLU', inputs: [`${p}depthwise_BN`] },
-      { name: `${p}project`, kind: 'Conv2D', inputs: [`${p}depthwise_relu`], inChannels: hidden, channels: b.filters, kernel: 1, stride: 1, padding: 'same' },
+      {
+        name: `${p}project`,
+        kind: 'Conv2D',
+        inputs: [`${p}depthwise_relu`],
+        inChannels: hidden,
+        channels: b.filters,
+        kernel: 1,
+        stride: 1,
+        padding: 'same',
+      },
       { name: `${p}project_BN`, kind: 'BatchNormalization', inputs: [`${p}project`] },
     );
     last = `${p}project_BN`;
@@ -157,7 +175,14 @@ export interface MobileNetV2Config {
 }
 
 /** Keras `MobileNetV2` built at 224 px: ε = 1e-3 and `correct_pad` = ((0, 1), (0, 1)). */
-export const KERAS_MOBILENETV2_CONFIG: MobileNetV2Config = { lastBlock: 10, bnEps: 1e-3, stridePadding: [[0, 1], [0, 1]] };
+export const KERAS_MOBILENETV2_CONFIG: MobileNetV2Config = {
+  lastBlock: 10,
+  bnEps: 1e-3,
+  stridePadding: [
+    [0, 1],
+    [0, 1],
+  ],
+};
 
 // -------------------------------------------------------------------------------------------------
 // The network
@@ -249,7 +274,10 @@ export class MobileNetV2 extends Module {
    * layer-by-layer path up to float32 rounding; conv outputs before their BN are then not observable
    * (the hook sees the BN's name with the folded result).
    */
-  forward(x: Tensor, { until = this.outputLayer, hook, fused = false }: { until?: string; hook?: LayerHook; fused?: boolean } = {}): Tensor {
+  forward(
+    x: Tensor,
+    { until = this.outputLayer, hook, fused = false }: { until?: string; hook?: LayerHook; fused?: boolean } = {},
+  ): Tensor {
     if (x.ndim !== 4 || x.shape[1] !== 3) throw new RangeError(`MobileNetV2: expected (B, 3, H, W) input, got [${x.shape.join(', ')}]`);
     const end = this.layers.findIndex((l) => l.name === until);
     if (end < 0) throw new RangeError(`MobileNetV2: no layer named ${until}`);
@@ -341,7 +369,10 @@ export class MobileNetV2 extends Module {
     this.#folded = null;
   }
 
-  override loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, options?: { strict?: boolean }): ReturnType<Module['loadStateDict']> {
+  override loadStateDict(
+    state: Map<string, Tensor> | Record<string, Tensor>,
+    options?: { strict?: boolean },
+  ): ReturnType<Module['loadStateDict']> {
     this.#dropFolded();
     return super.loadStateDict(state, options);
   }

@@ -75,7 +75,14 @@ test('opcodes CPython rarely emits: LONG4, BINBYTES8, BINUNICODE8, BYTEARRAY8, D
   assert.deepEqual(unpickle(p('(cmymod\nCls\nK\x01o.')), { __class__: 'mymod.Cls', __args__: [1] });
   assert.equal(unpickle(p("S'\\x41\\n\\'q\\''\n.")), "A\n'q'");
   assert.equal(unpickle(p('V\\u00e9\\U0001f680x\n.')), 'é🚀x');
-  assert.deepEqual(unpickle(p('(I01\nI00\nI-7\nL12345678901234567890L\nF1.5\nFinf\nl.')), [true, false, -7, 12345678901234567890n, 1.5, Infinity]);
+  assert.deepEqual(unpickle(p('(I01\nI00\nI-7\nL12345678901234567890L\nF1.5\nFinf\nl.')), [
+    true,
+    false,
+    -7,
+    12345678901234567890n,
+    1.5,
+    Infinity,
+  ]);
   // BUILD with (dict, slots) state and with a non-dict state
   assert.deepEqual(unpickle(p('cm\nC\n)\x81N}X\x01\x00\x00\x00xK\x01s\x86b.')), { __class__: 'm.C', x: 1 });
   assert.deepEqual(unpickle(p('cm\nC\n)\x81K\x05b.')), { __class__: 'm.C', __state__: 5 });
@@ -95,12 +102,25 @@ test('custom global handlers and persistent ids', () => {
   });
   assert.equal(out, 'loaded:k');
   assert.throws(() => unpickle(p('X\x01\x00\x00\x00kQ.')), /no persistent_load/);
-  assert.throws(() => unpickle(p('cm\nf\n)R.'), { globals: { 'm.f': () => { throw new Error('boom'); } } }), /m\.f: boom/);
+  assert.throws(
+    () =>
+      unpickle(p('cm\nf\n)R.'), {
+        globals: {
+          'm.f': () => {
+            throw new Error('boom');
+          },
+        },
+      }),
+    /m\.f: boom/,
+  );
 });
 
 /** unpickle must throw a SerializationError (and nothing else) on every case below. */
 function bad(bytes: Uint8Array, re: RegExp): void {
-  assert.throws(() => unpickle(bytes, { name: 'x.pkl' }), (e: unknown) => e instanceof SerializationError && re.test(e.message) && e.message.startsWith('x.pkl: '));
+  assert.throws(
+    () => unpickle(bytes, { name: 'x.pkl' }),
+    (e: unknown) => e instanceof SerializationError && re.test(e.message) && e.message.startsWith('x.pkl: '),
+  );
 }
 
 test('malformed pickles give clear errors', () => {

@@ -57,7 +57,12 @@ function applyState(obj: unknown, state: unknown): void {
     for (const [k, v] of d) if (typeof k === 'string') setAttr(target, k, v);
   };
   if (state instanceof Map) applyDict(state);
-  else if (Array.isArray(state) && state.length === 2 && (state[0] === null || state[0] instanceof Map) && (state[1] === null || state[1] instanceof Map)) {
+  else if (
+    Array.isArray(state) &&
+    state.length === 2 &&
+    (state[0] === null || state[0] instanceof Map) &&
+    (state[1] === null || state[1] instanceof Map)
+  ) {
     if (state[0] instanceof Map) applyDict(state[0]);
     if (state[1] instanceof Map) applyDict(state[1]);
   } else if (isPyObject(target)) setAttr(target, '__state__', state);
@@ -106,7 +111,9 @@ function unescapeBytes(s: string): Uint8Array {
 
 /** Decode protocol 0 UNICODE (raw-unicode-escape, given as a Latin-1 string): only \uXXXX and \UXXXXXXXX are escapes. */
 function rawUnicodeEscape(s: string): string {
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4?: string, u8?: string) => String.fromCodePoint(parseInt((u4 ?? u8) as string, 16)));
+  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4?: string, u8?: string) =>
+    String.fromCodePoint(parseInt((u4 ?? u8) as string, 16)),
+  );
 }
 
 /**
@@ -245,7 +252,8 @@ class Unpickler implements CallContext {
 
   /** REDUCE / NEWOBJ: a registered handler, or a PyObject of that class. */
   call(fn: unknown, args: unknown[], kwargs?: unknown): unknown {
-    if (!(fn instanceof PyGlobal)) this.fail(`cannot call a ${fn === null ? 'None' : typeof fn} value (only class/function names are callable)`);
+    if (!(fn instanceof PyGlobal))
+      this.fail(`cannot call a ${fn === null ? 'None' : typeof fn} value (only class/function names are callable)`);
     const h = this.handlers.get(fn.qualname) ?? DEFAULT_GLOBALS.get(fn.qualname);
     if (h === undefined) {
       const o = makePyObject(fn.qualname, args, kwargs);
@@ -316,12 +324,14 @@ class Unpickler implements CallContext {
       this.opStart = this.pos;
       const op = this.data[this.pos++] as number;
       switch (op) {
-        case 0x80: { // PROTO
+        case 0x80: {
+          // PROTO
           const p = this.u8();
           if (p > HIGHEST_PROTOCOL) this.fail(`unsupported pickle protocol ${p}`);
           break;
         }
-        case 0x95: { // FRAME: framing only groups opcodes; check it fits, then read on
+        case 0x95: {
+          // FRAME: framing only groups opcodes; check it fits, then read on
           const n = this.u64();
           if (n > len - this.pos) this.fail(`truncated pickle: frame of ${n} bytes, ${len - this.pos} left`);
           break;
@@ -356,13 +366,15 @@ class Unpickler implements CallContext {
         case 0x8a: // LONG1
           this.push(intValue(signedFromLE(this.bytes(this.u8()))));
           break;
-        case 0x8b: { // LONG4
+        case 0x8b: {
+          // LONG4
           const n = this.view.getInt32(this.need(4), true);
           if (n < 0) this.fail('LONG4 with a negative length');
           this.push(intValue(signedFromLE(this.bytes(n))));
           break;
         }
-        case 0x49: { // INT 'I' (text); "00"/"01" are False/True
+        case 0x49: {
+          // INT 'I' (text); "00"/"01" are False/True
           const s = this.line().trim();
           if (s === '00') this.push(false);
           else if (s === '01') this.push(true);
@@ -375,7 +387,8 @@ class Unpickler implements CallContext {
         case 0x47: // BINFLOAT 'G' (big-endian double)
           this.push(this.view.getFloat64(this.need(8), false));
           break;
-        case 0x46: { // FLOAT 'F' (text)
+        case 0x46: {
+          // FLOAT 'F' (text)
           const s = this.line().trim();
           const v = /^[+-]?inf$/i.test(s) ? (s.startsWith('-') ? -Infinity : Infinity) : /^[+-]?nan$/i.test(s) ? NaN : Number(s);
           if (Number.isNaN(v) && !/nan/i.test(s)) this.fail(`bad FLOAT ${JSON.stringify(s)}`);
@@ -399,13 +412,15 @@ class Unpickler implements CallContext {
         case 0x55: // SHORT_BINSTRING 'U' (Python 2 str)
           this.push(this.py2String(this.bytes(this.u8())));
           break;
-        case 0x54: { // BINSTRING 'T'
+        case 0x54: {
+          // BINSTRING 'T'
           const n = this.view.getInt32(this.need(4), true);
           if (n < 0) this.fail('BINSTRING with a negative length');
           this.push(this.py2String(this.bytes(n)));
           break;
         }
-        case 0x53: { // STRING 'S' (quoted repr)
+        case 0x53: {
+          // STRING 'S' (quoted repr)
           const s = this.line().trimEnd();
           const q = s[0];
           if (s.length < 2 || (q !== "'" && q !== '"') || s[s.length - 1] !== q) this.fail('STRING opcode argument is not quoted');
@@ -458,13 +473,15 @@ class Unpickler implements CallContext {
         case 0x85: // TUPLE1
           this.push([this.pop()]);
           break;
-        case 0x86: { // TUPLE2
+        case 0x86: {
+          // TUPLE2
           const b = this.pop();
           const a = this.pop();
           this.push([a, b]);
           break;
         }
-        case 0x87: { // TUPLE3
+        case 0x87: {
+          // TUPLE3
           const c = this.pop();
           const b = this.pop();
           const a = this.pop();
@@ -477,7 +494,8 @@ class Unpickler implements CallContext {
         case 0x6c: // LIST 'l'
           this.push(this.popMark());
           break;
-        case 0x64: { // DICT 'd'
+        case 0x64: {
+          // DICT 'd'
           const items = this.popMark();
           const m = new Map();
           this.stack.push(m);
@@ -487,28 +505,33 @@ class Unpickler implements CallContext {
         case 0x91: // FROZENSET
           this.push(new Set(this.popMark()));
           break;
-        case 0x73: { // SETITEM 's'
+        case 0x73: {
+          // SETITEM 's'
           const v = this.pop();
           const k = this.pop();
           this.setItems(this.top(), [k, v]);
           break;
         }
-        case 0x75: { // SETITEMS 'u'
+        case 0x75: {
+          // SETITEMS 'u'
           const items = this.popMark();
           this.setItems(this.top(), items);
           break;
         }
-        case 0x61: { // APPEND 'a'
+        case 0x61: {
+          // APPEND 'a'
           const v = this.pop();
           this.appendItems(this.top(), [v]);
           break;
         }
-        case 0x65: { // APPENDS 'e'
+        case 0x65: {
+          // APPENDS 'e'
           const items = this.popMark();
           this.appendItems(this.top(), items);
           break;
         }
-        case 0x90: { // ADDITEMS
+        case 0x90: {
+          // ADDITEMS
           const items = this.popMark();
           this.addItems(this.top(), items);
           break;
@@ -538,51 +561,59 @@ class Unpickler implements CallContext {
           break;
 
         // ---- globals and objects (names only; nothing is imported or executed)
-        case 0x63: { // GLOBAL 'c'
+        case 0x63: {
+          // GLOBAL 'c'
           const module = this.line();
           const name = this.line();
           this.push(this.global(module, name));
           break;
         }
-        case 0x93: { // STACK_GLOBAL
+        case 0x93: {
+          // STACK_GLOBAL
           const name = this.pop();
           const module = this.pop();
           if (typeof module !== 'string' || typeof name !== 'string') this.fail('STACK_GLOBAL expects two strings');
           this.push(this.global(module, name));
           break;
         }
-        case 0x52: { // REDUCE 'R'
+        case 0x52: {
+          // REDUCE 'R'
           const args = this.argsTuple(this.pop(), 'REDUCE');
           const fn = this.pop();
           this.push(this.call(fn, args));
           break;
         }
-        case 0x81: { // NEWOBJ: cls.__new__(cls, *args)
+        case 0x81: {
+          // NEWOBJ: cls.__new__(cls, *args)
           const args = this.argsTuple(this.pop(), 'NEWOBJ');
           const cls = this.pop();
           this.push(this.call(cls, args));
           break;
         }
-        case 0x92: { // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs)
+        case 0x92: {
+          // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs)
           const kwargs = this.pop();
           const args = this.argsTuple(this.pop(), 'NEWOBJ_EX');
           const cls = this.pop();
           this.push(this.call(cls, args, kwargs));
           break;
         }
-        case 0x62: { // BUILD 'b'
+        case 0x62: {
+          // BUILD 'b'
           const state = this.pop();
           applyState(this.top(), state);
           break;
         }
-        case 0x69: { // INST 'i' (protocol 0): MARK args, then module\nname\n
+        case 0x69: {
+          // INST 'i' (protocol 0): MARK args, then module\nname\n
           const module = this.line();
           const name = this.line();
           const args = this.popMark();
           this.push(this.call(this.global(module, name), args));
           break;
         }
-        case 0x6f: { // OBJ 'o' (protocol 1): MARK cls args
+        case 0x6f: {
+          // OBJ 'o' (protocol 1): MARK cls args
           const items = this.popMark();
           if (items.length === 0) this.fail('OBJ without a class');
           this.push(this.call(items[0], items.slice(1)));

@@ -31,7 +31,10 @@ test('checkpoint structure: state dicts, optimizer state, Namespace, steps', () 
   assert.equal(model.get('buf_bool')?.dtype, 'bool');
   assert.deepEqual([...(model.get('buf_bool')?.data ?? [])], [1, 0, 0, 1]);
   // views: base = arange(24).reshape(4, 6); transposed = base.t(); offset_view = base[1:3, 2:5]; step_view = arange(10, f16)[1::3]
-  assert.deepEqual(f32(model.get('transposed') as RawTensor), [0, 6, 12, 18, 1, 7, 13, 19, 2, 8, 14, 20, 3, 9, 15, 21, 4, 10, 16, 22, 5, 11, 17, 23]);
+  assert.deepEqual(
+    f32(model.get('transposed') as RawTensor),
+    [0, 6, 12, 18, 1, 7, 13, 19, 2, 8, 14, 20, 3, 9, 15, 21, 4, 10, 16, 22, 5, 11, 17, 23],
+  );
   assert.deepEqual(f32(model.get('offset_view') as RawTensor), [8, 9, 10, 14, 15, 16]);
   assert.deepEqual([...new Uint16Array(model.get('step_view')!.data.slice().buffer)], [0x3c00, 0x4400, 0x4700]); // 1, 4, 7 in float16
   assert.deepEqual(model.get('scalar')?.shape, []);
@@ -85,18 +88,33 @@ test('repacked archives: deflated, ZIP64, another root folder, big-endian byte o
 
 /** Assert that reading `input` throws a SerializationError matching `re`. */
 function rejects(input: string | Uint8Array, re: RegExp): void {
-  assert.throws(() => readPtRaw(input), (e: unknown) => e instanceof SerializationError && re.test(e.message));
+  assert.throws(
+    () => readPtRaw(input),
+    (e: unknown) => e instanceof SerializationError && re.test(e.message),
+  );
 }
 
 /** A torch.save-style archive holding `pickle` as data.pkl and the given storages. */
 function archive(pickle: Uint8Array, storages: Record<string, Uint8Array>): Uint8Array {
-  return makeZip([{ name: 'a/data.pkl', data: pickle }, ...Object.entries(storages).map(([k, data]) => ({ name: `a/data/${k}`, data })), { name: 'a/version', data: new TextEncoder().encode('3\n') }]);
+  return makeZip([
+    { name: 'a/data.pkl', data: pickle },
+    ...Object.entries(storages).map(([k, data]) => ({ name: `a/data/${k}`, data })),
+    { name: 'a/version', data: new TextEncoder().encode('3\n') },
+  ]);
 }
 
 /** Protocol-2 pickle of {'w': _rebuild_tensor_v2(storage(type, '0', loc, numel), offset, size, stride, False, None)}. */
-function tensorPickle(opts: { type?: string; numel?: number; offset?: number; size?: number[]; stride?: number[]; loc?: string }): Uint8Array {
+function tensorPickle(opts: {
+  type?: string;
+  numel?: number;
+  offset?: number;
+  size?: number[];
+  stride?: number[];
+  loc?: string;
+}): Uint8Array {
   const s = (x: string): string => `X${String.fromCharCode(x.length & 0xff, x.length >> 8, 0, 0)}${x}`;
-  const tuple = (xs: number[]): string => `(${xs.map((x) => `J${String.fromCharCode(x & 0xff, (x >> 8) & 0xff, (x >> 16) & 0xff, (x >>> 24) & 0xff)}`).join('')}t`;
+  const tuple = (xs: number[]): string =>
+    `(${xs.map((x) => `J${String.fromCharCode(x & 0xff, (x >> 8) & 0xff, (x >> 16) & 0xff, (x >>> 24) & 0xff)}`).join('')}t`;
   const text =
     `\x80\x02}${s('w')}ctorch._utils\n_rebuild_tensor_v2\n((${s('storage')}ctorch\n${opts.type ?? 'FloatStorage'}\n${s('0')}${s(opts.loc ?? 'cpu')}` +
     `J${String.fromCharCode((opts.numel ?? 4) & 0xff, 0, 0, 0)}tQJ${String.fromCharCode(opts.offset ?? 0, 0, 0, 0)}${tuple(opts.size ?? [4])}${tuple(opts.stride ?? [1])}\x89NtRs.`;
@@ -114,14 +132,23 @@ test('hand-made archives: strides, locations, and every failure mode has a clear
   rejects(archive(tensorPickle({ size: [2, 2], stride: [1] }), { 0: data }), /size \[2, 2\] and stride \[1\] differ/);
   rejects(archive(tensorPickle({}), {}), /archive has no record "a\/data\/0" for storage 0/);
   rejects(archive(tensorPickle({}), { 0: data.subarray(0, 12) }), /record "a\/data\/0" has 12 bytes, storage 0 needs 4 × 4 = 16/);
-  rejects(archive(tensorPickle({ type: 'ComplexFloatStorage' }), { 0: data }), /unsupported storage type <global torch.ComplexFloatStorage>/);
+  rejects(
+    archive(tensorPickle({ type: 'ComplexFloatStorage' }), { 0: data }),
+    /unsupported storage type <global torch.ComplexFloatStorage>/,
+  );
   rejects(makeZip([{ name: 'a/version', data: new Uint8Array(1) }]), /no data.pkl record/);
-  rejects(makeZip([{ name: 'm/constants.pkl', data: new Uint8Array(1) }, { name: 'm/code/x.py', data: new Uint8Array(1) }]), /TorchScript archive/);
+  rejects(
+    makeZip([
+      { name: 'm/constants.pkl', data: new Uint8Array(1) },
+      { name: 'm/code/x.py', data: new Uint8Array(1) },
+    ]),
+    /TorchScript archive/,
+  );
   rejects(fixturePath('io/legacy.pt'), /legacy \(pre-1.6, non-zip\) torch.save format is not supported/);
   assert.throws(() => readPtRaw(fixturePath('io/no-such-file.pt')), /ENOENT/);
 });
 
-test('in-memory input: results never alias the caller\'s buffer', () => {
+test("in-memory input: results never alias the caller's buffer", () => {
   const bytes = read('tiny.pt');
   const t = readPtRaw(bytes) as Map<string, RawTensor>;
   bytes.fill(0);

@@ -89,11 +89,19 @@ function intArg(v: unknown, what: string): number {
   return v;
 }
 
-function rebuild(storage: unknown, offset: unknown, size: unknown, stride: unknown, requiresGrad: unknown, dtype?: RawDType): PendingTensor {
+function rebuild(
+  storage: unknown,
+  offset: unknown,
+  size: unknown,
+  stride: unknown,
+  requiresGrad: unknown,
+  dtype?: RawDType,
+): PendingTensor {
   if (!(storage instanceof StorageRef)) throw new TypeError('first argument is not a storage');
   const shape = intList(size, 'size');
   const strides = intList(stride, 'stride');
-  if (shape.length !== strides.length) throw new TypeError(`size [${shape.join(', ')}] and stride [${strides.join(', ')}] differ in length`);
+  if (shape.length !== strides.length)
+    throw new TypeError(`size [${shape.join(', ')}] and stride [${strides.join(', ')}] differ in length`);
   const t = new PendingTensor(storage, dtype ?? storage.dtype, intArg(offset, 'storage offset'), shape, strides, requiresGrad === true);
   storage.views++;
   return t;
@@ -194,7 +202,11 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
     zip = new ZipReader(src);
   } catch (e) {
     if (isLegacyPt(src)) {
-      throw new SerializationError(src.name, 'legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with a recent PyTorch (torch.save uses the zip format by default since 1.6)', { cause: e });
+      throw new SerializationError(
+        src.name,
+        'legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with a recent PyTorch (torch.save uses the zip format by default since 1.6)',
+        { cause: e },
+      );
     }
     throw e;
   }
@@ -204,7 +216,8 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
     return e === undefined ? undefined : new TextDecoder().decode(zip.read(e, verify)).trim();
   };
   const byteorder = text('byteorder') ?? 'little';
-  if (byteorder !== 'little' && byteorder !== 'big') throw new SerializationError(src.name, `unknown byteorder record ${JSON.stringify(byteorder)}`);
+  if (byteorder !== 'little' && byteorder !== 'big')
+    throw new SerializationError(src.name, `unknown byteorder record ${JSON.stringify(byteorder)}`);
 
   // storages: one StorageRef per (key, dtype); bytes cached per key until every view is materialised
   const storages = new Map<string, StorageRef>();
@@ -214,7 +227,8 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
     let b = cache.get(key);
     if (b === undefined) {
       const entry = zip.get(rec);
-      if (entry === undefined) throw new SerializationError(src.name, `archive has no record ${JSON.stringify(rec)} for storage ${key} (truncated or corrupt)`);
+      if (entry === undefined)
+        throw new SerializationError(src.name, `archive has no record ${JSON.stringify(rec)} for storage ${key} (truncated or corrupt)`);
       b = zip.read(entry, verify);
       // stored records of an in-memory archive are views of the caller's buffer: never hand those out
       if (src instanceof MemorySource && entry.method === 0) b = b.slice();
@@ -223,7 +237,10 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
     }
     const want = n * ITEM_SIZE[dtype];
     if (b.byteLength !== want) {
-      throw new SerializationError(src.name, `record ${JSON.stringify(rec)} has ${b.byteLength} bytes, storage ${key} needs ${n} × ${ITEM_SIZE[dtype]} = ${want}`);
+      throw new SerializationError(
+        src.name,
+        `record ${JSON.stringify(rec)} has ${b.byteLength} bytes, storage ${key} needs ${n} × ${ITEM_SIZE[dtype]} = ${want}`,
+      );
     }
     return b;
   };
@@ -265,7 +282,9 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
     const ext = viewExtent(t.offset, t.shape, t.stride);
     const n = numel(t.shape);
     if (ext !== null && ext.end > capacity) {
-      throw new RangeError(`view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`);
+      throw new RangeError(
+        `view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`,
+      );
     }
     const left = (remaining.get(s.key) ?? 1) - 1;
     remaining.set(s.key, left);

@@ -67,5 +67,10 @@ export type PyValue<T = unknown> =
 
 /** True for a {@link PyObject} (a plain object with a string `__class__`). */
 export function isPyObject(v: unknown): v is PyObject {
-  return typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype && typeof (v as { __class__?: unknown }).__class__ === 'string';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    Object.getPrototypeOf(v) === Object.prototype &&
+    typeof (v as { __class__?: unknown }).__class__ === 'string'
+  );
 }

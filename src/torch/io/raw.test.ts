@@ -29,7 +29,7 @@ function naive(storage: Uint8Array, item: number, offset: number, shape: number[
   const cs = contiguousStrides(shape);
   for (let i = 0; i < n; i++) {
     let e = offset;
-    for (let d = 0; d < shape.length; d++) e += Math.floor(i / (cs[d] as number)) % (shape[d] as number) * (stride[d] as number);
+    for (let d = 0; d < shape.length; d++) e += (Math.floor(i / (cs[d] as number)) % (shape[d] as number)) * (stride[d] as number);
     out.set(storage.subarray(e * item, (e + 1) * item), i * item);
   }
   return out;
@@ -46,7 +46,11 @@ test('gatherStrided matches a naive gather on random views', () => {
     const offset = Math.floor(r() * 10);
     const ext = viewExtent(offset, shape, stride);
     if (ext !== null && ext.end * item > storage.byteLength) continue;
-    assert.deepEqual(gatherStrided(storage, item, offset, shape, stride), naive(storage, item, offset, shape, stride), `shape ${shape} stride ${stride}`);
+    assert.deepEqual(
+      gatherStrided(storage, item, offset, shape, stride),
+      naive(storage, item, offset, shape, stride),
+      `shape ${shape} stride ${stride}`,
+    );
   }
 });
 

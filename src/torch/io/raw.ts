@@ -5,17 +5,7 @@
  */
 
 /** Element types understood by the serializers (the same strings as the Tensor API's `DType`). */
-export type RawDType =
-  | 'float64'
-  | 'float32'
-  | 'float16'
-  | 'bfloat16'
-  | 'int64'
-  | 'int32'
-  | 'int16'
-  | 'int8'
-  | 'uint8'
-  | 'bool';
+export type RawDType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
 
 /**
  * A dense, C-contiguous tensor as bytes: `data.byteLength == numel(shape) * itemSize(dtype)`, elements in

@@ -53,11 +53,11 @@ test('round trip of every dtype, through a file and through memory', () => {
     tensors.set(`empty_${d}`, randomTensor(d, [0, 2], 200 + i));
   });
   const path = join(dir, 'all.safetensors');
-  writeSafetensorsRaw(path, tensors, { format: 'pt', 'ünïcode': 'välue ✓' });
+  writeSafetensorsRaw(path, tensors, { format: 'pt', ünïcode: 'välue ✓' });
   const fromFile = readSafetensorsRaw(path);
   const fromMem = readSafetensorsRaw(new Uint8Array(readFileSync(path)));
   for (const got of [fromFile, fromMem]) {
-    assert.deepEqual(got.metadata, { format: 'pt', 'ünïcode': 'välue ✓' });
+    assert.deepEqual(got.metadata, { format: 'pt', ünïcode: 'välue ✓' });
     assert.equal(got.tensors.size, tensors.size);
     for (const [k, t] of tensors) {
       const g = got.tensors.get(k);
@@ -67,7 +67,7 @@ test('round trip of every dtype, through a file and through memory', () => {
       assert.deepEqual(g.data, t.data, k);
     }
   }
-  assert.deepEqual(serializeSafetensorsRaw(tensors, { format: 'pt', 'ünïcode': 'välue ✓' }), new Uint8Array(readFileSync(path)));
+  assert.deepEqual(serializeSafetensorsRaw(tensors, { format: 'pt', ünïcode: 'välue ✓' }), new Uint8Array(readFileSync(path)));
 });
 
 test('layout: 8-byte aligned header padded with spaces, every tensor aligned to its element size', () => {
@@ -82,7 +82,10 @@ test('layout: 8-byte aligned header padded with spaces, every tensor aligned to 
   assert.equal(n % 8, 0);
   const header = readSafetensorsHeader(new MemorySource(bytes));
   for (const e of header.entries) assert.equal(e.byteOffset % ITEM_SIZE[e.dtype], 0, e.name);
-  assert.deepEqual(header.entries.map((e) => e.name), ['b', 'd', 'c', 'a']);
+  assert.deepEqual(
+    header.entries.map((e) => e.name),
+    ['b', 'd', 'c', 'a'],
+  );
   assert.ok(!('__metadata__' in headerOf(bytes)));
 });
 
@@ -95,7 +98,10 @@ test('names keep their order, including integer-like names', () => {
 });
 
 test('reads the fixture written by the Python reference writer', () => {
-  const want = JSON.parse(readFileSync(fixturePath('io/tensors.expected.json'), 'utf8')) as { metadata: Json; tensors: { dict: [string, Json][] } };
+  const want = JSON.parse(readFileSync(fixturePath('io/tensors.expected.json'), 'utf8')) as {
+    metadata: Json;
+    tensors: { dict: [string, Json][] };
+  };
   const got = readSafetensorsRaw(fixturePath('io/tensors.safetensors'));
   assert.deepEqual(got.metadata, want.metadata);
   // the Python writer orders data by (element size desc, name); compare by name
@@ -123,16 +129,29 @@ test('atomic write: replaces the file, leaves no temporary files, keeps the old 
     () =>
       writeSafetensorsItems(path, [
         { name: 'x', dtype: 'float32', shape: [4], bytes: () => new Uint8Array(16) },
-        { name: 'y', dtype: 'float32', shape: [4], bytes: () => { throw new Error('device lost'); } },
+        {
+          name: 'y',
+          dtype: 'float32',
+          shape: [4],
+          bytes: () => {
+            throw new Error('device lost');
+          },
+        },
       ]),
     /device lost/,
   );
   assert.deepEqual(readFileSync(path), before);
-  assert.throws(() => writeSafetensorsItems(path, [{ name: 'x', dtype: 'float32', shape: [4], bytes: () => new Uint8Array(15) }]), /needs 16 bytes, got 15/);
+  assert.throws(
+    () => writeSafetensorsItems(path, [{ name: 'x', dtype: 'float32', shape: [4], bytes: () => new Uint8Array(15) }]),
+    /needs 16 bytes, got 15/,
+  );
   assert.deepEqual(readFileSync(path), before);
   writeSafetensorsRaw(path, { y: randomTensor('int8', [2], 2) });
   assert.deepEqual([...readSafetensorsRaw(path).tensors.keys()], ['y']);
-  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('.tmp')), []);
+  assert.deepEqual(
+    readdirSync(dir).filter((f) => f.includes('.tmp')),
+    [],
+  );
 });
 
 test('writer rejects bad input', () => {
@@ -155,7 +174,10 @@ test('writer creates missing parent directories', () => {
 function rejects(bytes: Uint8Array, re: RegExp): void {
   const path = join(dir, 'bad.safetensors');
   writeFileSync(path, bytes);
-  assert.throws(() => readSafetensorsRaw(path), (e: unknown) => e instanceof SerializationError && re.test(e.message) && e.message.startsWith(path));
+  assert.throws(
+    () => readSafetensorsRaw(path),
+    (e: unknown) => e instanceof SerializationError && re.test(e.message) && e.message.startsWith(path),
+  );
 }
 
 test('corrupt headers give clear errors naming the file and tensor', () => {
@@ -168,7 +190,10 @@ test('corrupt headers give clear errors naming the file and tensor', () => {
   rejects(build(null, undefined, new TextEncoder().encode('{"a": ')), /not valid JSON/);
   rejects(build(null, undefined, new TextEncoder().encode('[1, 2]')), /not a JSON object/);
   rejects(build(null, undefined, Uint8Array.from([0x7b, 0xff, 0xfe, 0x7d])), /not valid UTF-8/);
-  rejects(build({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)), /tensor "w": unsupported dtype "F8_E4M3"/);
+  rejects(
+    build({ w: { dtype: 'F8_E4M3', shape: [1], data_offsets: [0, 1] } }, new Uint8Array(1)),
+    /tensor "w": unsupported dtype "F8_E4M3"/,
+  );
   rejects(build({ w: { dtype: 'F32', shape: [-1], data_offsets: [0, 4] } }, new Uint8Array(4)), /tensor "w": shape \[-1\]/);
   rejects(build({ w: { dtype: 'F32', shape: [1], data_offsets: [0] } }, new Uint8Array(4)), /tensor "w": data_offsets \[0\] is not a pair/);
   rejects(build({ w: f32([0, 8]) }, new Uint8Array(7)), /tensor "w": data_offsets \[0, 8\] run past the end of the data \(7 bytes/);

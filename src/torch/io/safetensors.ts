@@ -116,13 +116,15 @@ export function readSafetensorsHeader(src: ByteSource): SafetensorsHeader {
     const { dtype: code, shape, data_offsets: offsets } = info as Record<string, unknown>;
     const dtype = typeof code === 'string' ? FROM_CODE.get(code) : undefined;
     if (dtype === undefined) fail(`${where}: unsupported dtype ${JSON.stringify(code)} (supported: ${[...FROM_CODE.keys()].join(' ')})`);
-    if (!Array.isArray(shape) || !shape.every(isIndex)) fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (!Array.isArray(shape) || !shape.every(isIndex))
+      fail(`${where}: shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every(isIndex)) {
       fail(`${where}: data_offsets ${JSON.stringify(offsets)} is not a pair of non-negative integers`);
     }
     const [begin, end] = offsets as [number, number];
     if (begin > end) fail(`${where}: data_offsets [${begin}, ${end}] are reversed`);
-    if (end > dataLength) fail(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes; file truncated?)`);
+    if (end > dataLength)
+      fail(`${where}: data_offsets [${begin}, ${end}] run past the end of the data (${dataLength} bytes; file truncated?)`);
     let want: number;
     try {
       want = byteLengthOf(dtype as RawDType, shape as number[]);
@@ -130,9 +132,18 @@ export function readSafetensorsHeader(src: ByteSource): SafetensorsHeader {
       return fail(`${where}: ${(e as Error).message}`);
     }
     if (want !== end - begin) {
-      fail(`${where}: ${String(code)}[${(shape as number[]).join(', ')}] needs ${want} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+      fail(
+        `${where}: ${String(code)}[${(shape as number[]).join(', ')}] needs ${want} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      );
     }
-    entries.push({ name, dtype: dtype as RawDType, shape: Object.freeze([...(shape as number[])]), byteOffset: dataStart + begin, byteLength: end - begin, order: order++ });
+    entries.push({
+      name,
+      dtype: dtype as RawDType,
+      shape: Object.freeze([...(shape as number[])]),
+      byteOffset: dataStart + begin,
+      byteLength: end - begin,
+      order: order++,
+    });
   }
   entries.sort((a, b) => a.byteOffset - b.byteOffset || a.order - b.order);
   for (let i = 1; i < entries.length; i++) {
@@ -289,7 +300,9 @@ export function layoutSafetensors(
     } catch (e) {
       throw new SerializationError(file, `tensor ${JSON.stringify(it.name)}: ${(e as Error).message}`);
     }
-    parts.push(`${JSON.stringify(it.name)}:{"dtype":"${SAFETENSORS_DTYPE[it.dtype]}","shape":[${it.shape.join(',')}],"data_offsets":[${offset},${offset + len}]}`);
+    parts.push(
+      `${JSON.stringify(it.name)}:{"dtype":"${SAFETENSORS_DTYPE[it.dtype]}","shape":[${it.shape.join(',')}],"data_offsets":[${offset},${offset + len}]}`,
+    );
     offset += len;
   }
   const json = new TextEncoder().encode(`{${parts.join(',')}}`);
@@ -305,7 +318,10 @@ function checkedBytes(file: string, it: SafetensorsWriteItem): Uint8Array {
   const b = it.bytes();
   const want = byteLengthOf(it.dtype, it.shape);
   if (!(b instanceof Uint8Array) || b.byteLength !== want) {
-    throw new SerializationError(file, `tensor ${JSON.stringify(it.name)}: ${it.dtype}[${it.shape.join(', ')}] needs ${want} bytes, got ${b instanceof Uint8Array ? b.byteLength : typeof b}`);
+    throw new SerializationError(
+      file,
+      `tensor ${JSON.stringify(it.name)}: ${it.dtype}[${it.shape.join(', ')}] needs ${want} bytes, got ${b instanceof Uint8Array ? b.byteLength : typeof b}`,
+    );
   }
   return b;
 }

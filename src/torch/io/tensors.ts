@@ -80,7 +80,10 @@ function mappedTensor(mapping: MappingHandle, e: SafetensorsEntry): Tensor {
  * @param path file to read (validated as in `readSafetensorsHeader`: a malformed file throws {@link SerializationError})
  * @returns the tensors in file order and the `__metadata__` map
  */
-export function loadSafetensors(path: string, options: LoadOptions = {}): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
+export function loadSafetensors(
+  path: string,
+  options: LoadOptions = {},
+): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
   const file = SafetensorsFile.open(path);
   try {
     const mapping = options.mmap === true ? native.mmapFile(path) : undefined;

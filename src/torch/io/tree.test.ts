@@ -9,10 +9,28 @@ const isLeaf = (v: unknown): v is Leaf => v instanceof Leaf;
 
 test('replaces leaves in arrays, Map values, Sets and plain objects, keeping order', () => {
   const a = new Leaf(1);
-  const tree = { x: [a, 2, new Map<unknown, unknown>([['k', a], ['j', new Set([new Leaf(3), 4])]])] };
+  const tree = {
+    x: [
+      a,
+      2,
+      new Map<unknown, unknown>([
+        ['k', a],
+        ['j', new Set([new Leaf(3), 4])],
+      ]),
+    ],
+  };
   const out = replaceLeaves(tree, isLeaf, (l) => `L${l.v}`) as typeof tree;
   assert.equal(out, tree);
-  assert.deepEqual(out, { x: ['L1', 2, new Map<unknown, unknown>([['k', 'L1'], ['j', new Set(['L3', 4])]])] });
+  assert.deepEqual(out, {
+    x: [
+      'L1',
+      2,
+      new Map<unknown, unknown>([
+        ['k', 'L1'],
+        ['j', new Set(['L3', 4])],
+      ]),
+    ],
+  });
 });
 
 test('each shared leaf is replaced once; a matching root is replaced', () => {
@@ -21,7 +39,10 @@ test('each shared leaf is replaced once; a matching root is replaced', () => {
   const out = replaceLeaves([a, a, [a]], isLeaf, () => ({ n: ++calls })) as unknown[];
   assert.equal(calls, 1);
   assert.equal(out[0], out[1]);
-  assert.equal(replaceLeaves(a, isLeaf, () => 'root'), 'root');
+  assert.equal(
+    replaceLeaves(a, isLeaf, () => 'root'),
+    'root',
+  );
 });
 
 test('cycles and deep nesting terminate without recursion', () => {

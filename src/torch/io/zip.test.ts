@@ -28,11 +28,25 @@ for (const variant of [
   { label: 'stored' },
   { label: 'deflated', deflate: true },
   { label: 'ZIP64', zip64: true },
-  { label: 'ZIP64 + deflate + comment + leading junk', zip64: true, deflate: true, comment: 'a comment with PK\u0005\u0006 inside', pad: 13 },
+  {
+    label: 'ZIP64 + deflate + comment + leading junk',
+    zip64: true,
+    deflate: true,
+    comment: 'a comment with PK\u0005\u0006 inside',
+    pad: 13,
+  },
 ]) {
   test(`reads ${variant.label} archives`, () => {
-    const z = open(makeZip(files.map((f) => ({ ...f, deflate: variant.deflate })), variant));
-    assert.deepEqual(z.names(), files.map((f) => f.name));
+    const z = open(
+      makeZip(
+        files.map((f) => ({ ...f, deflate: variant.deflate })),
+        variant,
+      ),
+    );
+    assert.deepEqual(
+      z.names(),
+      files.map((f) => f.name),
+    );
     for (const f of files) assert.deepEqual(z.read(f.name), f.data, f.name);
     assert.equal(z.get('missing'), undefined);
     assert.throws(() => z.read('missing'), /archive has no record "missing"/);
@@ -50,7 +64,10 @@ test('not a zip, truncated or corrupt archives give SerializationErrors', () => 
   assert.throws(() => open(enc.encode('x'.repeat(100))), /no end-of-central-directory record/);
   for (const zip64 of [false, true]) {
     for (const deflate of [false, true]) {
-      const good = makeZip(files.map((f) => ({ ...f, deflate })), { zip64 });
+      const good = makeZip(
+        files.map((f) => ({ ...f, deflate })),
+        { zip64 },
+      );
       // every truncation: either the directory is unreadable or (when only data is cut) reading fails
       for (let cut = 0; cut < good.byteLength; cut++) {
         assert.throws(

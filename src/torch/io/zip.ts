@@ -66,7 +66,8 @@ class Fields {
   u64(at: number): number {
     this.check(at, 8);
     const v = this.view.getBigUint64(at, true);
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new SerializationError(this.file, `${this.what} has an impossible 64-bit size/offset ${v}`);
+    if (v > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new SerializationError(this.file, `${this.what} has an impossible 64-bit size/offset ${v}`);
     return Number(v);
   }
 
@@ -113,10 +114,15 @@ export class ZipReader {
     for (let i = tailLen - EOCD_SIZE; i >= 0; i--) {
       if (view.getUint32(i, true) !== SIG_EOCD) continue;
       const commentLen = view.getUint16(i + 20, true);
-      if (i + EOCD_SIZE + commentLen === tailLen) return { at: tailStart + i, rec: new Fields(tail.subarray(i, i + EOCD_SIZE), this.src.name, 'end of central directory') };
+      if (i + EOCD_SIZE + commentLen === tailLen)
+        return { at: tailStart + i, rec: new Fields(tail.subarray(i, i + EOCD_SIZE), this.src.name, 'end of central directory') };
       if (fallback < 0) fallback = i;
     }
-    if (fallback >= 0) return { at: tailStart + fallback, rec: new Fields(tail.subarray(fallback, fallback + EOCD_SIZE), this.src.name, 'end of central directory') };
+    if (fallback >= 0)
+      return {
+        at: tailStart + fallback,
+        rec: new Fields(tail.subarray(fallback, fallback + EOCD_SIZE), this.src.name, 'end of central directory'),
+      };
     return this.fail('not a zip archive (no end-of-central-directory record; truncated?)');
   }
 
@@ -139,7 +145,8 @@ export class ZipReader {
         cdOffset = z.u64(48);
       }
     }
-    if (cdOffset + cdSize > eocdAt) this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at ${eocdAt} (truncated or corrupt)`);
+    if (cdOffset + cdSize > eocdAt)
+      this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at ${eocdAt} (truncated or corrupt)`);
     if (count * 46 > cdSize) this.fail(`central directory of ${cdSize} bytes cannot hold ${count} entries`);
     const cd = new Fields(this.src.read(cdOffset, cdSize), this.src.name, 'central directory');
     const out: ZipEntry[] = [];
@@ -159,7 +166,7 @@ export class ZipReader {
       // ZIP64 extended information: only the fields saturated in the fixed record, in this order
       const extra = new Fields(cd.slice(p + 46 + nameLen, extraLen), this.src.name, `zip extra field of ${JSON.stringify(name)}`);
       let zip64 = false;
-      for (let q = 0; q + 4 <= extraLen; ) {
+      for (let q = 0; q + 4 <= extraLen;) {
         const id = extra.u16(q);
         const len = extra.u16(q + 2);
         if (id === 0x0001) {
@@ -204,7 +211,8 @@ export class ZipReader {
     const h = new Fields(this.src.read(e.localHeaderOffset, 30), this.src.name, `${what} local header`);
     if (h.u32(0) !== SIG_LOCAL) this.fail(`${what}: bad local header signature (corrupt archive)`);
     const offset = e.localHeaderOffset + 30 + h.u16(26) + h.u16(28);
-    if (offset + e.compressedSize > this.src.size) this.fail(`${what}: data [${offset}, ${offset + e.compressedSize}) runs past the end of the file (truncated?)`);
+    if (offset + e.compressedSize > this.src.size)
+      this.fail(`${what}: data [${offset}, ${offset + e.compressedSize}) runs past the end of the file (truncated?)`);
     return { offset, length: e.compressedSize };
   }
 

@@ -49,9 +49,27 @@ for (const k of ['pixels', 'mean96', 'max96', 'mean384']) {
   torch.scope(() => {
     const tr = train[k];
     const te = test[k];
-    const means = torch.F.normalize(torch.stack(Array.from({ length: 10 }, (_, c) => tr.index([torch.tensor(Array.from(train.labels).flatMap((l, i) => (l === c ? [i] : [])), { dtype: 'int64' })]).mean(0))), { dim: 1 });
+    const means = torch.F.normalize(
+      torch.stack(
+        Array.from({ length: 10 }, (_, c) =>
+          tr
+            .index([
+              torch.tensor(
+                Array.from(train.labels).flatMap((l, i) => (l === c ? [i] : [])),
+                { dtype: 'int64' },
+              ),
+            ])
+            .mean(0),
+        ),
+      ),
+      { dim: 1 },
+    );
     const ncm = acc(te.matmul(means.t()).argmax(1).toArray(), test.labels);
-    const nn = te.matmul(tr.t()).argmax(1).toArray().map((i) => train.labels[i]);
+    const nn = te
+      .matmul(tr.t())
+      .argmax(1)
+      .toArray()
+      .map((i) => train.labels[i]);
     console.log(`${k.padEnd(8)} NCM ${(100 * ncm).toFixed(1)}%  1-NN ${(100 * acc(nn, test.labels)).toFixed(1)}%`);
   });
 }

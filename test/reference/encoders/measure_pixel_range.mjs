@@ -34,11 +34,22 @@ async function crops(path) {
   const out = [];
   for (const frac of [1, 0.7, 0.5]) {
     const side = Math.floor(Math.min(width, height) * frac);
-    for (const [fx, fy] of [[0, 0], [1, 0], [0, 1], [1, 1], [0.5, 0.5]]) {
+    for (const [fx, fy] of [
+      [0, 0],
+      [1, 0],
+      [0, 1],
+      [1, 1],
+      [0.5, 0.5],
+    ]) {
       if (frac === 1 && (fx !== 0.5 || fy !== 0.5)) continue;
       const left = Math.floor((width - side) * fx);
       const top = Math.floor((height - side) * fy);
-      const buf = await sharp(path).removeAlpha().extract({ left, top, width: side, height: side }).resize(224, 224, { kernel: 'linear' }).raw().toBuffer();
+      const buf = await sharp(path)
+        .removeAlpha()
+        .extract({ left, top, width: side, height: side })
+        .resize(224, 224, { kernel: 'linear' })
+        .raw()
+        .toBuffer();
       out.push(buf);
     }
   }
@@ -71,7 +82,11 @@ function stats(x) {
           const m = y.mean([0, 2, 3]);
           const v = y.var([0, 2, 3], { correction: 0 });
           const z = m.sub(mu).abs().div(var_.add(1e-3).sqrt()).mean().item(); // ε as in the layer (some σ² are 0)
-          const ratios = v.add(1e-3).div(var_.add(1e-3)).toArray().sort((a, b) => a - b);
+          const ratios = v
+            .add(1e-3)
+            .div(var_.add(1e-3))
+            .toArray()
+            .sort((a, b) => a - b);
           out.set(bn, { z, r: ratios[ratios.length >> 1] });
         },
       });
@@ -91,10 +106,18 @@ async function report(label, images) {
   for (const n of bnLayers) {
     const [p, q] = [a.get(n), b.get(n)];
     if (q.z < p.z) wins++;
-    console.log(n.padEnd(28), p.z.toFixed(3).padStart(7), p.r.toFixed(3).padStart(7), q.z.toFixed(3).padStart(9), q.r.toFixed(3).padStart(7));
+    console.log(
+      n.padEnd(28),
+      p.z.toFixed(3).padStart(7),
+      p.r.toFixed(3).padStart(7),
+      q.z.toFixed(3).padStart(9),
+      q.r.toFixed(3).padStart(7),
+    );
   }
   const avg = (s) => [...s.values()].reduce((t, v) => t + v.z, 0) / s.size;
-  console.log(`mean z over ${bnLayers.length} layers: [0,1] ${avg(a).toFixed(3)}, [-1,1] ${avg(b).toFixed(3)}; [-1,1] closer in ${wins}/${bnLayers.length}`);
+  console.log(
+    `mean z over ${bnLayers.length} layers: [0,1] ${avg(a).toFixed(3)}, [-1,1] ${avg(b).toFixed(3)}; [-1,1] closer in ${wins}/${bnLayers.length}`,
+  );
 }
 
 const photoCrops = (await Promise.all(PHOTOS.map(crops))).flat();
@@ -105,5 +128,10 @@ const fmPix = [];
 for (let i = 0; i < 32; i++) fmPix.push((await fm.get(i)).pixels);
 const fmChw = new Uint8Array(32 * 3 * 28 * 28);
 fmPix.forEach((p, i) => fmChw.set(p, i * p.length));
-const fmX = torch.scope(() => torch.F.interpolate(torch.fromBytes(fmChw, 'uint8', [32, 3, 28, 28]).float(), { size: [224, 224], mode: 'bilinear', alignCorners: true }).round().clamp(0, 255).to('uint8'));
+const fmX = torch.scope(() =>
+  torch.F.interpolate(torch.fromBytes(fmChw, 'uint8', [32, 3, 28, 28]).float(), { size: [224, 224], mode: 'bilinear', alignCorners: true })
+    .round()
+    .clamp(0, 255)
+    .to('uint8'),
+);
 await report('Fashion-MNIST (32 test images, bilinear to 224)', fmX);

@@ -40,7 +40,8 @@ const OUT = join(ROOT, 'test/fixtures/encoders');
 const { model, weights, weightData, bundle } = await sliceNsfwjsMobileNet(LAST);
 const kept = model.modelTopology.model_config.config.layers;
 mkdirSync(join(OUT, 'mobilenetv2-block10'), { recursive: true });
-for (const [name, source] of Object.entries(bundle((m) => JSON.stringify(m)))) writeFileSync(join(OUT, 'mobilenetv2-block10', name), source);
+for (const [name, source] of Object.entries(bundle((m) => JSON.stringify(m))))
+  writeFileSync(join(OUT, 'mobilenetv2-block10', name), source);
 
 // ---- TF.js model at any input size ------------------------------------------------------------------
 kept[0].config.batch_input_shape = [null, null, null, 3];
@@ -67,7 +68,8 @@ function run(pixelsHwc, [h, w], size, range, layers) {
 
 const chwToHwc = (chw, c, h, w) => {
   const out = new Int32Array(h * w * 3);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = chw[(c === 1 ? 0 : k) * h * w + y * w + x];
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++) for (let k = 0; k < 3; k++) out[(y * w + x) * 3 + k] = chw[(c === 1 ? 0 : k) * h * w + y * w + x];
   return out;
 };
 
@@ -86,7 +88,13 @@ const cases = [
   // Fashion-MNIST 28×28 grey upsampled to 224 (14×14 tokens), nsfwjs's [0, 1] input.
   { name: 'fmnist224', data: await images(fmnist, [0, 1, 2, 3]), size: 224, range: 'nsfwjs', taps: [] },
   // Emoji 64×64 RGB at 96 px (6×6 tokens); taps check padding/strides and the 384-channel layer.
-  { name: 'emoji96', data: await images(emoji, [0, 7, 20, 30]), size: 96, range: 'nsfwjs', taps: ['block_3_depthwise', 'block_3_project_BN', 'block_6_depthwise_BN', 'block_10_depthwise_relu'] },
+  {
+    name: 'emoji96',
+    data: await images(emoji, [0, 7, 20, 30]),
+    size: 96,
+    range: 'nsfwjs',
+    taps: ['block_3_depthwise', 'block_3_project_BN', 'block_6_depthwise_BN', 'block_10_depthwise_relu'],
+  },
   // Emoji at their own 64 px (no resize, 4×4 tokens), Keras ImageNet [−1, 1] input.
   { name: 'emoji64_imagenet', data: await images(emoji, [3, 11]), size: 64, range: 'imagenet', taps: [] },
 ];
@@ -104,12 +112,14 @@ for (const c of cases) {
 
 // ---- safetensors writer (sorted names, 8-byte-aligned header) ----------------------------------------
 const names = Object.keys(tensors).sort();
-const header = { __metadata__: {
-  source: `npm:${NSFWJS_PACKAGE.name}@${NSFWJS_PACKAGE.version} dist/models/mobilenet_v2, cut after ${LAST}`,
-  oracle: `@tensorflow/tfjs ${tf.version.tfjs} (${tf.getBackend()} backend)`,
-  cases: JSON.stringify(cases.map((c) => ({ name: c.name, size: c.size, range: c.range, taps: c.taps }))),
-  layout: 'images: uint8 B×C×H×W (dataset pixels); outputs: float32 B×h×w×C as TF.js returns them',
-} };
+const header = {
+  __metadata__: {
+    source: `npm:${NSFWJS_PACKAGE.name}@${NSFWJS_PACKAGE.version} dist/models/mobilenet_v2, cut after ${LAST}`,
+    oracle: `@tensorflow/tfjs ${tf.version.tfjs} (${tf.getBackend()} backend)`,
+    cases: JSON.stringify(cases.map((c) => ({ name: c.name, size: c.size, range: c.range, taps: c.taps }))),
+    layout: 'images: uint8 B×C×H×W (dataset pixels); outputs: float32 B×h×w×C as TF.js returns them',
+  },
+};
 let at = 0;
 for (const n of names) {
   const t = tensors[n];

@@ -51,7 +51,8 @@ function tryLiteral(src: string, node: AnyNode): { v: JsValue } | typeof NOT_DAT
   switch (node.type) {
     case 'Literal':
       // a regular expression's or a bigint's value is an object or a bigint: not data
-      if (typeof node.value === 'string' || typeof node.value === 'number' || typeof node.value === 'boolean' || node.value === null) return { v: node.value };
+      if (typeof node.value === 'string' || typeof node.value === 'number' || typeof node.value === 'boolean' || node.value === null)
+        return { v: node.value };
       return NOT_DATA;
     case 'Identifier':
       if (node.name === 'NaN') return { v: NaN };
@@ -59,7 +60,12 @@ function tryLiteral(src: string, node: AnyNode): { v: JsValue } | typeof NOT_DAT
       return NOT_DATA;
     case 'UnaryExpression': {
       const arg = node.argument;
-      const num = arg.type === 'Literal' && typeof arg.value === 'number' ? arg.value : arg.type === 'Identifier' && arg.name === 'Infinity' ? Infinity : undefined;
+      const num =
+        arg.type === 'Literal' && typeof arg.value === 'number'
+          ? arg.value
+          : arg.type === 'Identifier' && arg.name === 'Infinity'
+            ? Infinity
+            : undefined;
       if (num === undefined) return NOT_DATA;
       if (node.operator === '-') return { v: -num };
       if (node.operator === '+') return { v: num };
@@ -77,12 +83,23 @@ function tryLiteral(src: string, node: AnyNode): { v: JsValue } | typeof NOT_DAT
     case 'ObjectExpression': {
       const out: { [key: string]: JsValue } = {};
       for (const prop of node.properties) {
-        if (prop.type !== 'Property' || prop.kind !== 'init' || prop.method || prop.shorthand || prop.computed) throw refusal(src, prop, '}');
+        if (prop.type !== 'Property' || prop.kind !== 'init' || prop.method || prop.shorthand || prop.computed)
+          throw refusal(src, prop, '}');
         const k = prop.key;
-        const key = k.type === 'Identifier' ? k.name : k.type === 'Literal' && (typeof k.value === 'string' || typeof k.value === 'number') ? String(k.value) : undefined;
+        const key =
+          k.type === 'Identifier'
+            ? k.name
+            : k.type === 'Literal' && (typeof k.value === 'string' || typeof k.value === 'number')
+              ? String(k.value)
+              : undefined;
         if (key === undefined) throw refusal(src, k, ':');
         // defineProperty: a `__proto__` key is plain data, not a prototype change
-        Object.defineProperty(out, key, { value: literalValue(src, prop.value, '}'), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(out, key, {
+          value: literalValue(src, prop.value, '}'),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
       }
       return { v: out };
     }
@@ -130,7 +147,9 @@ function refusal(src: string, node: AnyNode, closer?: string): SyntaxError {
     }
     if (leadingOperand(n) === null) {
       const token = n.type === 'Literal' ? n.raw : /^[A-Za-z_$][\w$]*|^\S/.exec(src.slice(n.start, n.start + 256))?.[0];
-      return new SyntaxError(`JS literal: unsupported token '${token}' at offset ${n.start}: ${JSON.stringify(src.slice(n.start, n.start + 30))}`);
+      return new SyntaxError(
+        `JS literal: unsupported token '${token}' at offset ${n.start}: ${JSON.stringify(src.slice(n.start, n.start + 30))}`,
+      );
     }
   }
   return new SyntaxError(`JS literal: unsupported ${node.type} at offset ${node.start}`);

@@ -37,6 +37,5 @@ test('fetchPinnedTarball uses an intact cached file and refuses a corrupt one', 
   writeFileSync(path, bytes);
   assert.deepEqual(await fetchPinnedTarball(pkg), new Uint8Array(bytes));
   writeFileSync(path, 'tampered');
-  await assert.rejects(fetchPinnedTarball(pkg), (e: Error) =>
-    e.message.includes('cannot download fake@1.0.0') && e.message.includes(path));
+  await assert.rejects(fetchPinnedTarball(pkg), (e: Error) => e.message.includes('cannot download fake@1.0.0') && e.message.includes(path));
 });

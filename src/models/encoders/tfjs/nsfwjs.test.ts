@@ -14,22 +14,31 @@ const model = readBundledLayersModel((name) => readFileSync(join(DIR, name), 'ut
 test('topology: layer names, classes, configs and connections', () => {
   assert.equal(model.name, 'model_1');
   assert.equal(model.kerasVersion, '2.2.4');
-  assert.deepEqual(model.layers.map((l) => `${l.className}:${l.name}`), [
-    'InputLayer:input_1',
-    'ZeroPadding2D:Conv1_pad',
-    'Conv2D:Conv1',
-    'BatchNormalization:bn_Conv1',
-    'ReLU:Conv1_relu',
-    'DepthwiseConv2D:expanded_conv_depthwise',
-    'BatchNormalization:expanded_conv_depthwise_BN',
-    'ReLU:expanded_conv_depthwise_relu',
-    'Conv2D:expanded_conv_project',
-    'BatchNormalization:expanded_conv_project_BN',
-  ]);
+  assert.deepEqual(
+    model.layers.map((l) => `${l.className}:${l.name}`),
+    [
+      'InputLayer:input_1',
+      'ZeroPadding2D:Conv1_pad',
+      'Conv2D:Conv1',
+      'BatchNormalization:bn_Conv1',
+      'ReLU:Conv1_relu',
+      'DepthwiseConv2D:expanded_conv_depthwise',
+      'BatchNormalization:expanded_conv_depthwise_BN',
+      'ReLU:expanded_conv_depthwise_relu',
+      'Conv2D:expanded_conv_project',
+      'BatchNormalization:expanded_conv_project_BN',
+    ],
+  );
   const [input, pad, conv, bn, relu, dw] = model.layers;
   assert.deepEqual(input!.config['batch_input_shape'], [null, 224, 224, 3]);
-  assert.deepEqual(pad!.config['padding'], [[0, 1], [0, 1]]);
-  assert.deepEqual([conv!.config['filters'], conv!.config['kernel_size'], conv!.config['strides'], conv!.config['padding'], conv!.config['use_bias']], [32, [3, 3], [2, 2], 'valid', false]);
+  assert.deepEqual(pad!.config['padding'], [
+    [0, 1],
+    [0, 1],
+  ]);
+  assert.deepEqual(
+    [conv!.config['filters'], conv!.config['kernel_size'], conv!.config['strides'], conv!.config['padding'], conv!.config['use_bias']],
+    [32, [3, 3], [2, 2], 'valid', false],
+  );
   assert.deepEqual([bn!.config['epsilon'], bn!.config['trainable']], [0.001, false]);
   assert.equal(relu!.config['max_value'], 6);
   assert.deepEqual([dw!.config['padding'], dw!.config['depth_multiplier']], ['same', 1]);
@@ -37,7 +46,12 @@ test('topology: layer names, classes, configs and connections', () => {
   assert.deepEqual(input!.inbound, []);
   assert.deepEqual(model.inputs, [{ layer: 'input_1', nodeIndex: 0, tensorIndex: 0 }]);
   assert.deepEqual(model.outputs, [{ layer: 'expanded_conv_project_BN', nodeIndex: 0, tensorIndex: 0 }]);
-  assert.deepEqual(layersThrough(model, 'Conv1_relu').map((l) => l.name).at(-1), 'Conv1_relu');
+  assert.deepEqual(
+    layersThrough(model, 'Conv1_relu')
+      .map((l) => l.name)
+      .at(-1),
+    'Conv1_relu',
+  );
   assert.throws(() => layersThrough(model, 'block_99'), /no layer named block_99/);
 });
 
@@ -65,7 +79,8 @@ test('weights: names, shapes and dequantised values', () => {
 test('bundled modules and malformed models give clear errors', () => {
   assert.throws(() => unwrapBundledModule('module.exports = 1', 'x.js'), /x\.js: no bundled module export/);
   // a browserify bundle: the UMD wrapper's `module.exports=e()` is not the module's export
-  const bundle = (body: string) => `!function(e){module.exports=e()}(function(){return function r(e,n,t){}({1:[function(e,a,t){${body}},{}]},{},[1])(1)});`;
+  const bundle = (body: string) =>
+    `!function(e){module.exports=e()}(function(){return function r(e,n,t){}({1:[function(e,a,t){${body}},{}]},{},[1])(1)});`;
   assert.deepEqual(unwrapBundledModule(bundle('a.exports={x:[1,!0]}'), 'b.js'), { x: [1, true] });
   assert.throws(() => unwrapBundledModule(bundle('a.exports=require("fs")'), 'b.js'), /b\.js: JS literal: unsupported token 'require'/);
   assert.throws(() => unwrapBundledModule(bundle('t.exports=1'), 'b.js'), /b\.js: no bundled module export/);

@@ -47,7 +47,10 @@ test('readTar lists regular files, with pax long names, skipping directories', (
     new Uint8Array(1024),
   ]);
   const files = readTar(archive);
-  assert.deepEqual(files.map((f) => f.path), ['package/a.txt', longName]);
+  assert.deepEqual(
+    files.map((f) => f.path),
+    ['package/a.txt', longName],
+  );
   assert.equal(new TextDecoder().decode(files[0]!.data), 'hello');
   assert.equal(files[1]!.data.length, 600);
 });

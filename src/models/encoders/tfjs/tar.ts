@@ -25,7 +25,8 @@ export function readTar(archive: Uint8Array): TarEntry[] {
       const chunks: Buffer[] = [];
       entry.on('data', (c: Buffer) => chunks.push(c));
       entry.on('end', () => {
-        if (entry.type === 'File' || entry.type === 'OldFile') entries.push({ path: entry.path, data: new Uint8Array(Buffer.concat(chunks)) });
+        if (entry.type === 'File' || entry.type === 'OldFile')
+          entries.push({ path: entry.path, data: new Uint8Array(Buffer.concat(chunks)) });
       });
     },
   });

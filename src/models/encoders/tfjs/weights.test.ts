@@ -22,7 +22,10 @@ test('decodeWeightGroup: float32, uint8 and uint16 affine, float16, across two s
     ],
   };
   const out = decodeWeightGroup(group, [all.subarray(0, 9), all.subarray(9)]);
-  assert.deepEqual(out.map((w) => w.name), ['a/w', 'b/q', 'c/q', 'd/h']);
+  assert.deepEqual(
+    out.map((w) => w.name),
+    ['a/w', 'b/q', 'c/q', 'd/h'],
+  );
   assert.deepEqual([...out[0]!.data], [1.5, -2]);
   assert.deepEqual([...out[1]!.data], [-1, 255 * 0.1 - 1, 7 * 0.1 - 1].map(Math.fround));
   assert.deepEqual([...out[2]!.data], [2, 502]);
