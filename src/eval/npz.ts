@@ -13,6 +13,7 @@
  */
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { crc32 } from '../torch/io/crc32.js';
+import { ITEM_SIZE } from '../torch/io/raw.js';
 import { FileSource } from '../torch/io/source.js';
 import { ZipReader } from '../torch/io/zip.js';
 
@@ -31,18 +32,6 @@ export const NPY_DESCR: Readonly<Record<NpyDType, string>> = Object.freeze({
   float64: '<f8',
   bool: '|b1',
 });
-
-const ITEM: Readonly<Record<NpyDType, number>> = {
-  uint8: 1,
-  int8: 1,
-  int16: 2,
-  int32: 4,
-  int64: 8,
-  float16: 2,
-  float32: 4,
-  float64: 8,
-  bool: 1,
-};
 
 /** An array as bytes: C order, little-endian. */
 export interface NpyArray {
@@ -63,7 +52,7 @@ function checkShape(shape: readonly number[]): number {
 
 /** Bytes of data of an array of `dtype` and `shape`. */
 export function npyDataBytes(dtype: NpyDType, shape: readonly number[]): number {
-  return checkShape(shape) * ITEM[dtype];
+  return checkShape(shape) * ITEM_SIZE[dtype];
 }
 
 /** The .npy header (magic, version 1.0, length, dict padded to a 64-byte boundary). */

@@ -19,7 +19,7 @@ const CODES: Record<DType, number> = {
 const NAMES = new Map<number, DType>(Object.entries(CODES).map(([k, v]) => [v, k as DType]));
 
 /** Bytes per element. */
-export const ITEM_SIZE: Record<DType, number> = {
+export const ITEM_SIZE: Readonly<Record<DType, number>> = Object.freeze({
   uint8: 1,
   int8: 1,
   int16: 2,
@@ -30,7 +30,7 @@ export const ITEM_SIZE: Record<DType, number> = {
   float64: 8,
   bool: 1,
   bfloat16: 2,
-};
+});
 
 /** The libtorch code of a dtype; TypeError for an unknown name. */
 export function dtypeCode(dtype: DType): number {

@@ -17,10 +17,11 @@ import { sameTensor } from '../../test/same-tensor.js';
 import { loadCheckpoint, readTrainingConfig } from './checkpoint.js';
 import { ConfigError, resolveTrainConfig, type TrainConfig } from './config.js';
 import { DataSourceError, registerSource, SyntheticSource } from './data.js';
-import { readMetrics, type StepMetrics } from './metrics.js';
+import { readMetrics } from './metrics.js';
 import { ResumeError } from './resume.js';
 import { NonFiniteLossError } from './step.js';
 import { train } from './trainer.js';
+import { stepValues } from '../../test/step-values.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-train-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -52,18 +53,6 @@ function tiny(over: Partial<TrainConfig> = {}): TrainConfig {
   });
 }
 
-/** The computed values of a metrics line (timings removed). */
-const values = (m: StepMetrics) => ({
-  step: m.step,
-  loss: m.loss,
-  denoise: m.denoise,
-  proj: m.proj,
-  cls: m.cls,
-  gradNorm: m.gradNorm,
-  lr: m.lr,
-  images: m.images,
-});
-
 describe('resume is bit-exact', () => {
   it('stop at step 3 (graceful) and resume: identical loss curve, weights, EMA and optimizer state', async () => {
     const a = tiny();
@@ -77,8 +66,8 @@ describe('resume is bit-exact', () => {
     const rb2 = await train(b, { log: quiet, resume: true });
     assert.equal(rb2.step, 6);
 
-    const ma = readMetrics(ra.metricsFile).map(values);
-    const mb = readMetrics(rb2.metricsFile).map(values);
+    const ma = readMetrics(ra.metricsFile).map(stepValues);
+    const mb = readMetrics(rb2.metricsFile).map(stepValues);
     assert.equal(mb.length, 6);
     assert.deepEqual(mb, ma);
     assert.ok(ma.every((m) => Number.isFinite(m.loss) && m.proj !== undefined && m.cls !== undefined));
@@ -242,11 +231,11 @@ describe('checkpoints across versions', () => {
   it('a run checkpointed by the previous version (test/fixtures/checkpoints/legacy-run) resumes to the loss it had', async () => {
     const run = path.join(tmp, 'legacy-run');
     cpSync(fixturePath('checkpoints', 'legacy-run'), run, { recursive: true });
-    const want = readMetrics(path.join(run, 'metrics.jsonl')).map(values);
+    const want = readMetrics(path.join(run, 'metrics.jsonl')).map(stepValues);
     const saved = readTrainingConfig(latestCheckpoint(run)!);
     const r = await train(resolveTrainConfig({ ...saved.train, outputDir: run }), { log: quiet, resume: true });
     assert.deepEqual([r.step, path.basename(r.checkpoint!)], [2, '0000002']);
-    const got = readMetrics(r.metricsFile).map(values);
+    const got = readMetrics(r.metricsFile).map(stepValues);
     assert.deepEqual(
       got.map((m) => m.step),
       [1, 2],

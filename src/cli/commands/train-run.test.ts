@@ -9,10 +9,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { readMetrics, type StepMetrics } from '../../train/metrics.js';
+import { readMetrics } from '../../train/metrics.js';
 import { train } from '../../train/trainer.js';
 import { parseArgs } from '../args.js';
 import { configFromArgs, trainCommand } from './train.js';
+import { stepValues } from '../../../test/step-values.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../..');
 const CLI = path.join(ROOT, 'dist/src/cli/main.js');
@@ -20,40 +21,12 @@ const tmp = mkdtempSync(path.join(tmpdir(), 'reg-train-run-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 const quiet = (): void => undefined;
 
-/** The computed values of a metrics line (timings removed). */
-const values = (m: StepMetrics) => ({
-  step: m.step,
-  loss: m.loss,
-  denoise: m.denoise,
-  proj: m.proj,
-  cls: m.cls,
-  gradNorm: m.gradNorm,
-  lr: m.lr,
-  images: m.images,
-});
+/** `reg train` on the synthetic source with a 2-block, width-32 model: seconds per run. */
+const TINY_RUN = ['train', '--config', 'cpu-synthetic', '--depth', '2', '--hidden-size', '32', '--num-heads', '2', '--encoder-depth', '1'];
 
 describe('reg train: a process', () => {
   it('a SIGKILLed `reg train` resumes with --resume to the same curve as an uninterrupted run', async () => {
-    const common = [
-      'train',
-      '--config',
-      'cpu-synthetic',
-      '--depth',
-      '2',
-      '--hidden-size',
-      '32',
-      '--num-heads',
-      '2',
-      '--encoder-depth',
-      '1',
-      '--max-train-steps',
-      '16',
-      '--checkpointing-steps',
-      '3',
-      '--no-progress',
-      '--batch-size',
-      '16',
-    ];
+    const common = [...TINY_RUN, '--max-train-steps', '16', '--checkpointing-steps', '3', '--no-progress', '--batch-size', '16'];
     // the uninterrupted reference runs in this process, from the same command line
     const ref = path.join(tmp, 'cli-ref');
     const { config } = configFromArgs(parseArgs([...common.slice(1), '--output-dir', ref], trainCommand.options).options);
@@ -83,8 +56,8 @@ describe('reg train: a process', () => {
     const lines: string[] = [];
     await train(again.config, { resume: again.resume, log: (l) => lines.push(l) });
     assert.match(lines.join('\n'), /resuming from .*checkpoints\/00000\d\d \(step \d+\)/);
-    const want = readMetrics(path.join(ref, 'metrics.jsonl')).map(values);
-    const got = readMetrics(metricsFile).map(values);
+    const want = readMetrics(path.join(ref, 'metrics.jsonl')).map(stepValues);
+    const got = readMetrics(metricsFile).map(stepValues);
     assert.equal(want.length, 16);
     assert.deepEqual(got, want);
   });
@@ -93,27 +66,7 @@ describe('reg train: a process', () => {
     const out = path.join(tmp, 'cli-nan');
     const r = spawnSync(
       process.execPath,
-      [
-        CLI,
-        'train',
-        '--config',
-        'cpu-synthetic',
-        '--depth',
-        '2',
-        '--hidden-size',
-        '32',
-        '--num-heads',
-        '2',
-        '--encoder-depth',
-        '1',
-        '--learning-rate',
-        '1e30',
-        '--max-train-steps',
-        '20',
-        '--output-dir',
-        out,
-        '--no-progress',
-      ],
+      [CLI, ...TINY_RUN, '--learning-rate', '1e30', '--max-train-steps', '20', '--output-dir', out, '--no-progress'],
       { encoding: 'utf8' },
     );
     assert.equal(r.status, 1);

@@ -4,8 +4,13 @@
  * `tensors.ts` for the conversion to and from the `Tensor` API.
  */
 
-/** Element types understood by the serializers (the same strings as the Tensor API's `DType`). */
-export type RawDType = 'float64' | 'float32' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint8' | 'bool';
+import { ITEM_SIZE, type DType } from '../dtype.js';
+
+/** Element types understood by the serializers: the Tensor API's `DType` (dtype.ts needs no native code). */
+export type RawDType = DType;
+
+/** Bytes per element of each dtype. */
+export { ITEM_SIZE };
 
 /**
  * A dense, C-contiguous tensor as bytes: `data.byteLength == numel(shape) * itemSize(dtype)`, elements in
@@ -21,20 +26,6 @@ export interface RawTensor {
   /** True when the source marked the tensor as requiring gradients (a `torch.nn.Parameter`). */
   readonly requiresGrad?: boolean;
 }
-
-/** Bytes per element of each dtype. */
-export const ITEM_SIZE: Readonly<Record<RawDType, number>> = Object.freeze({
-  float64: 8,
-  float32: 4,
-  float16: 2,
-  bfloat16: 2,
-  int64: 8,
-  int32: 4,
-  int16: 2,
-  int8: 1,
-  uint8: 1,
-  bool: 1,
-});
 
 /** True when `s` is one of the {@link RawDType} strings. */
 export function isRawDType(s: unknown): s is RawDType {
