@@ -28,3 +28,4 @@ export {
 } from './sit.js';
 export * from './checkpoint.js';
 export * from './pretrained.js';
+export * from './autoencoders/index.js';

@@ -1,5 +1,5 @@
 /**
- * Standard layers: Linear, LayerNorm, Embedding, Conv2d, BatchNorm2d, and timm's transformer Mlp
+ * Standard layers: Linear, LayerNorm, GroupNorm, Embedding, Conv2d, BatchNorm2d, and timm's transformer Mlp
  * (PyTorch parameter names and defaults). Parameters are allocated uninitialised and then initialised (so {@link skipInit} builds
  * leave them uninitialised).
  */
@@ -69,6 +69,35 @@ export class LayerNorm extends Module {
 
   forward(x: Tensor): Tensor {
     return F.layerNorm(x, [this.dim], this.weight, this.bias, this.eps);
+  }
+}
+
+/**
+ * GroupNorm over (N, C, …): the C channels split into `groups` groups, each normalised over its channels
+ * and all positions, y = (x − E[x]) / √(Var[x] + ε) · γ + β (biased variance), with per-channel affine
+ * γ (weight, init 1) and β (bias, init 0), as PyTorch's nn.GroupNorm.
+ */
+export class GroupNorm extends Module {
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly eps: number;
+
+  constructor(
+    readonly groups: number,
+    readonly channels: number,
+    { eps = 1e-5, affine = true } = {},
+  ) {
+    super();
+    if (!Number.isInteger(groups) || groups < 1 || channels % groups !== 0) {
+      throw new RangeError(`GroupNorm: ${channels} channels cannot be split into ${groups} groups`);
+    }
+    this.eps = eps;
+    this.weight = affine ? this.param('weight', ones_(empty([channels]))) : null;
+    this.bias = affine ? this.param('bias', zeros_(empty([channels]))) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    return F.groupNorm(x, this.groups, this.weight, this.bias, this.eps);
   }
 }
 
