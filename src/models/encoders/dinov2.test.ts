@@ -33,7 +33,7 @@ function close(a: Tensor, b: Tensor, what: string, tol = 2e-4): number {
 test('registry knows dinov2 and refuses to run without local weights', async () => {
   assert.ok(encoderNames().includes('dinov2'));
   await assert.rejects(createEncoder('dinov2'), /local weights file/);
-  await assert.rejects(createEncoder('nope'), /unknown encoder 'nope' \(known: mobilenetv2, dinov2\)/);
+  await assert.rejects(createEncoder('nope'), /unknown encoder 'nope' \(known: mobilenetv2, dinov2, dinov2-vit-b, dinov2reg-vit-b\)/);
 });
 
 test('HF layout loads: config from shapes and config.json, registers detected', () => {

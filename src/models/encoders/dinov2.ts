@@ -1,15 +1,18 @@
 /**
- * DINOv2 ViT (the encoder of the official REG code) from a local Hugging Face `Dinov2Model`
- * safetensors file (facebook/dinov2-{small,base,large}; `…-with-registers` too). Nothing is downloaded:
- * pass the file (its `config.json`, if beside it, gives heads and ε).
+ * DINOv2 ViT (the encoder of the official REG code) from local weights, in either layout: the torch.hub
+ * state dicts the official code loads (`dinov2_vitb14_pretrain.pth`, `dinov2_vitb14_reg4_pretrain.pth`;
+ * dinov2-hub.ts maps their names) or a Hugging Face `Dinov2Model` file (facebook/dinov2-{small,base,large},
+ * `…-with-registers` too; its `config.json`, if beside it, gives heads and ε). Nothing is downloaded.
  *
  *   x   = [cls + pos₀ ; (registers) ; PatchEmbed₁₄(img) + pos₁…]       pos resampled once to the grid
  *   x   = x + ls₁ ⊙ Attn(LN₁(x));  x = x + ls₂ ⊙ MLP(LN₂(x))           per layer (MLP: fc1 → GELU → fc2)
  *   out = LN(x);  cls = out[:, 0] (x_norm_clstoken),  patches = out[:, 1+R:] (x_norm_patchtokens)
  *
- * Position embeddings: the patch part of `embeddings.position_embeddings` (M×M, M = 37 for the
- * released 518-px models) is resampled to the token grid once, bicubic with antialias, as REG does with
- * timm's `resample_abs_pos_embed` (the class position is kept).
+ * Position embeddings: the patch part of the stored embeddings (M×M, M = 37 for the released 518-px
+ * models) is resampled to the token grid once, bicubic with antialias (size given, align_corners false),
+ * as REG's `load_encoders` does with timm's `resample_abs_pos_embed` (the class position is kept). DINOv2's
+ * own `interpolate_pos_encoding` (scale factor (w₀ + 0.1)/M, no antialias in `dinov2_vitb14`) then never
+ * runs: the resampled grid already matches the input (`npatch == N and w == h`).
  * Preprocessing (REG's `preprocess_raw_image`): x/255 → Normalize(ImageNet mean, std) → bicubic
  * resize to inputSize (no antialias; normalise then resize).
  */
@@ -18,7 +21,8 @@ import { dirname, join } from 'node:path';
 import { Conv2d, init, LayerNorm, Linear, Mlp, Module, ModuleList } from '../../nn/index.js';
 import * as torch from '../../torch/index.js';
 import type { Device, Tensor } from '../../torch/index.js';
-import { loadSafetensors } from '../../torch/io/index.js';
+import { asStateDict, loadPt, loadSafetensors } from '../../torch/io/index.js';
+import { DINOV2_HUB_CONFIG_KEYS, dinov2HubToHf, isDinov2HubState } from './dinov2-hub.js';
 import type { EncoderFactory, EncoderInfo, EncoderOptions, EncoderOutput, RepresentationEncoder } from './encoder.js';
 import { stateDigest } from './mobilenetv2-weights.js';
 import { resizeSquare, toUnitRgb } from './preprocess.js';
@@ -250,58 +254,168 @@ export class Dinov2 extends Module {
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' ? v : undefined);
 
+/** Where, in one weights layout, the tensors whose shapes give the {@link Dinov2Config} are. */
+export interface Dinov2ConfigKeys {
+  /** Class token (1, 1, C). */
+  readonly cls: string;
+  /** Position embeddings (1, 1 + M², C). */
+  readonly pos: string;
+  /** Patch-embedding kernel (C, 3, p, p). */
+  readonly patch: string;
+  /** Register tokens (1, R, C), absent without registers. */
+  readonly registers: string;
+  /** A tensor present once per layer (counts the layers). */
+  readonly norm1: (layer: number) => string;
+  /** First MLP layer of layer 0 (mlpDim, C). */
+  readonly fc1: string;
+  /** Present only in SwiGLU models (dinov2-giant), which are not supported. */
+  readonly swiglu: string;
+}
+
+/** Where the config-giving tensors are in a Hugging Face `Dinov2Model` state dict. */
+export const DINOV2_HF_CONFIG_KEYS: Dinov2ConfigKeys = {
+  cls: 'embeddings.cls_token',
+  pos: 'embeddings.position_embeddings',
+  patch: 'embeddings.patch_embeddings.projection.weight',
+  registers: 'embeddings.register_tokens',
+  norm1: (layer) => `encoder.layer.${layer}.norm1.weight`,
+  fc1: 'encoder.layer.0.mlp.fc1.weight',
+  swiglu: 'encoder.layer.0.mlp.weights_in.weight',
+};
+
+/**
+ * The config of a DINOv2 state dict in the layout `keys` describes: sizes from the tensor shapes;
+ * heads = `numHeads` when given, else C / 64 (head size 64 in every released DINOv2); ε = `layerNormEps`
+ * when given, else 1e-6 (DINOv2's `partial(nn.LayerNorm, eps=1e-6)`).
+ */
+export function dinov2ConfigFromKeys(
+  state: ReadonlyMap<string, Tensor>,
+  keys: Dinov2ConfigKeys,
+  { numHeads, layerNormEps = 1e-6 }: { numHeads?: number | undefined; layerNormEps?: number | undefined } = {},
+): Dinov2Config {
+  const need = (k: string): Tensor => {
+    const t = state.get(k);
+    if (t === undefined) throw new Error(`missing ${k}`);
+    return t;
+  };
+  const C = need(keys.cls).shape[2]!;
+  const pos = need(keys.pos).shape[1]! - 1;
+  const M = Math.round(Math.sqrt(pos));
+  if (M * M !== pos) throw new Error(`${pos} patch position embeddings (${keys.pos}) is not a square grid`);
+  let L = 0;
+  while (state.has(keys.norm1(L))) L++;
+  if (L === 0) throw new Error(`no layers (missing ${keys.norm1(0)})`);
+  if (state.has(keys.swiglu)) throw new Error('SwiGLU MLP (dinov2-giant) is not supported');
+  const heads = numHeads ?? C / 64;
+  if (!Number.isInteger(heads) || heads < 1 || C % heads !== 0) {
+    throw new Error(
+      numHeads === undefined
+        ? `width ${C} is not a multiple of 64 (the head size of every released DINOv2): give the head count (numHeads, or num_attention_heads in config.json)`
+        : `${numHeads} heads do not divide the width ${C}`,
+    );
+  }
+  return {
+    hiddenSize: C,
+    numLayers: L,
+    numHeads: heads,
+    mlpDim: need(keys.fc1).shape[0]!,
+    patchSize: need(keys.patch).shape[2]!,
+    posGrid: M,
+    numRegisters: state.get(keys.registers)?.shape[1] ?? 0,
+    layerNormEps,
+  };
+}
+
 /**
  * The config of a HF DINOv2 state dict: sizes from the tensor shapes; heads and ε from `hf` (the
  * `config.json` object) when given, else head size 64 and ε 1e-6 (true for every released DINOv2).
  */
 export function dinov2ConfigFromState(state: ReadonlyMap<string, Tensor>, hf: Record<string, unknown> = {}): Dinov2Config {
-  const need = (k: string): Tensor => {
-    const t = state.get(k);
-    if (t === undefined) throw new Error(`DINOv2 checkpoint: missing ${k}`);
-    return t;
-  };
-  const C = need('embeddings.cls_token').shape[2]!;
-  const pos = need('embeddings.position_embeddings').shape[1]! - 1;
-  const M = Math.round(Math.sqrt(pos));
-  if (M * M !== pos) throw new Error(`DINOv2 checkpoint: ${pos} patch position embeddings is not a square grid`);
-  let L = 0;
-  while (state.has(`encoder.layer.${L}.norm1.weight`)) L++;
-  if (L === 0) throw new Error('DINOv2 checkpoint: no encoder.layer.0');
-  if (state.has('encoder.layer.0.mlp.weights_in.weight')) throw new Error('DINOv2 checkpoint: SwiGLU MLP (dinov2-giant) is not supported');
-  return {
-    hiddenSize: C,
-    numLayers: L,
-    numHeads: num(hf['num_attention_heads']) ?? C / 64,
-    mlpDim: need('encoder.layer.0.mlp.fc1.weight').shape[0]!,
-    patchSize: need('embeddings.patch_embeddings.projection.weight').shape[2]!,
-    posGrid: M,
-    numRegisters: state.get('embeddings.register_tokens')?.shape[1] ?? 0,
-    layerNormEps: num(hf['layer_norm_eps']) ?? 1e-6,
-  };
+  return dinov2ConfigFromKeys(state, DINOV2_HF_CONFIG_KEYS, {
+    numHeads: num(hf['num_attention_heads']),
+    layerNormEps: num(hf['layer_norm_eps']),
+  });
+}
+
+/** The two file layouts {@link loadDinov2} reads. */
+export type Dinov2Layout = 'hugging-face' | 'torch-hub';
+
+/** How each layout is recognised, for messages. */
+const LAYOUT_SIGNS: Readonly<Record<Dinov2Layout, string>> = {
+  'hugging-face': 'Hugging Face layout (keys embeddings.*, encoder.layer.N.*)',
+  'torch-hub': 'torch.hub layout (keys cls_token, pos_embed, blocks.N.*)',
+};
+
+/** The layout of a DINOv2 state dict, from its keys (throws, naming both layouts, when it is neither). */
+export function guessDinov2Layout(keys: readonly string[]): Dinov2Layout {
+  if (keys.some((k) => /^(dinov2\.)?(embeddings|encoder\.layer)\./.test(k))) return 'hugging-face';
+  if (isDinov2HubState(keys)) return 'torch-hub';
+  throw new Error(
+    `neither the ${LAYOUT_SIGNS['hugging-face']} nor the ${LAYOUT_SIGNS['torch-hub']}; its first keys: ${keys.slice(0, 5).join(', ') || '(none)'}`,
+  );
+}
+
+/** The tensors of a `.safetensors` file, or of a torch.save'd state dict (`.pth`, `.pt`, `.bin`). */
+function readStateDict(path: string): Map<string, Tensor> {
+  return path.endsWith('.safetensors') ? loadSafetensors(path).tensors : asStateDict(loadPt(path), path);
+}
+
+/** HF state dict (keys with or without a `dinov2.` prefix; pooler and head keys dropped) and its config. */
+function fromHuggingFace(tensors: ReadonlyMap<string, Tensor>, path: string, numHeads: number | undefined) {
+  const configPath = join(dirname(path), 'config.json');
+  const hf = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>) : {};
+  const state = new Map<string, Tensor>();
+  for (const [k, t] of tensors) {
+    const key = k.startsWith('dinov2.') ? k.slice('dinov2.'.length) : k;
+    if (key.startsWith('embeddings.') || key.startsWith('encoder.') || key.startsWith('layernorm.')) state.set(key, t);
+  }
+  const config = dinov2ConfigFromState(state, numHeads === undefined ? hf : { ...hf, num_attention_heads: numHeads });
+  return { config, state };
+}
+
+/** torch.hub state dict, renamed to the HF names (dinov2-hub.ts), and its config. */
+function fromTorchHub(tensors: ReadonlyMap<string, Tensor>, numHeads: number | undefined) {
+  const config = dinov2ConfigFromKeys(tensors, DINOV2_HUB_CONFIG_KEYS, { numHeads });
+  return { config, state: dinov2HubToHf(tensors, config) };
+}
+
+/** Options of {@link loadDinov2}. */
+export interface LoadDinov2Options {
+  /** Attention heads (default: `config.json` beside a HF file, else width / 64). */
+  readonly numHeads?: number;
 }
 
 /**
- * Loads a HF DINOv2 safetensors file (keys with or without a `dinov2.` prefix; pooler/head keys are
- * ignored). `config.json` beside it is read when present.
+ * Loads DINOv2 weights in either layout, told apart by the keys: a torch.hub state dict
+ * (`dinov2_vitb14_pretrain.pth`, `dinov2_vitb14_reg4_pretrain.pth`; see dinov2-hub.ts) or a Hugging Face
+ * `Dinov2Model` file (`model.safetensors` or `pytorch_model.bin`; keys with or without a `dinov2.`
+ * prefix, pooler/head keys ignored; `config.json` beside it is read when present). Both give the same
+ * network and the same `sha256` for the same weights. Errors name the file, the layout guessed and the
+ * missing, unexpected or wrong-shaped key.
  */
-export function loadDinov2(path: string): { net: Dinov2; sha256: string } {
-  if (!existsSync(path)) throw new Error(`DINOv2 weights not found: ${path} (give a local Hugging Face model.safetensors)`);
-  const configPath = join(dirname(path), 'config.json');
-  const hf = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>) : {};
-  const { tensors } = loadSafetensors(path);
-  try {
-    const state = new Map<string, Tensor>();
-    for (const [k, t] of tensors) {
-      const key = k.startsWith('dinov2.') ? k.slice('dinov2.'.length) : k;
-      if (key.startsWith('embeddings.') || key.startsWith('encoder.') || key.startsWith('layernorm.')) state.set(key, t);
-    }
-    const config = dinov2ConfigFromState(state, hf);
-    const net = init.skipInit(() => new Dinov2(config));
-    net.loadStateDict(state);
-    return { net, sha256: stateDigest(net.stateDict()) };
-  } finally {
-    for (const t of tensors.values()) t.dispose();
+export function loadDinov2(path: string, options: LoadDinov2Options = {}): { net: Dinov2; sha256: string; layout: Dinov2Layout } {
+  if (!existsSync(path)) {
+    throw new Error(
+      `DINOv2 weights not found: ${path} (give a local torch.hub dinov2_vitb14_pretrain.pth or Hugging Face model.safetensors)`,
+    );
   }
+  return torch.scope(() => {
+    const tensors = readStateDict(path);
+    let layout: Dinov2Layout | undefined;
+    let net: Dinov2 | undefined;
+    try {
+      layout = guessDinov2Layout([...tensors.keys()]);
+      const { config, state } =
+        layout === 'torch-hub' ? fromTorchHub(tensors, options.numHeads) : fromHuggingFace(tensors, path, options.numHeads);
+      net = init.skipInit(() => new Dinov2(config));
+      net.loadStateDict(state);
+      return { net, sha256: stateDigest(net.stateDict()), layout };
+    } catch (e) {
+      net?.dispose();
+      const guessed = layout === undefined ? '' : ` (${LAYOUT_SIGNS[layout]}, guessed from its keys)`;
+      throw new Error(`DINOv2 weights ${path}${guessed}: ${(e as Error).message}`);
+    }
+  });
 }
 
 // -------------------------------------------------------------------------------------------------
@@ -311,9 +425,8 @@ export function loadDinov2(path: string): { net: Dinov2; sha256: string } {
 /** Default side (REG at 256 px: 224 → 16×16 tokens). */
 export const DINOV2_INPUT_SIZE = 224;
 
-/** DINOv2 as a representation encoder (REG's target network). */
+/** DINOv2 as a representation encoder (REG's target network): class token and patch tokens, registers dropped. */
 export class Dinov2Encoder implements RepresentationEncoder {
-  readonly name = 'dinov2';
   readonly dim: number;
   readonly grid: readonly [number, number];
   readonly numPatches: number;
@@ -327,6 +440,8 @@ export class Dinov2Encoder implements RepresentationEncoder {
     readonly inputSize: number,
     readonly device: Device,
     weights: { source: string; sha256: string },
+    /** Registry name (`dinov2`, or one of REG's names such as `dinov2-vit-b`). */
+    readonly name = 'dinov2',
   ) {
     if (!Number.isInteger(inputSize) || inputSize < net.config.patchSize) throw new RangeError(`dinov2: bad inputSize ${inputSize}`);
     this.dim = net.config.hiddenSize;
@@ -376,21 +491,76 @@ export class Dinov2Encoder implements RepresentationEncoder {
   }
 }
 
-/** Builds the encoder from `options.weights` (a HF DINOv2 safetensors file; required). */
-export async function createDinov2Encoder(options: EncoderOptions = {}): Promise<Dinov2Encoder> {
-  if (options.weights === undefined) {
-    throw new Error('dinov2: pass the local weights file (Hugging Face facebook/dinov2-base model.safetensors); it is not downloaded');
-  }
-  const { net, sha256 } = loadDinov2(options.weights);
-  const device = options.device ?? 'cpu';
-  if (device !== 'cpu') net.to({ device });
-  return new Dinov2Encoder(net, options.inputSize ?? DINOV2_INPUT_SIZE, device, { source: options.weights, sha256 });
+/** What a registry name of DINOv2 promises: REG's `--enc-type` names fix the torch.hub model. */
+export interface Dinov2Name {
+  readonly name: string;
+  /** The torch.hub weights file REG loads for this name (e.g. `dinov2_vitb14_pretrain.pth`). */
+  readonly hubFile?: string;
+  /** Register tokens the weights must have. */
+  readonly registers?: number;
 }
 
-/** Registry entry `dinov2`. */
-export const DINOV2_ENCODER: EncoderFactory = {
-  name: 'dinov2',
-  description: 'DINOv2 ViT from a local Hugging Face safetensors file (REG default: dinov2-base, 768-d, CLS + 16×16 patches at 224)',
-  defaultInputSize: DINOV2_INPUT_SIZE,
-  create: (options) => createDinov2Encoder(options),
-};
+/** The architecture of torch.hub's `dinov2_vitb14` (`vit_base`, patch 14, 518-px pretraining grid). */
+const VIT_B14 = { hiddenSize: 768, numLayers: 12, numHeads: 12, patchSize: 14, posGrid: 37 } as const;
+
+/**
+ * Builds the encoder from `options.weights` (required; either layout, see {@link loadDinov2}); option
+ * `numHeads` overrides the head count. `expect` refuses weights whose register count differs from what
+ * the name promises, and notes (on `options.log`) weights that are not the ViT-B/14 the name says.
+ */
+export async function createDinov2Encoder(options: EncoderOptions = {}, expect: Dinov2Name = { name: 'dinov2' }): Promise<Dinov2Encoder> {
+  const { name } = expect;
+  if (options.weights === undefined) {
+    throw new Error(
+      `${name}: pass the local weights file with --encoder-weights <file> (torch.hub ${expect.hubFile ?? 'dinov2_vitb14_pretrain.pth'} or a Hugging Face model.safetensors); it is not downloaded`,
+    );
+  }
+  if (!existsSync(options.weights)) throw new Error(`${name}: --encoder-weights ${options.weights} does not exist`);
+  const numHeads = options['numHeads'];
+  if (numHeads !== undefined && typeof numHeads !== 'number') throw new TypeError(`${name}: numHeads must be a number`);
+  const { net, sha256 } = loadDinov2(options.weights, numHeads === undefined ? {} : { numHeads });
+  const c = net.config;
+  if (expect.registers !== undefined && c.numRegisters !== expect.registers) {
+    net.dispose();
+    const other = expect.registers === 0 ? 'dinov2reg-vit-b' : 'dinov2-vit-b';
+    throw new Error(
+      `${name} (${expect.hubFile}) has ${expect.registers} register tokens, but ${options.weights} has ${c.numRegisters}; use --encoder ${other} (or dinov2) for these weights`,
+    );
+  }
+  if (expect.hubFile !== undefined && Object.entries(VIT_B14).some(([k, v]) => c[k as keyof typeof VIT_B14] !== v)) {
+    options.log?.(
+      `${name}: ${options.weights} is not ViT-B/14 (width ${c.hiddenSize}, ${c.numLayers} layers, ${c.numHeads} heads, patch ${c.patchSize}, ${c.posGrid}² positions); using it as it is`,
+    );
+  }
+  const device = options.device ?? 'cpu';
+  if (device !== 'cpu') net.to({ device });
+  return new Dinov2Encoder(net, options.inputSize ?? DINOV2_INPUT_SIZE, device, { source: options.weights, sha256 }, name);
+}
+
+function dinov2Factory(expect: Dinov2Name, description: string): EncoderFactory {
+  return { name: expect.name, description, defaultInputSize: DINOV2_INPUT_SIZE, create: (options) => createDinov2Encoder(options, expect) };
+}
+
+/** Registry entry `dinov2`: any DINOv2 ViT/14 (or other patch size) in either layout, registers or not. */
+export const DINOV2_ENCODER = dinov2Factory(
+  { name: 'dinov2' },
+  'DINOv2 ViT from a local torch.hub .pth or Hugging Face safetensors file (REG default: ViT-B/14, 768-d, CLS + 16×16 patches at 224)',
+);
+
+/**
+ * Registry entry `dinov2-vit-b`: REG's `--enc-type dinov2-vit-b` (the paper presets), i.e. torch.hub
+ * `dinov2_vitb14` without registers: ViT-B/14, 768-d; at 224 px 16×16 = 256 patch tokens + the class token.
+ */
+export const DINOV2_VIT_B_ENCODER = dinov2Factory(
+  { name: 'dinov2-vit-b', hubFile: 'dinov2_vitb14_pretrain.pth', registers: 0 },
+  "REG's dinov2-vit-b: DINOv2 ViT-B/14 without registers (--encoder-weights dinov2_vitb14_pretrain.pth or facebook/dinov2-base), 768-d, CLS + 16×16 patches at 224",
+);
+
+/**
+ * Registry entry `dinov2reg-vit-b`: the name REG's `load_encoders` parses into torch.hub
+ * `dinov2_vitb14_reg` (`'reg' in encoder_type`): ViT-B/14 with 4 register tokens, dropped from the output.
+ */
+export const DINOV2REG_VIT_B_ENCODER = dinov2Factory(
+  { name: 'dinov2reg-vit-b', hubFile: 'dinov2_vitb14_reg4_pretrain.pth', registers: 4 },
+  "REG's dinov2reg-vit-b: DINOv2 ViT-B/14 with 4 registers (--encoder-weights dinov2_vitb14_reg4_pretrain.pth or facebook/dinov2-with-registers-base), 768-d, CLS + 16×16 patches at 224",
+);

@@ -94,6 +94,8 @@ export interface EncoderFactory {
 const BUILTIN: Readonly<Record<string, () => Promise<EncoderFactory>>> = {
   mobilenetv2: async () => (await import('./mobilenetv2-encoder.js')).MOBILENETV2_ENCODER,
   dinov2: async () => (await import('./dinov2.js')).DINOV2_ENCODER,
+  'dinov2-vit-b': async () => (await import('./dinov2.js')).DINOV2_VIT_B_ENCODER,
+  'dinov2reg-vit-b': async () => (await import('./dinov2.js')).DINOV2REG_VIT_B_ENCODER,
 };
 
 const REGISTRY = new Map<string, EncoderFactory>();

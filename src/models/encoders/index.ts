@@ -1,6 +1,7 @@
 /**
  * Representation encoders (REPA/REG targets): one interface, a registry, MobileNetV2 (nsfwjs 4.4.0
- * ImageNet weights, converted and cached) and DINOv2 (local Hugging Face safetensors).
+ * ImageNet weights, converted and cached) and DINOv2 (local torch.hub .pth or Hugging Face safetensors;
+ * also under REG's names `dinov2-vit-b`, `dinov2reg-vit-b`).
  */
 export * from './encoder.js';
 export { toUnitRgb, resizeSquare } from './preprocess.js';
@@ -47,9 +48,19 @@ export {
   Dinov2Encoder,
   createDinov2Encoder,
   loadDinov2,
+  guessDinov2Layout,
   dinov2ConfigFromState,
+  dinov2ConfigFromKeys,
+  DINOV2_HF_CONFIG_KEYS,
   DINOV2_ENCODER,
+  DINOV2_VIT_B_ENCODER,
+  DINOV2REG_VIT_B_ENCODER,
   IMAGENET_MEAN,
   IMAGENET_STD,
   type Dinov2Config,
+  type Dinov2ConfigKeys,
+  type Dinov2Layout,
+  type Dinov2Name,
+  type LoadDinov2Options,
 } from './dinov2.js';
+export { DINOV2_HUB_CONFIG_KEYS, dinov2HubTensors, dinov2HubToHf, isDinov2HubState } from './dinov2-hub.js';
