@@ -32,3 +32,14 @@ export {
   type LatentPosterior,
   type AutoencoderKLInitOptions,
 } from './autoencoder-kl.js';
+export { type AutoencoderLayout, LAYOUT_DESCRIPTIONS, guessLayout, layoutKey } from './layouts.js';
+export {
+  loadAutoencoder,
+  readAutoencoder,
+  saveAutoencoder,
+  inferAutoencoderConfig,
+  AutoencoderLoadError,
+  DIFFUSERS_VAE_FILES,
+  type LoadAutoencoderOptions,
+  type AutoencoderContents,
+} from './load.js';
