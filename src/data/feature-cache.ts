@@ -6,8 +6,12 @@
  *   manifest.json               settings (dataset, encoder info, dtype, shard size) and, per finished
  *                               shard: file, first index, count, byte size, sha256
  *   shard-00000.safetensors     images [0, S):  cls (n, C), patches (n, T, C) in float16|float32,
- *   shard-00001.safetensors     labels (n,) int32; metadata {start, count}
- *   …
+ *   shard-00001.safetensors     labels (n,) int32; with an autoencoder (format 2) also posterior
+ *   …                           (n, 2L, h, w) float32 = [mean; std] of its posterior at x/127.5 − 1
+ *                               (REPA/REG's `img-mean-std` arrays); metadata {start, count}
+ *
+ * Format versions: `reg-ts/feature-cache@2` adds `latents` (the autoencoder and the moment shape, or
+ * null) to the manifest; caches of format 1 still open (as caches without latents).
  *
  * Writing is crash-safe and resumable: every file is written atomically (temporary file, fsync,
  * rename) and the manifest lists a shard only after its file is complete, so after a kill a rerun with
@@ -25,10 +29,14 @@ import { loadSafetensors, SerializationError, writeSafetensorsItems } from '../t
 import { writeFileAtomic } from '../util/atomic.js';
 import { Progress } from '../util/progress.js';
 import { imageBytes, type ImageDataset } from './dataset.js';
+import type { PosteriorEncoder } from './latents.js';
 import { forEachConcurrent } from './pool.js';
 
 /** `format` of manifests written by this version. */
-export const FEATURE_CACHE_FORMAT = 'reg-ts/feature-cache@1';
+export const FEATURE_CACHE_FORMAT = 'reg-ts/feature-cache@2';
+
+/** Formats this version reads (1: no latents). */
+const READABLE_FORMATS: readonly string[] = ['reg-ts/feature-cache@1', FEATURE_CACHE_FORMAT];
 
 /** Name of the manifest inside a cache directory. */
 export const MANIFEST_FILE = 'manifest.json';
@@ -43,6 +51,14 @@ export interface CachedDatasetInfo extends Pick<
 > {
   /** How it was named on the command line, e.g. `fashion-mnist:train`. */
   readonly spec: string;
+}
+
+/** The autoencoder posterior a cache holds per image. */
+export interface CachedLatentsInfo {
+  /** The autoencoder (its {@link PosteriorEncoder.info}). */
+  readonly autoencoder: PosteriorEncoder['info'];
+  /** Moment shape (2L, h, w): [mean; std]. */
+  readonly shape: readonly [number, number, number];
 }
 
 /** One finished shard. */
@@ -69,6 +85,8 @@ export interface FeatureCacheSettings {
   readonly tokens: number;
   /** Channels C. */
   readonly dim: number;
+  /** The autoencoder posterior stored beside the tokens, or null (format 1 caches: absent). */
+  readonly latents: CachedLatentsInfo | null;
 }
 
 /** manifest.json. */
@@ -102,17 +120,17 @@ export function readManifest(dir: string): FeatureCacheManifest {
   } catch (err) {
     throw new FeatureCacheError(`${path}: not valid JSON (${(err as Error).message})`);
   }
-  if (m.format !== FEATURE_CACHE_FORMAT)
-    throw new FeatureCacheError(`${path}: format ${JSON.stringify(m.format)}, expected ${FEATURE_CACHE_FORMAT}`);
+  if (!READABLE_FORMATS.includes(m.format))
+    throw new FeatureCacheError(`${path}: format ${JSON.stringify(m.format)}, expected one of ${READABLE_FORMATS.join(', ')}`);
   if (!Array.isArray(m.shards) || typeof m.count !== 'number' || typeof m.shardSize !== 'number') {
     throw new FeatureCacheError(`${path}: malformed manifest`);
   }
-  return m;
+  return { ...m, latents: m.latents ?? null };
 }
 
 function settingsOf(m: FeatureCacheSettings): FeatureCacheSettings {
-  const { format, dataset, encoder, dtype, shardSize, count, tokens, dim } = m;
-  return { format, dataset, encoder, dtype, shardSize, count, tokens, dim };
+  const { format, dataset, encoder, dtype, shardSize, count, tokens, dim, latents } = m;
+  return { format, dataset, encoder, dtype, shardSize, count, tokens, dim, latents };
 }
 
 /** Keys (dotted) whose values differ between two JSON values. */
@@ -149,6 +167,8 @@ export interface PrepareFeatureCacheOptions {
   /** How the dataset is named (stored in the manifest), e.g. `fashion-mnist:train`. */
   readonly datasetSpec: string;
   readonly encoder: RepresentationEncoder;
+  /** Also store the posterior moments of this autoencoder (the dataset must deliver RGB images). */
+  readonly autoencoder?: PosteriorEncoder;
   /** Output directory. */
   readonly out: string;
   /** Default float16 (half the disk; targets are normalised features, far above half precision's resolution). */
@@ -191,6 +211,19 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
   if (!Number.isInteger(shardSize) || shardSize < 1) throw new RangeError(`shardSize must be a positive integer, got ${shardSize}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   if (count < 1) throw new RangeError(`${dataset.name}: nothing to cache`);
+  const { autoencoder } = options;
+  if (autoencoder && dataset.channels !== 3)
+    throw new FeatureCacheError(`${dataset.name} has ${dataset.channels}-channel images; the autoencoder encodes RGB`);
+  const latents: CachedLatentsInfo | null = autoencoder
+    ? {
+        autoencoder: JSON.parse(JSON.stringify(autoencoder.info)) as PosteriorEncoder['info'],
+        shape: [2 * autoencoder.latentChannels, dataset.height / autoencoder.downsampling, dataset.width / autoencoder.downsampling],
+      }
+    : null;
+  if (latents && !latents.shape.every(Number.isInteger))
+    throw new FeatureCacheError(
+      `${dataset.name}: ${dataset.height}×${dataset.width} images are not a multiple of the autoencoder's downsampling ${autoencoder!.downsampling}`,
+    );
   const settings: FeatureCacheSettings = {
     format: FEATURE_CACHE_FORMAT,
     dataset: {
@@ -209,6 +242,7 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
     count,
     tokens: encoder.numPatches,
     dim: encoder.dim,
+    latents,
   };
   const numShards = Math.ceil(count / shardSize);
   mkdirSync(out, { recursive: true });
@@ -245,13 +279,18 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
   const doneImages = [...done.values()].reduce((n, s) => n + s.count, 0);
   if (reused > 0) options.log?.(`${out}: ${reused}/${numShards} shards already done (${doneImages} images)`);
 
-  const progress = options.progress === false ? null : new Progress(`prepare ${encoder.name}`, count, { unit: 'img', initial: doneImages });
+  const what = `${encoder.name}${autoencoder ? ' + autoencoder' : ''}`;
+  const progress = options.progress === false ? null : new Progress(`prepare ${what}`, count, { unit: 'img', initial: doneImages });
   const bytesPerImage = imageBytes(dataset);
   const loadRange = async (start: number, n: number): Promise<{ images: Uint8Array; labels: Int32Array }> => {
     const images = new Uint8Array(n * bytesPerImage);
     const labels = new Int32Array(n);
     await forEachConcurrent(n, 16, async (k) => {
-      const s = await dataset.get(start + k);
+      const s = await dataset.get(start + k).catch((err: Error) => {
+        throw new FeatureCacheError(
+          `${err.message} (image ${start + k} of ${dataset.name}); prepare stops at an image it cannot read: remove or replace the file, then rerun with the same options (finished shards are kept)`,
+        );
+      });
       images.set(s.pixels, k * bytesPerImage);
       labels[k] = s.label;
     });
@@ -270,6 +309,8 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
     const C = encoder.dim;
     const clsBuf = new Uint8Array(n * C * item);
     const patchBuf = new Uint8Array(n * T * C * item);
+    const momentSize = latents ? latents.shape.reduce((a, b) => a * b, 1) : 0;
+    const posteriorBuf = new Float32Array(n * momentSize);
     const labels = new Int32Array(n);
     // Load batch k+1 (sharp decodes on its thread pool) while batch k is encoded.
     let next = loadRange(start, Math.min(batchSize, n));
@@ -285,6 +326,7 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
           throw new Error(`encoder returned patches [${patches.shape.join(', ')}], expected [${b}, ${T}, ${C}]`);
         clsBuf.set(cls.to({ dtype, device: 'cpu' }).toBytes(), off * C * item);
         patchBuf.set(patches.to({ dtype, device: 'cpu' }).toBytes(), off * T * C * item);
+        if (autoencoder) posteriorBuf.set(autoencoder.moments(x).toTypedArray() as Float32Array, off * momentSize);
       });
       progress?.tick(b);
       encodedImages += b;
@@ -297,6 +339,16 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
         { name: 'cls', dtype, shape: [n, C], bytes: () => clsBuf },
         { name: 'patches', dtype, shape: [n, T, C], bytes: () => patchBuf },
         { name: 'labels', dtype: 'int32', shape: [n], bytes: () => new Uint8Array(labels.buffer) },
+        ...(latents
+          ? [
+              {
+                name: 'posterior',
+                dtype: 'float32' as const,
+                shape: [n, ...latents.shape],
+                bytes: () => new Uint8Array(posteriorBuf.buffer),
+              },
+            ]
+          : []),
       ],
       { start: String(start), count: String(n), format: FEATURE_CACHE_FORMAT },
     );
@@ -332,14 +384,19 @@ export interface CachedFeatures {
   readonly patches: Tensor;
   /** (n,) labels as stored at prepare time. */
   readonly labels: Int32Array;
+  /** (n, 2L, h, w) float32 posterior moments [mean; std], or null when the cache has no latents. */
+  readonly posterior: Tensor | null;
 }
 
 interface LoadedShard {
   readonly record: ShardRecord;
   readonly cls: Tensor;
   readonly patches: Tensor;
+  readonly posterior: Tensor | null;
   readonly labels: Int32Array;
 }
+
+const shardTensors = (s: LoadedShard): Tensor[] => [s.cls, s.patches, ...(s.posterior ? [s.posterior] : [])];
 
 /** A complete, verified feature cache, read by dataset index (shards memory-mapped). */
 export class FeatureCache {
@@ -391,26 +448,28 @@ export class FeatureCache {
           throw err;
         }
         const [cls, patches, labels] = [tensors.get('cls'), tensors.get('patches'), tensors.get('labels')];
-        const want = (t: Tensor | undefined, shape: number[], dtype: string): boolean =>
+        const posterior = m.latents ? tensors.get('posterior') : undefined;
+        const want = (t: Tensor | undefined, shape: readonly number[], dtype: string): boolean =>
           t !== undefined && t.dtype === dtype && t.shape.join() === shape.join();
         if (
           !want(cls, [s.count, m.dim], m.dtype) ||
           !want(patches, [s.count, m.tokens, m.dim], m.dtype) ||
-          !want(labels, [s.count], 'int32')
+          !want(labels, [s.count], 'int32') ||
+          (m.latents !== null && !want(posterior, [s.count, ...m.latents.shape], 'float32'))
         ) {
           for (const t of tensors.values()) t.dispose();
-          throw new FeatureCacheError(`feature cache ${dir}: ${s.file} does not hold cls/patches/labels shaped as the manifest says`);
+          throw new FeatureCacheError(
+            `feature cache ${dir}: ${s.file} does not hold cls/patches/labels${m.latents ? '/posterior' : ''} shaped as the manifest says`,
+          );
         }
-        torch.keep([cls, patches]);
         const labelArray = Int32Array.from(labels!.toTypedArray() as Int32Array);
-        labels!.dispose();
-        shards.push({ record: s, cls: cls!, patches: patches!, labels: labelArray });
+        const kept = [cls!, patches!, ...(posterior ? [posterior] : [])];
+        for (const t of tensors.values()) if (!kept.includes(t)) t.dispose();
+        torch.keep(kept);
+        shards.push({ record: s, cls: cls!, patches: patches!, posterior: posterior ?? null, labels: labelArray });
       });
     } catch (err) {
-      for (const s of shards) {
-        s.cls.dispose();
-        s.patches.dispose();
-      }
+      for (const s of shards) for (const t of shardTensors(s)) t.dispose();
       throw err;
     }
     return new FeatureCache(dir, m, shards, options);
@@ -429,6 +488,11 @@ export class FeatureCache {
   /** Patch tokens T per image. */
   get numTokens(): number {
     return this.manifest.tokens;
+  }
+
+  /** The autoencoder posterior the cache holds, or null. */
+  get latents(): CachedLatentsInfo | null {
+    return this.manifest.latents;
   }
 
   /** The encoder settings the cache was made with. */
@@ -466,8 +530,8 @@ export class FeatureCache {
       labels[k] = this.labels[i]!;
     }
     return torch.scope(() => {
-      const clsParts: Tensor[] = [];
-      const patchParts: Tensor[] = [];
+      // rows of each tensor (cls, patches, posterior), gathered shard by shard
+      const parts: Tensor[][] = [[], [], []];
       const order: number[] = [];
       for (const [s, slots] of groups) {
         const shard = this.#shards[s]!;
@@ -475,33 +539,29 @@ export class FeatureCache {
           slots.map((k) => indices[k]! - shard.record.start),
           { dtype: 'int64' },
         );
-        clsParts.push(shard.cls.indexSelect(0, local));
-        patchParts.push(shard.patches.indexSelect(0, local));
+        shardTensors(shard).forEach((t, j) => parts[j]!.push(t.indexSelect(0, local)));
         order.push(...slots);
       }
-      let cls = clsParts.length === 1 ? clsParts[0]! : torch.cat(clsParts, 0);
-      let patches = patchParts.length === 1 ? patchParts[0]! : torch.cat(patchParts, 0);
-      if (groups.size > 1) {
-        // rows are grouped by shard; put them back in request order
-        const inverse = new Array<number>(n);
-        order.forEach((k, row) => (inverse[k] = row));
-        const perm = torch.tensor(inverse, { dtype: 'int64' });
-        cls = cls.indexSelect(0, perm);
-        patches = patches.indexSelect(0, perm);
-      }
+      // rows are grouped by shard; put them back in request order
+      const inverse = new Array<number>(n);
+      order.forEach((k, row) => (inverse[k] = row));
+      const perm = groups.size > 1 ? torch.tensor(inverse, { dtype: 'int64' }) : null;
+      const gather = (p: Tensor[]): Tensor => {
+        const rows = p.length === 1 ? p[0]! : torch.cat(p, 0);
+        return perm ? rows.indexSelect(0, perm) : rows;
+      };
+      const [cls, patches, posterior] = parts.map((p) => (p.length > 0 ? gather(p) : null));
       return {
-        cls: cls.to({ dtype: this.#dtype, device: this.#device }),
-        patches: patches.to({ dtype: this.#dtype, device: this.#device }),
+        cls: cls!.to({ dtype: this.#dtype, device: this.#device }),
+        patches: patches!.to({ dtype: this.#dtype, device: this.#device }),
         labels,
+        posterior: posterior ?? null,
       };
     });
   }
 
   /** Releases the mapped shards. */
   close(): void {
-    for (const s of this.#shards) {
-      s.cls.dispose();
-      s.patches.dispose();
-    }
+    for (const s of this.#shards) for (const t of shardTensors(s)) t.dispose();
   }
 }

@@ -31,7 +31,8 @@ function kind(path: string, e: Dirent): 'dir' | 'file' | 'other' {
   return st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
 }
 
-function listImages(dir: string, extensions: ReadonlySet<string>, out: string[] = []): string[] {
+/** Image files (by extension, lower-cased) under `dir`, recursively, following symbolic links; unsorted absolute paths. */
+export function listImages(dir: string, extensions: ReadonlySet<string>, out: string[] = []): string[] {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
     const k = kind(path, e);
@@ -72,6 +73,20 @@ class ImageFolderDataset implements ImageDataset {
     const crop = centerCropDhariwal(img, this.height);
     return { pixels: hwcToChw(crop.data, crop.height, crop.width, 3), label: this.labels[index]! };
   }
+}
+
+/**
+ * A dataset over listed image files (paths relative to `root`, labels given), decoded and
+ * center-cropped to `resolution` on `get`: the image half of REPA/REG's preprocessed layout.
+ */
+export function imageFileDataset(
+  root: string,
+  resolution: number,
+  classNames: readonly string[],
+  files: readonly string[],
+  labels: Int32Array,
+): ImageDataset & { readonly files: readonly string[] } {
+  return new ImageFolderDataset(root, resolution, [...classNames], [...files], labels);
 }
 
 /**

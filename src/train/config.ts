@@ -160,6 +160,24 @@ export const TRAIN_SETTINGS = {
   data: { type: 'string', default: 'synthetic', help: 'batch source: synthetic, or a registered dataset (e.g. fashion-mnist)' },
   dataDir: { type: 'string', default: '', resumeMayChange: true, help: "dataset directory (empty: the source's default)" },
   encoder: { type: 'string', default: 'dinov2-vit-b', help: 'encoder for class tokens and alignment targets (used by the data source)' },
+  encoderWeights: {
+    type: 'string',
+    default: '',
+    help: "local weights of --encoder (DINOv2: torch.hub .pth or Hugging Face safetensors; empty: the encoder's default)",
+  },
+  // ---- latent space (the paper's setting): x = (z − shift)·scale, z ~ the autoencoder's posterior
+  vae: {
+    type: 'string',
+    default: '',
+    help: 'autoencoder whose latents the model learns (diffusers folder or file); recorded so that reg sample can decode',
+  },
+  vaeScalingFactor: {
+    type: 'number',
+    default: 0.18215,
+    above: 0,
+    help: "latent scale: x = (z − shift)·scale (SD-VAE 0.18215, the official latents_scale; must match the VAE's scaling_factor)",
+  },
+  vaeShiftFactor: { type: 'number', default: 0, help: 'latent shift (SD-VAE 0; the official latents_bias is −shift·scale)' },
   // ---- objective
   pathType: { type: 'string', default: 'linear', choices: PATH_TYPES, help: 'interpolant' },
   weighting: { type: 'string', default: 'uniform', choices: TIME_SAMPLINGS, help: 'time distribution (official --weighting)' },
