@@ -2,8 +2,10 @@
  * `reg sample`: generate images (and, for REG models, their class tokens) from a checkpoint with the
  * SDE or an ODE sampler, classifier-free guidance in a time interval, per-image reproducible noise, and
  * resumable streaming outputs: <out>/images/NNNNNN.png, <out>/samples.npz (arr_0 uint8 N×H×W×3, the
- * ADM evaluator's input), <out>/grid.png and <out>/samples.json. Every argument is checked before any
- * work starts.
+ * ADM evaluator's input), <out>/grid.png and <out>/samples.json. Latent models are decoded with their
+ * autoencoder (--vae, or the one the run recorded): decode(z / scaling_factor), as the official
+ * generate.py. Every argument is checked before any work starts, the autoencoder against the model
+ * before any sampling.
  */
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -15,8 +17,10 @@ import { checkDevice } from '../../torch/device.js';
 import { readCheckpointConfig, type WeightsKind } from '../../models/checkpoint.js';
 import { loadModel } from '../../models/pretrained.js';
 import { resolveConfig, type SiTConfig } from '../../models/configs.js';
-import { PixelDecoder } from '../../diffusion/decode.js';
+import { PixelDecoder, type Autoencoder } from '../../diffusion/decode.js';
 import { generateSamples, type RunSettings } from '../../pipelines/generate.js';
+import { checkAutoencoderFits } from '../../pipelines/latent-decoding.js';
+import { LatentDecoder, loadAutoencoder, type AutoencoderKL } from '../../models/autoencoders/index.js';
 import type { VelocityModelConfig } from '../../diffusion/model.js';
 import { hasClsInput } from '../../models/variant.js';
 import { checkLabel, sampleLabels } from '../../diffusion/noise.js';
@@ -48,6 +52,10 @@ export interface SampleArgs {
   amp: 'bfloat16' | 'float16' | null;
   pixelScale: number;
   pixelShift: number;
+  /** --vae: the autoencoder that decodes latents (undefined: the run's recorded one, if any). */
+  vae: string | undefined;
+  /** --num-heads: head count of an official checkpoint whose width does not show it. */
+  numHeads: number | undefined;
 }
 
 const int = (o: ParsedArgs['options'], k: string) => o[k] as number;
@@ -119,6 +127,11 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
   if (!existsSync(ckpt)) throw new UsageError(`checkpoint not found: ${ckpt}`);
   const out = String(o.out);
   if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out ${out} exists and is not a directory`);
+  const vae = o.vae === undefined ? undefined : String(o.vae);
+  if (vae !== undefined && !existsSync(vae)) throw new UsageError(`--vae: autoencoder not found: ${vae}`);
+  if (vae !== undefined && (pixelScale !== 1 || o.pixelShift !== 0))
+    throw new UsageError('--pixel-scale and --pixel-shift apply to pixel-space runs, not to runs decoded with --vae');
+  const numHeads = o.numHeads === undefined ? undefined : posInt('num-heads', 'numHeads');
   return {
     ckpt,
     out,
@@ -139,11 +152,16 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
     amp,
     pixelScale,
     pixelShift: o.pixelShift as number,
+    vae,
+    numHeads,
   };
 }
 
-/** Checks the arguments that depend on the model (class indices, class-token guidance, channels). */
-export function validateAgainstModel(a: SampleArgs, config: VelocityModelConfig): void {
+/**
+ * Checks the arguments that depend on the model (class indices, class-token guidance, channels); `vae` is
+ * the autoencoder that will decode its samples, if one is known.
+ */
+export function validateAgainstModel(a: SampleArgs, config: VelocityModelConfig, vae: string | undefined): void {
   if (Array.isArray(a.labels)) {
     for (const l of a.labels) {
       try {
@@ -158,21 +176,75 @@ export function validateAgainstModel(a: SampleArgs, config: VelocityModelConfig)
       `--cls-cfg: this checkpoint's model (variant '${config.variant ?? 'reg'}'${config.entangledSignal === 'learnable' ? ', learnable token' : ''}) has no class-token head to guide`,
     );
   }
-  if (config.inChannels !== 1 && config.inChannels !== 3) {
+  if (vae === undefined && config.inChannels !== 1 && config.inChannels !== 3) {
     throw new UsageError(
-      `the model generates ${config.inChannels}-channel latents; decoding them needs the run's autoencoder (e.g. SD-VAE), which \`reg sample\` cannot load yet — only pixel-space models (1 or 3 channels) can be sampled to images for now`,
+      `the model generates ${config.inChannels}-channel latents and no autoencoder is known to decode them: pass --vae <dir|file> (the run's autoencoder, e.g. stabilityai/sd-vae-ft-ema in the diffusers layout)`,
     );
   }
 }
 
-/** The config of a native checkpoint directory without reading its weights (null for single files). */
-function peekConfig(ckpt: string): SiTConfig | null {
+/** The autoencoder that decodes a run's samples, and the latent scale x = (z − shift)·scale the model saw. */
+interface AutoencoderChoice {
+  path: string;
+  /** The scale and shift the run was trained with (undefined: the autoencoder's own config). */
+  latentScale?: { scalingFactor: number; shiftFactor: number };
+  /** Where the choice came from, for messages. */
+  from: string;
+}
+
+/** What a native checkpoint directory says without reading its weights (null for single files). */
+function peekCheckpoint(ckpt: string): { model: SiTConfig; vae: AutoencoderChoice | undefined } | null {
   if (!statSync(ckpt).isDirectory()) return null;
   try {
-    return resolveConfig(readCheckpointConfig(ckpt).model);
+    const c = readCheckpointConfig(ckpt);
+    return { model: resolveConfig(c.model), vae: recordedAutoencoder(c.train) };
   } catch (e) {
     throw new UsageError(`--ckpt ${ckpt}: ${(e as Error).message}`);
   }
+}
+
+/** The autoencoder a training run recorded (`vae`, `vaeScalingFactor`, `vaeShiftFactor` of its config), if any. */
+function recordedAutoencoder(train: Record<string, unknown> | undefined): AutoencoderChoice | undefined {
+  if (typeof train?.vae !== 'string' || train.vae === '') return undefined;
+  const { vaeScalingFactor, vaeShiftFactor } = train;
+  const latentScale =
+    typeof vaeScalingFactor === 'number'
+      ? { scalingFactor: vaeScalingFactor, shiftFactor: typeof vaeShiftFactor === 'number' ? vaeShiftFactor : 0 }
+      : undefined;
+  return { path: train.vae, latentScale, from: "the run's recorded autoencoder" };
+}
+
+/**
+ * The autoencoder of `choice` (with the run's latent scale, when it recorded one) on the sampling device,
+ * checked against the model (UsageError naming both numbers otherwise), as the sampler's decoder, and
+ * what the record says of it. Under --mixed-precision its parameters are in the autocast dtype: libtorch's
+ * CPU autocast cannot run GroupNorm on bf16 activations with float32 weights (PyTorch 1.13 neither), so
+ * the VAE is cast rather than autocast.
+ */
+function loadDecoder(
+  choice: AutoencoderChoice,
+  config: SiTConfig,
+  a: SampleArgs,
+): { decoder: Autoencoder; record: Record<string, unknown> } {
+  const vaePath = choice.path;
+  if (!existsSync(vaePath)) throw new UsageError(`${choice.from} ${vaePath} is not found; pass --vae <dir|file>`);
+  let vae: AutoencoderKL;
+  try {
+    vae = loadAutoencoder(vaePath, { device: a.device, dtype: a.amp ?? 'float32', config: choice.latentScale });
+  } catch (e) {
+    throw new UsageError(`${choice.from} ${vaePath}: ${(e as Error).message}`);
+  }
+  try {
+    checkAutoencoderFits(vae.config, config, `the autoencoder ${vaePath}`);
+  } catch (e) {
+    vae.dispose();
+    throw new UsageError((e as Error).message);
+  }
+  const { scalingFactor, shiftFactor } = vae.config;
+  return {
+    decoder: new LatentDecoder(vae),
+    record: { kind: 'vae', path: path.resolve(vaePath), scalingFactor, shiftFactor, dtype: vae.dtype },
+  };
 }
 
 export const sampleCommand: Command = {
@@ -204,18 +276,29 @@ export const sampleCommand: Command = {
     grid: { type: 'integer', default: 64, help: 'images in grid.png (0: no grid)' },
     pixelScale: { type: 'number', default: 1, help: 'pixel-space runs: the model saw (image − shift)·scale, image in [−1, 1]' },
     pixelShift: { type: 'number', default: 0, help: 'pixel-space runs: see --pixel-scale' },
+    vae: {
+      type: 'string',
+      help: "autoencoder that decodes a latent model's samples, decode(z / scaling_factor): diffusers directory (config.json + diffusion_pytorch_model.safetensors|.bin) or single file",
+    },
+    numHeads: {
+      type: 'integer',
+      help: "attention heads of an official .pt whose width is not a standard SiT width and whose args.model names no known model (as reg convert's)",
+    },
   },
   async run({ options, positionals }) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options only; see --help)`);
     const a = validateSampleArgs(options);
-    const peeked = peekConfig(a.ckpt);
-    if (peeked) validateAgainstModel(a, peeked);
+    const peeked = peekCheckpoint(a.ckpt);
+    const vae: AutoencoderChoice | undefined = a.vae === undefined ? peeked?.vae : { ...peeked?.vae, path: a.vae, from: '--vae' };
+    if (peeked) validateAgainstModel(a, peeked.model, vae?.path);
     if (a.cfg <= 1 && a.clsCfg !== undefined && a.clsCfg > 0)
       console.error('reg sample: note: --cls-cfg only acts on guided steps, and --cfg ≤ 1 guides none');
 
-    const model = loadModel(a.ckpt, { weights: a.weights, device: a.device });
-    validateAgainstModel(a, model.config);
+    const overrides = a.numHeads === undefined ? {} : { numHeads: a.numHeads };
+    const model = loadModel(a.ckpt, { weights: a.weights, device: a.device, overrides });
+    validateAgainstModel(a, model.config, vae?.path);
     const config = model.config;
+    const decoder = vae === undefined ? null : loadDecoder(vae, config, a);
     const token = hasClsInput(config);
     const labelMode = Array.isArray(a.labels) ? 'list' : a.labels;
     const labels = sampleLabels(a.labels, a.num, config.numClasses, a.seed);
@@ -233,13 +316,13 @@ export const sampleCommand: Command = {
       checkpoint: path.resolve(a.ckpt),
       weights: a.weights,
       amp: a.amp,
-      decoder: { kind: 'pixel', scale: a.pixelScale, shift: a.pixelShift },
+      decoder: decoder?.record ?? { kind: 'pixel', scale: a.pixelScale, shift: a.pixelShift },
       noise: 'per-image streams seeded by (seed, index): latent x_T then SDE noises; class token c_T then SDE noises',
     };
     const dtype: DType = model.parameters()[0]?.dtype ?? 'float32';
     const res = await generateSamples({
       model,
-      decoder: new PixelDecoder({ scale: a.pixelScale, shift: a.pixelShift }),
+      decoder: decoder?.decoder ?? new PixelDecoder({ scale: a.pixelScale, shift: a.pixelShift }),
       outDir: a.out,
       labels,
       settings,
