@@ -124,3 +124,24 @@ test('a config the architecture cannot build is refused with the reason', () => 
   assert.throws(() => new AutoencoderKL({ ...TINY, blockOutChannels: [] }), /blockOutChannels must be a non-empty list/);
   assert.throws(() => new AutoencoderKL({ ...TINY, scalingFactor: 0 }), /scalingFactor must be a non-zero number/);
 });
+
+test(
+  'training: a reconstruction + KL loss reaches every parameter with a finite gradient',
+  scoped(() => {
+    using vae = createAutoencoderKL(TINY, { generator: new torch.Generator(0) });
+    const x = torch
+      .rand([2, 3, 8, 8], { generator: new torch.Generator(1) })
+      .mul(2)
+      .sub(1);
+    const { mean, std } = vae.encode(x);
+    const z = vae.sampleLatents({ mean, std }, new torch.Generator(2)).div(vae.config.scalingFactor);
+    const kl = mean.square().add(std.square()).sub(1).sub(std.square().log()).mul(0.5).mean();
+    vae.decode(z).sub(x).square().mean().add(kl).backward();
+    for (const [name, p] of vae.namedParameters()) {
+      assert.ok(p.grad !== null, `${name} has a gradient`);
+      assert.equal(p.grad.isfinite().all().item(), 1, `${name}: finite gradient`);
+      assert.ok(p.grad.abs().max().item() > 0, `${name}: non-zero gradient`);
+    }
+    vae.zeroGrad();
+  }),
+);

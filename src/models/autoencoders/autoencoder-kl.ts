@@ -29,6 +29,21 @@ const groupNorm = (groups: number, channels: number): GroupNorm => new GroupNorm
 const conv3x3 = (cin: number, cout: number, stride = 1, padding = 1): Conv2d => new Conv2d(cin, cout, 3, { stride, padding });
 
 /**
+ * Runs `steps` in order on x and returns the last result; each intermediate is disposed as soon as the
+ * next exists (x is not), so a chain of layers keeps about two activations alive instead of all of them.
+ * Autograd still holds whatever backward needs.
+ */
+function pipeline(x: Tensor, steps: readonly ((t: Tensor) => Tensor)[]): Tensor {
+  let h = x;
+  for (const step of steps) {
+    const next = step(h);
+    if (h !== x) h.dispose();
+    h = next;
+  }
+  return h;
+}
+
+/**
  * ResnetBlock2D without time embedding (dropout 0): h = conv1(SiLU(norm1(x))), h = conv2(SiLU(norm2(h))),
  * out = shortcut(x) + h, where shortcut is a 1×1 `conv_shortcut` when the width changes, else identity.
  */
@@ -49,9 +64,15 @@ export class ResnetBlock2D extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const h = this.conv1.forward(F.silu(this.norm1.forward(x)));
-    const out = this.conv2.forward(F.silu(this.norm2.forward(h)));
-    return out.add_(this.conv_shortcut ? this.conv_shortcut.forward(x) : x);
+    const h = pipeline(x, [
+      (t) => this.norm1.forward(t),
+      F.silu,
+      (t) => this.conv1.forward(t),
+      (t) => this.norm2.forward(t),
+      F.silu,
+      (t) => this.conv2.forward(t),
+    ]);
+    return h.add_(this.conv_shortcut ? this.conv_shortcut.forward(x) : x);
   }
 }
 
@@ -133,7 +154,8 @@ export class VaeMidBlock extends Module {
 
   forward(x: Tensor): Tensor {
     const [first, second] = this.resnets.items as [ResnetBlock2D, ResnetBlock2D];
-    return second.forward(this.attentions.items[0]!.forward(first.forward(x)));
+    const attention = this.attentions.items[0]!;
+    return pipeline(x, [(t) => first.forward(t), (t) => attention.forward(t), (t) => second.forward(t)]);
   }
 }
 
@@ -154,19 +176,9 @@ export class VaeLevel extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    let h = x;
-    for (const resnet of this.resnets.items) {
-      const next = resnet.forward(h);
-      if (h !== x) h.dispose(); // free each intermediate as soon as the next exists
-      h = next;
-    }
-    return this.resampler ? this.resampler.forward(h) : h;
+    const resample = this.resampler ? [(t: Tensor) => this.resampler!.forward(t)] : [];
+    return pipeline(x, [...this.resnets.items.map((r) => (t: Tensor) => r.forward(t)), ...resample]);
   }
-}
-
-/** GroupNorm → SiLU → conv_out, the head of both Encoder and Decoder (keys `conv_norm_out`, `conv_out`). */
-function head(norm: GroupNorm, conv: Conv2d, h: Tensor): Tensor {
-  return conv.forward(F.silu(norm.forward(h)));
 }
 
 /** diffusers `Encoder`: image (B, C_in, H, W) → [mean ; logvar] before quant_conv (B, 2L, H/f, W/f). */
@@ -203,8 +215,14 @@ export class VaeEncoder extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    const h = this.down_blocks.chain(this.conv_in.forward(x), (level, t) => level.forward(t));
-    return head(this.conv_norm_out, this.conv_out, this.mid_block.forward(h));
+    return pipeline(x, [
+      (t) => this.conv_in.forward(t),
+      ...this.down_blocks.items.map((level) => (t: Tensor) => level.forward(t)),
+      (t) => this.mid_block.forward(t),
+      (t) => this.conv_norm_out.forward(t),
+      F.silu,
+      (t) => this.conv_out.forward(t),
+    ]);
   }
 }
 
@@ -241,8 +259,14 @@ export class VaeDecoder extends Module {
   }
 
   forward(z: Tensor): Tensor {
-    const h = this.up_blocks.chain(this.mid_block.forward(this.conv_in.forward(z)), (level, t) => level.forward(t));
-    return head(this.conv_norm_out, this.conv_out, h);
+    return pipeline(z, [
+      (t) => this.conv_in.forward(t),
+      (t) => this.mid_block.forward(t),
+      ...this.up_blocks.items.map((level) => (t: Tensor) => level.forward(t)),
+      (t) => this.conv_norm_out.forward(t),
+      F.silu,
+      (t) => this.conv_out.forward(t),
+    ]);
   }
 }
 
