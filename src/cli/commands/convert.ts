@@ -3,16 +3,20 @@ import { existsSync, readdirSync } from 'node:fs';
 import { UsageError, type Command } from '../args.js';
 import { convertOfficial } from '../../models/pretrained.js';
 import type { SiTConfig } from '../../models/configs.js';
+import type { Setting } from '../../util/settings.js';
+
+/** --num-heads of the commands that read official checkpoints (`reg convert`, `reg sample`). */
+export const NUM_HEADS_OPTION: Setting = {
+  type: 'integer',
+  help: "attention heads of an official .pt; needed unless the width is a standard SiT width (384, 768, 1024, 1152) or the checkpoint's args.model names a known model, since no tensor shape shows it",
+};
 
 export const convertCommand: Command = {
   name: 'convert',
   summary: 'import an official REG/REPA/SiT .pt checkpoint (model + EMA, config inferred) into a reg-ts checkpoint directory',
   positionals: '<official.pt> <dir>',
   options: {
-    numHeads: {
-      type: 'integer',
-      help: "attention heads; needed unless the width is a standard SiT width (384, 768, 1024, 1152) or the checkpoint's args.model names a known model, since no tensor shape shows it",
-    },
+    numHeads: NUM_HEADS_OPTION,
     encoderDepth: { type: 'integer', help: 'block whose output feeds the projectors (default: the checkpoint args, else 8)' },
     force: { type: 'boolean', default: false, help: 'write into a non-empty directory' },
   },

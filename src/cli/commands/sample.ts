@@ -28,6 +28,7 @@ import { SAMPLERS, type SamplerKind } from '../../diffusion/samplers.js';
 import { PATH_TYPES, type PathType } from '../../diffusion/interpolants.js';
 import { TRAIN_SETTINGS, type MixedPrecision } from '../../train/config.js';
 import { autocastDtype } from '../../train/precision.js';
+import { NUM_HEADS_OPTION } from './convert.js';
 
 /** Validated `reg sample` arguments. */
 export interface SampleArgs {
@@ -278,12 +279,9 @@ export const sampleCommand: Command = {
     pixelShift: { type: 'number', default: 0, help: 'pixel-space runs: see --pixel-scale' },
     vae: {
       type: 'string',
-      help: "autoencoder that decodes a latent model's samples, decode(z / scaling_factor): diffusers directory (config.json + diffusion_pytorch_model.safetensors|.bin) or single file",
+      help: "autoencoder that decodes a latent model's samples, decode(z / scaling_factor): diffusers directory (config.json + diffusion_pytorch_model.safetensors|.bin) or single file (default: the one the training run recorded)",
     },
-    numHeads: {
-      type: 'integer',
-      help: "attention heads of an official .pt whose width is not a standard SiT width and whose args.model names no known model (as reg convert's)",
-    },
+    numHeads: NUM_HEADS_OPTION,
   },
   async run({ options, positionals }) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options only; see --help)`);
