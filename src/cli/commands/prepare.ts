@@ -1,15 +1,23 @@
 /**
  * `reg prepare`: computes the encoder targets (class token + patch tokens) of a dataset once into a
- * sharded, checksummed feature cache (src/data/feature-cache.ts). Rerunning with the same options
- * resumes after an interruption; an existing cache with other settings is refused.
+ * sharded, checksummed feature cache (src/data/feature-cache.ts), and with --vae also each image's
+ * autoencoder posterior [mean; std] (the paper's latent setting). Rerunning with the same options
+ * resumes after an interruption; an existing cache with other settings is refused. An image that cannot
+ * be decoded stops the run with its path (finished shards are kept).
  *
  *   reg prepare --dataset fashion-mnist --encoder mobilenetv2 --input-size 64 --out runs/fm-features
+ *   reg prepare --data folder --data-dir imagenet/train --vae sd-vae-ft-mse --encoder dinov2 \
+ *     --encoder-weights dinov2_vitb14_pretrain.pth --out data/imagenet256-cache
  */
 import type { Command } from '../args.js';
 import { UsageError } from '../args.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache, type FeatureDType } from '../../data/feature-cache.js';
 import { openDataset, type DatasetSpec } from '../../data/open.js';
+import { vaePosterior } from '../../data/vae-posterior.js';
+import type { PosteriorEncoder } from '../../data/latents.js';
+import { IMAGENET256_RESOLUTION } from '../../data/train-sources.js';
+import { loadAutoencoder } from '../../models/autoencoders/load.js';
 import { createEncoder, encoderNames } from '../../models/encoders/encoder.js';
 import { checkDevice } from '../../torch/device.js';
 import { formatDuration } from '../../util/progress.js';
@@ -18,7 +26,7 @@ import { formatDuration } from '../../util/progress.js';
 export interface DatasetSpecOptions {
   /** Side of the delivered images (default: the dataset's own: 28 for Fashion-MNIST, 64 for emoji; required for folders). */
   readonly resolution?: number;
-  /** Fashion-MNIST IDX directory / emoji package directory (default: the installed ones). */
+  /** Fashion-MNIST IDX directory / emoji package directory (default: the installed ones); the folder of `folder`. */
   readonly dir?: string;
 }
 
@@ -27,6 +35,7 @@ export interface DatasetSpecOptions {
  *   `fashion-mnist[:train|:test]`   Debian's dataset-fashion-mnist (grey, 28×28)
  *   `emoji[:category|:subcategory]` emoji-datasource-google (RGB on white, 64×64)
  *   `folder:<dir>`                  one subfolder per class, center-cropped to `resolution`
+ *   `folder`                        the same with the folder given as `dir` (--data-dir)
  */
 export function parseDatasetArg(arg: string, options: DatasetSpecOptions = {}): DatasetSpec {
   const [kind, rest] = arg.startsWith('folder:')
@@ -53,9 +62,9 @@ export function parseDatasetArg(arg: string, options: DatasetSpecOptions = {}): 
         ...(resolution ? { resolution } : {}),
       };
     case 'folder':
-      if (!rest) throw new UsageError('--dataset folder:<dir> needs a directory');
+      if (!rest && !options.dir) throw new UsageError('--dataset folder needs a directory: folder:<dir> or --data-dir <dir>');
       if (resolution === undefined) throw new UsageError('--dataset folder:<dir> needs --resolution');
-      return { kind: 'image-folder', root: rest, resolution };
+      return { kind: 'image-folder', root: rest || options.dir!, resolution };
     default:
       throw new UsageError(`unknown dataset '${arg}' (fashion-mnist[:train|:test], emoji[:category|:subcategory], folder:<dir>)`);
   }
@@ -76,8 +85,19 @@ export const prepareCommand: Command = {
       help: 'fashion-mnist[:train|:test], emoji[:category|:subcategory] or folder:<dir>',
       default: 'fashion-mnist',
     },
-    dataDir: { type: 'string', help: 'Fashion-MNIST IDX directory or emoji package directory (default: the installed one)' },
-    resolution: { type: 'integer', help: "dataset image side (default: the dataset's own; required for folders)" },
+    data: { type: 'string', help: 'the dataset as reg train spells it (--data folder --data-dir <dir>); wins over --dataset' },
+    dataDir: {
+      type: 'string',
+      help: 'Fashion-MNIST IDX directory, emoji package directory (default: the installed one), or the class-per-folder tree of --data folder',
+    },
+    resolution: {
+      type: 'integer',
+      help: `dataset image side (default: the dataset's own; folders: ${IMAGENET256_RESOLUTION} with --vae, else required)`,
+    },
+    vae: {
+      type: 'string',
+      help: "also store each image's autoencoder posterior [mean; std] of x/127.5 − 1 (diffusers folder or file; REPA/REG: sd-vae-ft-mse)",
+    },
     limit: { type: 'integer', help: 'cache only the first N images' },
     encoder: { type: 'string', help: `representation encoder (${encoderNames().join(', ')})`, default: 'mobilenetv2' },
     encoderWeights: {
@@ -97,14 +117,25 @@ export const prepareCommand: Command = {
     device: { type: 'string', help: 'cpu, cuda or cuda:N', default: 'cpu' },
   },
   async run({ options: o }) {
-    const dataset = await openDatasetSpec(String(o['dataset']), {
-      resolution: o['resolution'] as number | undefined,
+    const name = String(o['data'] ?? o['dataset']);
+    const vaePath = o['vae'] as string | undefined;
+    const device = checkDevice(String(o['device']));
+    const folderDefault = vaePath !== undefined && name.startsWith('folder') ? IMAGENET256_RESOLUTION : undefined;
+    const dataset = await openDatasetSpec(name, {
+      resolution: (o['resolution'] as number | undefined) ?? folderDefault,
       dir: o['dataDir'] as string | undefined,
     });
+    let autoencoder: PosteriorEncoder | undefined;
+    if (vaePath !== undefined) {
+      autoencoder = vaePosterior(loadAutoencoder(vaePath, { device }), vaePath);
+      console.error(
+        `vae      ${vaePath}: ${autoencoder.latentChannels} latent channels, ×${autoencoder.downsampling} → posterior ${2 * autoencoder.latentChannels}×${dataset.height / autoencoder.downsampling}×${dataset.width / autoencoder.downsampling}`,
+      );
+    }
     const encoder = await createEncoder(String(o['encoder']), {
       inputSize: o['inputSize'] as number | undefined,
       weights: o['encoderWeights'] as string | undefined,
-      device: checkDevice(String(o['device'])),
+      device,
       layer: o['encoderLayer'] as string | undefined,
       clsPooling: o['clsPooling'] as string,
       log: (line) => console.error(line),
@@ -117,8 +148,9 @@ export const prepareCommand: Command = {
     );
     const report = await prepareFeatureCache({
       dataset,
-      datasetSpec: String(o['dataset']),
+      datasetSpec: name,
       encoder,
+      ...(autoencoder ? { autoencoder } : {}),
       out: String(o['out']),
       dtype: o['dtype'] as FeatureDType,
       shardSize: o['shardSize'] as number,
@@ -128,11 +160,13 @@ export const prepareCommand: Command = {
     });
     const m = report.manifest;
     const bytes = m.shards.reduce((n, s) => n + s.bytes, 0);
+    const latents = m.latents ? ` + posterior ${m.latents.shape.join('×')} (float32)` : '';
     console.log(
-      `feature cache ${String(o['out'])}: ${m.count} images × (1 + ${m.tokens}) tokens × ${m.dim} (${m.dtype}), ${m.numShards} shards, ` +
+      `feature cache ${String(o['out'])}: ${m.count} images × (1 + ${m.tokens}) tokens × ${m.dim} (${m.dtype})${latents}, ${m.numShards} shards, ` +
         `${(bytes / 2 ** 20).toFixed(1)} MiB; ${report.computed} shards computed, ${report.reused} reused` +
         (report.computed > 0 ? `, ${report.imagesPerSecond.toFixed(1)} images/s, ${formatDuration(report.seconds)}` : ''),
     );
     encoder.dispose();
+    autoencoder?.dispose();
   },
 };
