@@ -268,6 +268,8 @@ test(
       assert.equal(loadSafetensors(join(dir, 'diffusion_pytorch_model.safetensors')).tensors.get('quant_conv.weight')!.dtype, 'float32');
       writeFileSync(join(dir, 'config.json'), '{"_class_name": "UNet2DModel"}');
       assert.throws(() => loadAutoencoder(dir), /_class_name = "UNet2DModel" is not supported/);
+      writeFileSync(join(dir, 'config.json'), '{"in_channels": 3,');
+      assert.throws(() => loadAutoencoder(dir), /config\.json: not valid JSON/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

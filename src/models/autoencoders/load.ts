@@ -85,6 +85,18 @@ function readTensors(file: string): Map<string, Tensor> {
   return out;
 }
 
+/** A config.json's object; AutoencoderLoadError when it is not JSON or not an object. */
+function readJson(file: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new AutoencoderLoadError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AutoencoderLoadError(`${file}: not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
 /** The VAE part of a file's tensors: inside a whole SD checkpoint only `first_stage_model.*` (stripped); LDM training extras dropped. Other tensors are disposed. */
 function vaeTensors(all: Map<string, Tensor>): Map<string, Tensor> {
   const keys = [...all.keys()];
@@ -144,7 +156,7 @@ const showShape = (s: readonly number[]): string => `[${s.join(', ')}]`;
 /**
  * Renames a file's tensors (stored in `layout`) to the model's keys, checking them first: every key the
  * model needs is present, none is left over, every shape fits (an LDM attention projection may be a
- * 1×1 convolution). Throws AutoencoderLoadError naming the file, the layout and the keys.
+ * 1×1 convolution, returned as a view). Throws AutoencoderLoadError naming the file, the layout and the keys.
  */
 function toModelState(
   file: Map<string, Tensor>,
@@ -168,7 +180,6 @@ function toModelState(
     else wrongShape.push(`'${stored}' is ${showShape(t.shape)} in the file but ${showShape(shape)} for the config`);
   }
   if (missing.length || unexpected.length || wrongShape.length) {
-    for (const [key, t] of out) if (t !== file.get(layoutKey(layout, key, levels))) t.dispose();
     const problems = [
       missing.length ? `missing keys: ${showKeys(missing)}` : '',
       unexpected.length ? `unexpected keys: ${showKeys(unexpected)}` : '',
@@ -234,9 +245,7 @@ export function readAutoencoder(source: string, options: LoadAutoencoderOptions 
   const tensors = vaeTensors(readTensors(files.weights));
   try {
     const layout = guessLayout(tensors.keys());
-    const base = files.config
-      ? configFromDiffusers(JSON.parse(readFileSync(files.config, 'utf8')) as Record<string, unknown>, files.config)
-      : inferAutoencoderConfig(tensors, layout);
+    const base = files.config ? configFromDiffusers(readJson(files.config), files.config) : inferAutoencoderConfig(tensors, layout);
     const config = { ...base, ...options.config };
     const configFrom = `${files.config ?? 'the tensor shapes'}${options.config ? ' and the given overrides' : ''}`;
     checkConfig(config, `${source} (layout guessed: ${LAYOUT_DESCRIPTIONS[layout]}; config from ${configFrom})`, {
@@ -244,9 +253,10 @@ export function readAutoencoder(source: string, options: LoadAutoencoderOptions 
     });
     const model = init.skipInit(() => new AutoencoderKL(config));
     try {
-      const state = toModelState(tensors, model, layout, files.weights, configFrom);
-      model.loadStateDict(state);
-      for (const [key, t] of state) if (t !== tensors.get(layoutKey(layout, key, config.blockOutChannels.length))) t.dispose();
+      // the views toModelState makes (LDM 1×1 convolutions as matrices) are freed with this scope
+      torch.scope(() => {
+        model.loadStateDict(toModelState(tensors, model, layout, files.weights, configFrom));
+      });
     } catch (e) {
       model.dispose();
       throw e;
