@@ -16,7 +16,7 @@ import { prepareFeatureCache, type FeatureDType } from '../../data/feature-cache
 import { openDataset, type DatasetSpec } from '../../data/open.js';
 import { vaePosterior } from '../../data/vae-posterior.js';
 import type { PosteriorEncoder } from '../../data/latents.js';
-import { IMAGENET256_RESOLUTION } from '../../data/train-sources.js';
+import { IMAGENET256_RESOLUTION } from '../../data/latent-source.js';
 import { loadAutoencoder } from '../../models/autoencoders/load.js';
 import { createEncoder, encoderNames } from '../../models/encoders/encoder.js';
 import { checkDevice } from '../../torch/device.js';
