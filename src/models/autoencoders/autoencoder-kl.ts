@@ -346,15 +346,6 @@ export class AutoencoderKL extends Module {
     return torch.scope(() => this.decode(zModel.div(this.config.scalingFactor).add(this.config.shiftFactor)));
   }
 
-  /** The model-space latent (mean + std·ε − shift)·scale of a posterior, ε ~ N(0, 1) from `generator` (REPA's sample_posterior). */
-  sampleLatents(posterior: LatentPosterior, generator?: torch.Generator): Tensor {
-    const { mean, std } = posterior;
-    return torch.scope(() => {
-      const eps = torch.randn(mean.shape, { dtype: mean.dtype, device: mean.device, generator });
-      return eps.mul_(std).add_(mean).sub_(this.config.shiftFactor).mul_(this.config.scalingFactor);
-    });
-  }
-
   /**
    * Fills every parameter as PyTorch's default initialisation does: Conv2d and Linear weight and bias
    * U(±1/√fan_in) (the weight's fan_in), GroupNorm γ = 1, β = 0; in module order, from `generator`.
