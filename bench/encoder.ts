@@ -49,7 +49,7 @@ const CASES: Case[] = [
 ];
 
 /** (7i + 13y + 3x + 50c) mod 256, as mobilenetv2.py's `pattern`. */
-function pattern([b, c, h, w]: readonly number[]): Tensor {
+export function pattern([b, c, h, w]: readonly number[]): Tensor {
   const px = new Uint8Array(b! * c! * h! * w!);
   let k = 0;
   for (let i = 0; i < b!; i++)

@@ -3,4 +3,4 @@
  * module exporting `name`, `description` and `run(options?)` (see `Benchmark` in harness.ts);
  * registering one is one line here.
  */
-export const BENCHMARK_MODULES: readonly string[] = ['gemm', 'block', 'dispatch', 'sample', 'train-step', 'encoder', 'vae'];
+export const BENCHMARK_MODULES: readonly string[] = ['gemm', 'block', 'dispatch', 'sample', 'train-step', 'encoder', 'vae', 'dinov2'];

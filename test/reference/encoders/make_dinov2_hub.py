@@ -46,8 +46,10 @@ MEAN = torch.tensor([0.485, 0.456, 0.406], dtype=torch.float64).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225], dtype=torch.float64).view(1, 3, 1, 1)
 
 
-def make_hub_weights(g, registers):
-    """A state dict with the keys (and order) of DINOv2's DinoVisionTransformer, block_chunks=0."""
+def make_hub_weights(g, registers, C=C, LAYERS=LAYERS, MLP=MLP, M=M):
+    """A state dict with the keys (and order) of DINOv2's DinoVisionTransformer, block_chunks=0: width C,
+    LAYERS blocks, MLP hidden width, an M×M position grid (defaults: the tiny fixtures; ViT-B/14 is
+    C=768, LAYERS=12, MLP=3072, M=37, used by bench/dinov2.ts)."""
 
     def n(*shape, std=1.0):
         return (torch.randn(*shape, generator=g) * std).float()
@@ -118,10 +120,13 @@ def resample_abs_pos_embed(posemb, new_size):
     return torch.cat([prefix, grid.permute(0, 2, 3, 1).reshape(1, -1, grid.shape[1])], 1)
 
 
-def reference(w, images, input_size):
-    d = {k: v.double() for k, v in w.items()}
+def reference(w, images, input_size, heads=HEADS, dtype=torch.float64):
+    """REG's target pass (file comment) in `dtype`: (cls, patches, pos) of uint8 images (B, 3, H, W)."""
+    d = {k: v.to(dtype) for k, v in w.items()}
+    C = d["cls_token"].shape[-1]
+    LAYERS = sum(1 for k in d if k.endswith(".norm1.weight"))
     R = d["register_tokens"].shape[1] if "register_tokens" in d else 0
-    x = (images.double() / 255 - MEAN) / STD
+    x = (images.to(dtype) / 255 - MEAN.to(dtype)) / STD.to(dtype)
     x = F.interpolate(x, input_size, mode="bicubic")
     B, h = x.shape[0], input_size // PATCH
     pos = resample_abs_pos_embed(d["pos_embed"], [h, h])
@@ -129,12 +134,12 @@ def reference(w, images, input_size):
     t = torch.cat([d["cls_token"].expand(B, -1, -1), t], 1) + pos
     if R:
         t = torch.cat([t[:, :1], d["register_tokens"].expand(B, -1, -1), t[:, 1:]], 1)
-    N, hd = t.shape[1], C // HEADS
+    N, hd = t.shape[1], C // heads
     for i in range(LAYERS):
         p = f"blocks.{i}."
         lin = lambda z, k: F.linear(z, d[p + k + ".weight"], d[p + k + ".bias"])  # noqa: E731
         a = F.layer_norm(t, [C], d[p + "norm1.weight"], d[p + "norm1.bias"], EPS)
-        qkv = lin(a, "attn.qkv").reshape(B, N, 3, HEADS, hd).permute(2, 0, 3, 1, 4)
+        qkv = lin(a, "attn.qkv").reshape(B, N, 3, heads, hd).permute(2, 0, 3, 1, 4)
         q, k, v = qkv[0] * hd**-0.5, qkv[1], qkv[2]
         att = (q @ k.transpose(-2, -1)).softmax(-1) @ v
         t = t + d[p + "ls1.gamma"] * lin(att.transpose(1, 2).reshape(B, N, C), "attn.proj")

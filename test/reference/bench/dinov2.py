@@ -1,0 +1,54 @@
+"""PyTorch side of `npm run bench -- dinov2`: REG's DINOv2 target pass (ViT-B/14 at 224 px, random
+weights in the torch.hub layout) with the reference of test/reference/encoders/make_dinov2_hub.py in
+float32.
+
+Requests (JSON lines, protocol of common.py):
+  {"op": "setup", "file": <path>, "batch": B, "side": S} -> writes random ViT-B/14 weights to `file`
+      (torch.save, the layout of dinov2_vitb14_pretrain.pth) for reg-ts to load, and returns
+      {"checksums": [sum cls, sum |cls|, sum patches, sum |patches|]} for the fixed images
+  {"op": "time", "reps": n} -> {"times": [...]}
+"""
+import os
+import sys
+
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "encoders"))
+from common import serve, time_reps  # noqa: E402
+from make_dinov2_hub import make_hub_weights, reference  # noqa: E402
+
+VIT_B = {"C": 768, "LAYERS": 12, "MLP": 3072, "M": 37}
+HEADS = 12
+state = {}
+
+
+def images(batch, side):
+    """(7i + 13y + 3x + 50c) mod 256: the same pattern as bench/dinov2.ts."""
+    i = torch.arange(batch).view(-1, 1, 1, 1)
+    c = torch.arange(3).view(1, -1, 1, 1)
+    y = torch.arange(side).view(1, 1, -1, 1)
+    x = torch.arange(side).view(1, 1, 1, -1)
+    return ((7 * i + 13 * y + 3 * x + 50 * c) % 256).to(torch.uint8)
+
+
+def setup(req):
+    w = make_hub_weights(torch.Generator().manual_seed(0), 0, **VIT_B)
+    torch.save(w, req["file"])
+    img = images(req["batch"], req["side"])
+    state["fn"] = lambda: reference(w, img, 224, heads=HEADS, dtype=torch.float32)
+    with torch.no_grad():
+        cls, patches, _ = state["fn"]()
+    return {"checksums": [cls.sum().item(), cls.abs().sum().item(), patches.sum().item(), patches.abs().sum().item()]}
+
+
+def time(req):
+    def once():
+        with torch.no_grad():
+            state["fn"]()
+
+    return {"times": time_reps(once, req["reps"])}
+
+
+if __name__ == "__main__":
+    serve({"setup": setup, "time": time})
