@@ -169,6 +169,7 @@ describe('imagenet256: bad input, each named, nothing half-made', () => {
   const rejects = (config: Partial<TrainConfig>, m: SiTConfig, pattern: RegExp): Promise<void> =>
     assert.rejects(createSource('imagenet256', context(config, m)), (e: Error) => e instanceof DataSourceError && pattern.test(e.message));
 
+  // sharp's own detail ("premature end of JPEG", "pngload: end of stream", at times "Unknown error") varies: the path is what counts
   it('a truncated JPEG or a corrupt PNG fails the batch that reads it, naming the file', async () => {
     const dir = copyFolder('corrupt');
     const jpeg = join(dir, 'n01443537', 'n01443537_1000.JPEG');
@@ -184,7 +185,7 @@ describe('imagenet256: bad input, each named, nothing half-made', () => {
         (async () => {
           for (let k = 0; k < 6; k++) for (const t of Object.values(await source.next())) (t as Tensor | null)?.dispose();
         })(),
-        /cannot decode image .*(n01443537_1000\.JPEG: VipsJpeg: premature end of JPEG|broken\.png: pngload)/,
+        /cannot decode image .*(n01443537_1000\.JPEG|broken\.png): \S/,
       );
     } finally {
       await source.close();
