@@ -10,31 +10,43 @@
  *
  * and prints where everything is. Every stage is resumable: rerunning reuses finished features, a
  * finished training run (unless --retrain) and finished samples.
+ *
+ * With --latent the same stages run in the latent space of an AutoencoderKL that the demo first trains
+ * on the same images (`reg train-autoencoder`, cached in autoencoder/; it takes --autoencoder-budget of
+ * --budget): prepare also stores each image's posterior [mean; std] in the feature cache, SiT trains
+ * on x = (mean + std·ε)·scale drawn afresh every step (the `imagenet256` source over that cache,
+ * src/data/latent-source.ts), and the samples are decoded by the autoencoder before the grid and FD.
  */
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../args.js';
-import { UsageError } from '../args.js';
+import { parseArgs, UsageError } from '../args.js';
 import { loadEmoji } from '../../data/emoji.js';
 import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache } from '../../data/feature-cache.js';
 import { registerDatasetSources } from '../../data/train-sources.js';
-import { PixelDecoder } from '../../diffusion/decode.js';
+import { vaePosterior } from '../../data/vae-posterior.js';
+import { PixelDecoder, type Autoencoder } from '../../diffusion/decode.js';
 import { SAMPLERS } from '../../diffusion/samplers.js';
 import { generateSamples } from '../../pipelines/generate.js';
 import { readNpz } from '../../eval/npz.js';
 import { frechetDistance, gaussianStats } from '../../eval/frechet.js';
 import { createEncoder, type RepresentationEncoder } from '../../models/encoders/encoder.js';
+import type { AutoencoderKL } from '../../models/autoencoders/autoencoder-kl.js';
+import { LatentDecoder } from '../../models/autoencoders/autoencoder-kl.js';
+import { loadAutoencoder } from '../../models/autoencoders/load.js';
 import { loadModel } from '../../models/pretrained.js';
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import { resolveTrainConfig, TRAIN_SETTINGS, type TrainConfig } from '../../train/config.js';
+import { AUTOENCODER_RECORD_FILE, type AutoencoderRecord } from '../../train/autoencoder.js';
 import { hasCheckpoints, train } from '../../train/trainer.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { formatDuration } from '../../util/progress.js';
 import type { SettingTable, SettingValues } from '../../util/settings.js';
 import { regTsVersion } from '../../util/version.js';
+import { runTrainAutoencoder, TRAIN_AUTOENCODER_OPTIONS, type TrainAutoencoderSettings } from './train-autoencoder.js';
 
 /** The demo's options; the ones it shares with training keep the training settings' type and range. */
 const DEMO_OPTIONS = {
@@ -44,8 +56,23 @@ const DEMO_OPTIONS = {
     type: 'string',
     help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)',
   },
-  out: { type: 'string', default: 'runs/demo', help: 'output directory (features/, run/, grid/, eval/, demo.json)' },
-  budget: { type: 'number', default: 480, above: 0, help: 'training time budget in seconds' },
+  out: {
+    type: 'string',
+    help: 'output directory (features/, run/, grid/, eval/, demo.json; --latent adds autoencoder/) (default: runs/demo, with --latent runs/demo-latent)',
+  },
+  latent: {
+    type: 'boolean',
+    default: false,
+    help: 'train REG in the latent space of an AutoencoderKL that the demo trains first on the same images (reg train-autoencoder)',
+  },
+  budget: { type: 'number', default: 480, above: 0, help: 'training time budget in seconds (with --latent: autoencoder and SiT together)' },
+  autoencoderBudget: {
+    type: 'number',
+    default: 150,
+    above: 0,
+    help: 'with --latent: seconds of --budget for the autoencoder (SiT gets the rest, also when the autoencoder is reused)',
+  },
+  autoencoderSteps: { ...TRAIN_AUTOENCODER_OPTIONS.steps, help: 'with --latent: at most this many autoencoder steps' },
   trainSteps: {
     ...TRAIN_SETTINGS.maxTrainSteps,
     default: 1_000_000,
@@ -59,7 +86,12 @@ const DEMO_OPTIONS = {
   },
   model: { type: 'string', default: 'SiT-T/2', help: 'model preset (width/depth); the patch size comes from --patch-size' },
   imageSize: { type: 'integer', default: 32, min: 1, help: 'pixel side the model sees (Fashion-MNIST is padded, emoji resized)' },
-  patchSize: { ...TRAIN_SETTINGS.patchSize, default: 8, min: 1, help: 'model patch size (tokens = (image-size / patch-size)²)' },
+  patchSize: {
+    ...TRAIN_SETTINGS.patchSize,
+    default: 8,
+    min: 1,
+    help: 'patch size in pixels (tokens = (image-size / patch-size)²; with --latent the model patch is this ÷ the autoencoder downsampling)',
+  },
   encoderInputSize: { type: 'integer', default: 64, min: 1, help: 'MobileNetV2 input side (stride 16: must give the model token grid)' },
   batchSize: { ...TRAIN_SETTINGS.batchSize, default: 64, help: 'training batch size' },
   learningRate: { ...TRAIN_SETTINGS.learningRate, default: 1e-3, help: 'AdamW learning rate (after 100 warmup steps)' },
@@ -75,7 +107,11 @@ const DEMO_OPTIONS = {
   evalSamples: { type: 'integer', default: 1000, min: 2, help: 'samples (and test images) for the Fréchet distance' },
   seed: { ...TRAIN_SETTINGS.seed, help: 'seed of everything' },
   threads: { ...TRAIN_SETTINGS.threads, help: 'libtorch intra-op threads (0: libtorch default)' },
-  retrain: { type: 'boolean', default: false, help: 'train again even if the output directory holds a trained model' },
+  retrain: {
+    type: 'boolean',
+    default: false,
+    help: 'train again even if the output directory holds a trained model (with --latent: the autoencoder too)',
+  },
 } as const satisfies SettingTable;
 
 /** The demo's settings (every one is a command-line option). */
@@ -88,6 +124,10 @@ export interface DemoSummary {
   settings: DemoSettings;
   dataset: string;
   classes: readonly string[];
+  /** Where the model was trained: 'pixels', or 'latents' of the autoencoder below. */
+  space: 'pixels' | 'latents';
+  /** With --latent: the autoencoder (its folder, whether it was reused, and its record). */
+  autoencoder: { dir: string; reused: boolean; record: AutoencoderRecord } | null;
   features: { dir: string; images: number; tokens: number; dim: number; encoder: string };
   training: { runDir: string; steps: number; denoiseLossStart: number; denoiseLossEnd: number };
   grid: string | undefined;
@@ -98,7 +138,9 @@ export interface DemoSummary {
 /** One dataset's split as the demo uses it. */
 function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDataset> | ImageDataset {
   const dir = s.dataDir ? { dir: s.dataDir } : {};
-  if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels: 1, ...dir });
+  // The autoencoder of --latent encodes RGB (grey repeated over three channels).
+  const channels = s.latent ? 3 : 1;
+  if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels, ...dir });
   // Emoji has no test split: the demo compares samples with the whole set.
   return loadEmoji({ labels: 'category', resolution: s.imageSize, ...dir });
 }
@@ -137,34 +179,99 @@ async function datasetImages(ds: ImageDataset, n: number): Promise<{ data: Uint8
   return { data, shape: [count, h, w, 3] };
 }
 
-function trainConfig(s: DemoSettings, ds: ImageDataset, featuresDir: string, runDir: string, encoderDim: number): TrainConfig {
+/** What the model sees: its input shape, patch and data source (pixels of the dataset, or latents from the feature cache). */
+type ModelSpace = Pick<
+  TrainConfig,
+  'inputSize' | 'inChannels' | 'patchSize' | 'data' | 'dataDir' | 'vae' | 'vaeScalingFactor' | 'vaeShiftFactor' | 'timeBudget'
+>;
+
+/** The pixel space of the dataset: the model sees the images themselves. */
+function pixelSpace(s: DemoSettings, ds: ImageDataset): ModelSpace {
+  return {
+    inputSize: s.imageSize,
+    inChannels: ds.channels,
+    patchSize: s.patchSize,
+    data: s.dataset,
+    dataDir: s.dataDir ?? '',
+    vae: '',
+    vaeScalingFactor: 1,
+    vaeShiftFactor: 0,
+    timeBudget: s.budget,
+  };
+}
+
+/**
+ * The latent space of `vae` (folder `vaeDir`): latents (L, S/f, S/f) with patch patchSize/f, drawn from
+ * the posterior moments in the feature cache `featuresDir` by the `imagenet256` source; SiT gets what
+ * the autoencoder leaves of the budget.
+ */
+function latentSpace(s: DemoSettings, vae: AutoencoderKL, vaeDir: string, featuresDir: string): ModelSpace {
+  const f = vae.downsampleFactor;
+  return {
+    inputSize: s.imageSize / f,
+    inChannels: vae.config.latentChannels,
+    patchSize: s.patchSize / f,
+    data: 'imagenet256',
+    dataDir: featuresDir,
+    vae: vaeDir,
+    vaeScalingFactor: vae.config.scalingFactor,
+    vaeShiftFactor: vae.config.shiftFactor,
+    timeBudget: s.budget - s.autoencoderBudget,
+  };
+}
+
+function trainConfig(
+  s: DemoSettings,
+  ds: ImageDataset,
+  featuresDir: string,
+  runDir: string,
+  encoderDim: number,
+  space: ModelSpace,
+): TrainConfig {
   return resolveTrainConfig(
     {
+      ...space,
       outputDir: runDir,
       seed: s.seed,
       threads: s.threads,
       model: s.model,
       variant: 'reg',
-      patchSize: s.patchSize,
-      inputSize: s.imageSize,
-      inChannels: ds.channels,
       numClasses: ds.numClasses,
       encoderDim,
-      data: s.dataset,
-      dataDir: s.dataDir ?? '',
       encoder: featuresDir,
       batchSize: s.batchSize,
       learningRate: s.learningRate,
       warmupSteps: 100,
       emaDecay: s.emaDecay,
       maxTrainSteps: s.trainSteps,
-      timeBudget: s.budget,
       checkpointingSteps: 500,
       keepCheckpoints: 1,
       progress: true,
     },
     'reg demo',
   );
+}
+
+/** With --latent: the demo's autoencoder in `dir`, reused when it holds a finished one (unless --retrain), else trained now. */
+async function demoAutoencoder(s: DemoSettings, dir: string): Promise<{ vae: AutoencoderKL; reused: boolean; record: AutoencoderRecord }> {
+  const recordFile = path.join(dir, AUTOENCODER_RECORD_FILE);
+  if (!s.retrain && existsSync(recordFile)) {
+    console.log(`   ${dir} already holds a trained autoencoder; reusing it (--retrain to train again)`);
+    return { vae: loadAutoencoder(dir), reused: true, record: JSON.parse(readFileSync(recordFile, 'utf8')) as AutoencoderRecord };
+  }
+  const settings: TrainAutoencoderSettings = {
+    ...(parseArgs([], TRAIN_AUTOENCODER_OPTIONS).options as unknown as TrainAutoencoderSettings),
+    dataset: s.dataset,
+    ...(s.dataDir ? { dataDir: s.dataDir } : {}),
+    out: dir,
+    imageSize: s.imageSize,
+    trainImages: s.trainImages,
+    steps: s.autoencoderSteps,
+    budget: s.autoencoderBudget,
+    seed: s.seed,
+    threads: s.threads,
+  };
+  return { ...(await runTrainAutoencoder(settings)), reused: false };
 }
 
 /** Runs the whole demo with `s`; returns the summary also written to `<out>/demo.json`. */
@@ -180,14 +287,31 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     return result;
   };
   if (s.threads > 0) torch.setNumThreads(s.threads);
-  const out = path.resolve(s.out);
+  const out = path.resolve(s.out ?? (s.latent ? 'runs/demo-latent' : 'runs/demo'));
   const featuresDir = path.join(out, 'features');
   const runDir = path.join(out, 'run');
+  const autoencoderDir = path.join(out, 'autoencoder');
   const trainSet = await openSplit(s, 'train');
   const testSet = await openSplit(s, 'test');
   console.log(
-    `reg demo: SiT + REG on ${trainSet.name} (${trainSet.numClasses} classes, ${s.imageSize}×${s.imageSize}×${trainSet.channels} pixels) with MobileNetV2 targets; output in ${out}`,
+    `reg demo: SiT + REG on ${trainSet.name} (${trainSet.numClasses} classes, ${s.imageSize}×${s.imageSize}×${trainSet.channels} pixels${s.latent ? ', in the latents of an autoencoder trained first' : ''}) with MobileNetV2 targets; output in ${out}`,
   );
+  const autoencoder = s.latent ? await stage('train autoencoder', () => demoAutoencoder(s, autoencoderDir)) : null;
+  if (autoencoder && !autoencoder.reused) {
+    // Latents and model of an earlier autoencoder are stale.
+    for (const dir of [featuresDir, runDir]) rmSync(dir, { recursive: true, force: true });
+  }
+  if (autoencoder) {
+    const { reconstruction: r, latents: l } = autoencoder.record;
+    console.log(
+      `   held-out reconstruction MSE ${r.mse.toExponential(3)} (pixels in [0, 1]), PSNR ${r.psnr.toFixed(2)} dB; latents ${l.shape.join('×')}, scaling factor ${l.scalingFactor.toFixed(5)}`,
+    );
+  }
+  const space = autoencoder ? latentSpace(s, autoencoder.vae, autoencoderDir, featuresDir) : pixelSpace(s, trainSet);
+  if (!Number.isInteger(space.patchSize) || space.inputSize % space.patchSize !== 0)
+    throw new UsageError(
+      `--patch-size ${s.patchSize} must be a multiple of the autoencoder downsampling and divide --image-size ${s.imageSize}`,
+    );
   const encoder = await createEncoder('mobilenetv2', {
     inputSize: s.encoderInputSize,
     ...(s.encoderWeights ? { weights: s.encoderWeights } : {}),
@@ -207,6 +331,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
       encoder,
       out: featuresDir,
       limit: s.trainImages,
+      ...(autoencoder ? { autoencoder: vaePosterior(autoencoder.vae, autoencoderDir) } : {}),
       log: (l) => console.log(`   ${l}`),
     }),
   );
@@ -222,7 +347,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
       return null;
     }
     registerDatasetSources();
-    return train(trainConfig(s, trainSet, featuresDir, runDir, encoder.dim));
+    return train(trainConfig(s, trainSet, featuresDir, runDir, encoder.dim, space));
   });
   const metrics = readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8')
     .trim()
@@ -237,7 +362,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   );
 
   const model = loadModel(runDir, { weights: 'ema' });
-  const decoder = new PixelDecoder();
+  const decoder: Autoencoder = autoencoder ? new LatentDecoder(autoencoder.vae) : new PixelDecoder();
   const common = {
     sampler: s.sampler,
     steps: s.steps,
@@ -289,6 +414,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     return [frechetDistance(stats(samples), realStats), frechetDistance(stats(train), realStats)] as const;
   });
   encoder.dispose();
+  autoencoder?.vae.dispose();
 
   const summary: DemoSummary = {
     regTs: regTsVersion(),
@@ -296,6 +422,8 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     settings: s,
     dataset: trainSet.name,
     classes: trainSet.classNames,
+    space: autoencoder ? 'latents' : 'pixels',
+    autoencoder: autoencoder && { dir: autoencoderDir, reused: autoencoder.reused, record: autoencoder.record },
     features: {
       dir: featuresDir,
       images: prep.manifest.count,
@@ -318,7 +446,12 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   const summaryFile = path.join(out, 'demo.json');
   writeFileAtomic(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`
-reg demo finished in ${formatDuration(summary.seconds.total)}
+reg demo finished in ${formatDuration(summary.seconds.total)}${
+    autoencoder
+      ? `
+  autoencoder       ${autoencoderDir}   (held-out reconstruction MSE ${autoencoder.record.reconstruction.mse.toExponential(3)}, PSNR ${autoencoder.record.reconstruction.psnr.toFixed(2)} dB)`
+      : ''
+  }
   checkpoint        ${runDir}
   metrics           ${path.join(runDir, 'metrics.jsonl')}
   sample grid       ${gridRun.files.grid}   (row i = class ${trainSet.classNames.map((n, i) => `${i} ${n}`).join(', ')})
@@ -340,6 +473,8 @@ export const demoCommand: Command = {
     const s = args.options as unknown as DemoSettings;
     if (s.imageSize % s.patchSize !== 0)
       throw new UsageError(`--image-size ${s.imageSize} must be a multiple of --patch-size ${s.patchSize}`);
+    if (s.latent && s.autoencoderBudget >= s.budget)
+      throw new UsageError(`--autoencoder-budget ${s.autoencoderBudget} must leave SiT some of --budget ${s.budget}`);
     await runDemo(s);
   },
 };

@@ -6,12 +6,14 @@ import { exportCommand } from './export.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
+import { trainAutoencoderCommand } from './train-autoencoder.js';
 import { versionCommand } from './version.js';
 
 export const COMMANDS: readonly Command[] = [
   demoCommand,
   prepareCommand,
   trainCommand,
+  trainAutoencoderCommand,
   sampleCommand,
   convertCommand,
   exportCommand,
