@@ -17,19 +17,24 @@ import { demoCommand, runDemo, type DemoSettings } from './demo.js';
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'regts-demo-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-test('reg demo runs end to end at a tiny size', { timeout: 240_000 }, async () => {
-  // The committed slice has only the test split: serve it as the train split too.
+/** The committed slice has only the test split: a Fashion-MNIST directory that serves it as the train split too. */
+function fashionMnistDir(): string {
   const data = path.join(tmp, 'fashion-mnist');
+  if (existsSync(data)) return data;
   mkdirSync(data);
   for (const kind of ['images-idx3', 'labels-idx1']) {
     const src = fixturePath(`data/fashion-mnist/t10k-${kind}-ubyte.gz`);
     copyFileSync(src, path.join(data, `t10k-${kind}-ubyte.gz`));
     copyFileSync(src, path.join(data, `train-${kind}-ubyte.gz`));
   }
-  const out = path.join(tmp, 'demo');
-  const argv = [
+  return data;
+}
+
+/** The tiny demo settings of these tests (plus `extra`). */
+function tinyDemoArgs(out: string, ...extra: string[]): string[] {
+  return [
     '--data-dir',
-    data,
+    fashionMnistDir(),
     '--encoder-weights',
     fixturePath('encoders/mobilenetv2-block10'),
     '--out',
@@ -48,7 +53,13 @@ test('reg demo runs end to end at a tiny size', { timeout: 240_000 }, async () =
     '20',
     '--learning-rate',
     '0.002',
+    ...extra,
   ];
+}
+
+test('reg demo runs end to end at a tiny size', { timeout: 240_000 }, async () => {
+  const out = path.join(tmp, 'demo');
+  const argv = tinyDemoArgs(out);
   const settings = parseArgs(argv, demoCommand.options).options as unknown as DemoSettings;
   const summary = await runDemo(settings);
 
@@ -76,4 +87,52 @@ test('reg demo runs end to end at a tiny size', { timeout: 240_000 }, async () =
   assert.equal(written.settings.budget, 120);
   assert.equal(written.settings.trainSteps, 40);
   assert.match(written.evaluation.metric, /not FID/);
+});
+
+test('reg demo --latent trains an autoencoder, then REG in its latents end to end; a rerun reuses both', { timeout: 300_000 }, async () => {
+  const out = path.join(tmp, 'demo-latent');
+  const argv = tinyDemoArgs(out, '--latent', '--autoencoder-budget', '60', '--autoencoder-steps', '30');
+  const settings = parseArgs(argv, demoCommand.options).options as unknown as DemoSettings;
+  const summary = await runDemo(settings);
+
+  assert.equal(summary.space, 'latents');
+  const ae = summary.autoencoder!;
+  assert.equal(ae.dir, path.join(out, 'autoencoder'));
+  assert.equal(ae.reused, false);
+  assert.equal(ae.record.training.steps, 30);
+  // [32, 64, 64]: ×4, so 32-px images give 4×8×8 latents; patch 8 px = 2 latent cells → the same 4×4 tokens.
+  assert.deepEqual(ae.record.config.blockOutChannels, [32, 64, 64]);
+  assert.deepEqual(ae.record.latents.shape, [4, 8, 8]);
+  assert.equal(ae.record.reconstruction.images, 300);
+  assert.ok(ae.record.reconstruction.mse > 0 && Number.isFinite(ae.record.reconstruction.psnr));
+  assert.equal(summary.features.images, 128);
+  assert.equal(summary.features.tokens, 16);
+
+  // The run trained on the latents and records the autoencoder, so `reg sample` finds it without --vae.
+  const run = JSON.parse(readFileSync(path.join(out, 'run', 'config.json'), 'utf8')) as {
+    train: { vae: string; vaeScalingFactor: number; data: string; dataDir: string };
+    model: { inChannels: number; inputSize: number; patchSize: number };
+  };
+  assert.equal(run.train.vae, ae.dir);
+  assert.equal(run.train.vaeScalingFactor, ae.record.latents.scalingFactor);
+  assert.equal(run.train.dataDir, path.join(out, 'features'));
+  assert.deepEqual([run.model.inChannels, run.model.inputSize, run.model.patchSize], [4, 8, 2]);
+  assert.equal(summary.training.steps, 40);
+  assert.ok(summary.training.denoiseLossEnd < summary.training.denoiseLossStart, JSON.stringify(summary.training));
+
+  // Decoded by the autoencoder into 32×32 RGB images, then the grid and FD as in pixel space.
+  assert.ok(summary.grid && existsSync(summary.grid));
+  const npz = readNpz(summary.evaluation.npz!).get('arr_0')!;
+  assert.equal(npz.dtype, 'uint8');
+  assert.deepEqual(npz.shape, [20, 32, 32, 3]);
+  assert.ok(Number.isFinite(summary.evaluation.value) && summary.evaluation.value > summary.evaluation.realVsReal);
+  const written = JSON.parse(readFileSync(path.join(out, 'demo.json'), 'utf8')) as typeof summary;
+  assert.deepEqual(written.autoencoder, JSON.parse(JSON.stringify(ae)));
+
+  // Rerun: the autoencoder, the features and the model are reused, so the numbers stay.
+  const again = await runDemo(settings);
+  assert.equal(again.autoencoder!.reused, true);
+  assert.deepEqual(again.autoencoder!.record, ae.record);
+  assert.equal(again.training.steps, 40);
+  assert.equal(again.evaluation.value, summary.evaluation.value);
 });
