@@ -2,24 +2,25 @@
  * `reg train-autoencoder`: trains a small AutoencoderKL (SD-VAE's class, diffusers' layout) on a dataset
  * in minutes on a CPU, for latent-space REG where no pretrained SD-VAE can be fetched
  * (src/train/autoencoder.ts has the loss and the output). The autoencoder always sees RGB: grey
- * Fashion-MNIST is repeated over three channels, as `reg prepare --vae` delivers it.
+ * Fashion-MNIST is repeated over three channels (`reg demo --latent` runs the whole path on it).
  *
- *   reg train-autoencoder --dataset fashion-mnist --out runs/fm-vae
- *   reg prepare --dataset fashion-mnist --resolution 32 --vae runs/fm-vae … ; reg sample --vae runs/fm-vae …
+ *   reg train-autoencoder --dataset folder --data-dir my-images/train --image-size 32 --out runs/my-vae
+ *   reg prepare --dataset folder:my-images/train --resolution 32 --vae runs/my-vae --encoder … --out runs/my-cache
+ *   reg train --data imagenet256 --data-dir runs/my-cache --vae runs/my-vae --vae-scaling-factor <its scaling_factor> …
  */
+import path from 'node:path';
 import type { Command } from '../args.js';
 import { UsageError } from '../args.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { loadBatch } from '../../data/loader.js';
 import { openDataset, type DatasetSpec } from '../../data/open.js';
+import type { AutoencoderKL } from '../../models/autoencoders/autoencoder-kl.js';
 import type { AutoencoderKLConfig } from '../../models/autoencoders/config.js';
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import { AUTOENCODER_RECORD_FILE, trainAutoencoder, type AutoencoderRecord } from '../../train/autoencoder.js';
 import { TRAIN_SETTINGS } from '../../train/config.js';
-import type { AutoencoderKL } from '../../models/autoencoders/autoencoder-kl.js';
 import type { SettingTable, SettingValues } from '../../util/settings.js';
-import path from 'node:path';
 
 /** The options of `reg train-autoencoder` (also the autoencoder stage of `reg demo --latent`). */
 export const TRAIN_AUTOENCODER_OPTIONS = {
