@@ -59,4 +59,14 @@ describe('reg train: options', () => {
     });
     assert.equal(cli('--progress').config.progress, true);
   });
+
+  it('--vae and --encoder-weights are recorded as absolute paths (reg sample opens the recorded VAE from anywhere)', () => {
+    const { config } = configFromArgs(
+      parseArgs(['--vae', 'vaes/sd-vae-ft-mse', '--encoder-weights', 'dinov2.pth', '--data-dir', 'data'], trainCommand.options).options,
+    );
+    assert.equal(config.vae, path.resolve('vaes/sd-vae-ft-mse'));
+    assert.equal(config.encoderWeights, path.resolve('dinov2.pth'));
+    assert.equal(config.dataDir, 'data', 'other paths stay as given');
+    assert.equal(configFromArgs(parseArgs([], trainCommand.options).options).config.vae, '', 'no VAE stays empty');
+  });
 });

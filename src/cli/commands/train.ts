@@ -33,6 +33,9 @@ export function findConfig(name: string): string {
   throw new ConfigError(`config file '${name}' not found (not a file, nor a preset in ${PRESETS})`);
 }
 
+/** Training settings naming files that a later command opens from the run's recorded config. */
+const RECORDED_FILES = ['vae', 'encoderWeights'] as const;
+
 /** The final configuration from parsed options (exported for tests). */
 export function configFromArgs(options: Record<string, string | number | boolean | undefined>): {
   config: TrainConfig;
@@ -41,6 +44,10 @@ export function configFromArgs(options: Record<string, string | number | boolean
   const resume = typeof options.resumeFrom === 'string' ? options.resumeFrom : options.resume === true;
   const overrides: Record<string, unknown> = {};
   for (const k of TRAIN_CONFIG_KEYS) if (options[k] !== undefined) overrides[k] = options[k];
+  // files that later commands read from the run's record (reg sample decodes with the recorded VAE)
+  // are recorded as absolute paths, so the run still finds them from another working directory
+  for (const k of RECORDED_FILES)
+    if (typeof overrides[k] === 'string' && overrides[k] !== '') overrides[k] = path.resolve(overrides[k] as string);
   let base: TrainConfig = DEFAULT_TRAIN_CONFIG;
   let where = 'defaults';
   if (typeof options.config === 'string') {
