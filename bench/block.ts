@@ -22,6 +22,7 @@ import { F, Generator, randn, scope, getNumThreads, type Tensor } from '../src/t
 import {
   type BenchOptions,
   type BenchResult,
+  checksumDifference,
   fmt,
   interleave,
   loadAverage,
@@ -149,7 +150,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     // Same block? Compare <out, gOut> and Σ|grad| of every leaf.
     const ref = (await py.request<{ checksums: number[] }>({ op: 'setup', seed: 0 })).checksums;
     const mine = checksums(x, c, p, gOut, leaves);
-    const maxRel = Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(1e-12, Math.abs(ref[i]!))));
+    const maxRel = checksumDifference(mine, ref, 1e-12);
     if (!(maxRel < 1e-3))
       throw new Error(`block: reg-ts and PyTorch disagree (max relative difference ${maxRel}); the blocks are not the same`);
 

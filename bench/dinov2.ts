@@ -17,6 +17,7 @@ import { pattern } from './encoder.js';
 import {
   type BenchOptions,
   type BenchResult,
+  checksumDifference,
   fmt,
   interleave,
   loadAverage,
@@ -50,7 +51,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
       const { cls, patches } = enc.encode(images);
       return [cls.sum().item(), cls.abs().sum().item(), patches.sum().item(), patches.abs().sum().item()];
     });
-    const maxRel = Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(1e-6, Math.abs(ref[i]!))));
+    const maxRel = checksumDifference(mine, ref);
     if (!(maxRel < 1e-4)) throw new Error(`dinov2: reg-ts and PyTorch disagree (checksums ${mine} vs ${ref})`);
     const once = (): void =>
       torch.scope(() => {

@@ -21,6 +21,7 @@ import { fixturePath } from '../test/fixture-path.js';
 import {
   type BenchOptions,
   type BenchResult,
+  checksumDifference,
   fmt,
   interleave,
   loadAverage,
@@ -78,7 +79,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
         const { cls, patches } = enc.encode(images);
         return [patches.sum().item(), patches.abs().sum().item(), cls.sum().item()];
       });
-      const maxRel = Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(1e-6, Math.abs(ref[i]!))));
+      const maxRel = checksumDifference(mine, ref);
       if (!(maxRel < 1e-4)) throw new Error(`encoder: reg-ts and PyTorch disagree on ${c.label} (max relative ${maxRel})`);
       const once = (): void => scope(() => void enc.encode(images));
       const t = await interleave(

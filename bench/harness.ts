@@ -315,6 +315,15 @@ export async function interleave(
   return { ts: use.map((x) => x[0]), py: use.map((x) => x[1]), clean: clean.length, taken: all.length };
 }
 
+/**
+ * How far reg-ts's output checksums are from PyTorch's: max_i |mine_i − ref_i| / max(floor, |ref_i|), the
+ * check a benchmark runs before timing that both sides compute the same thing.
+ */
+export function checksumDifference(mine: readonly number[], ref: readonly number[], floor = 1e-6): number {
+  if (mine.length !== ref.length) throw new RangeError(`checksums: ${mine.length} on the reg-ts side, ${ref.length} from PyTorch`);
+  return Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(floor, Math.abs(ref[i]!))));
+}
+
 /** "k of n pairs clean" for tables. */
 export function quality(p: Paired): string {
   return p.clean >= 3

@@ -17,6 +17,7 @@ import { createAutoencoderKL, saveAutoencoder, SD_VAE_CONFIG } from '../src/mode
 import {
   type BenchOptions,
   type BenchResult,
+  checksumDifference,
   fmt,
   geomean,
   interleave,
@@ -76,7 +77,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
       };
       const ref = (await py.request<{ checksums: number[] }>({ op: 'setup', dir, case: c.case, shape: c.shape })).checksums;
       const mine = torch.noGrad(() => torch.scope(() => outputs().flatMap((o) => [o.sum().item(), o.abs().sum().item()])));
-      const maxRel = Math.max(...mine.map((v, i) => Math.abs(v - ref[i]!) / Math.max(1e-6, Math.abs(ref[i]!))));
+      const maxRel = checksumDifference(mine, ref);
       if (!(maxRel < 1e-4)) throw new Error(`vae: reg-ts and PyTorch disagree on ${c.label} (checksums ${mine} vs ${ref})`);
       notes.push(`${c.label}: outputs agree to ${maxRel.toExponential(1)} (relative checksums)`);
       const once = (): void =>

@@ -41,6 +41,21 @@ def time_reps(fn, reps):
     return out
 
 
+def no_grad_timer(get_fn):
+    """A "time" op: {"reps": n} -> {"times": [...]} of get_fn()() under torch.no_grad()."""
+
+    def time(req):
+        fn = get_fn()
+
+        def once():
+            with torch.no_grad():
+                fn()
+
+        return {"times": time_reps(once, req["reps"])}
+
+    return time
+
+
 def serve(handlers):
     ops = {"info": info, "threads": threads, **handlers}
     for line in sys.stdin:

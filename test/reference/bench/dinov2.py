@@ -15,7 +15,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "encoders"))
-from common import serve, time_reps  # noqa: E402
+from common import no_grad_timer, serve  # noqa: E402
 from make_dinov2_hub import make_hub_weights, reference  # noqa: E402
 
 VIT_B = {"C": 768, "LAYERS": 12, "MLP": 3072, "M": 37}
@@ -42,13 +42,5 @@ def setup(req):
     return {"checksums": [cls.sum().item(), cls.abs().sum().item(), patches.sum().item(), patches.abs().sum().item()]}
 
 
-def time(req):
-    def once():
-        with torch.no_grad():
-            state["fn"]()
-
-    return {"times": time_reps(once, req["reps"])}
-
-
 if __name__ == "__main__":
-    serve({"setup": setup, "time": time})
+    serve({"setup": setup, "time": no_grad_timer(lambda: state["fn"])})

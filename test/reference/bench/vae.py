@@ -18,7 +18,7 @@ sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, os.path.join(HERE, "..", "autoencoders"))
 import st  # noqa: E402
 from autoencoder_kl import AutoencoderKL  # noqa: E402
-from common import serve, time_reps  # noqa: E402
+from common import no_grad_timer, serve  # noqa: E402
 
 state = {}
 
@@ -52,13 +52,5 @@ def setup(req):
     return {"checksums": [v for o in outs for v in (o.sum().item(), o.abs().sum().item())]}
 
 
-def time(req):
-    def once():
-        with torch.no_grad():
-            state["fn"]()
-
-    return {"times": time_reps(once, req["reps"])}
-
-
 if __name__ == "__main__":
-    serve({"setup": setup, "time": time})
+    serve({"setup": setup, "time": no_grad_timer(lambda: state["fn"])})
