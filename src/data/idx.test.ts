@@ -54,3 +54,40 @@ test('readIdxFile reports a truncated or corrupt gzip stream with the path', () 
   writeFileSync(short, gzipSync(idx(0x08, [10, 28, 28], [1, 2, 3])));
   assert.throws(() => readIdxFile(short), /short\.gz: truncated IDX data/);
 });
+
+test('parseIdx refuses more than IDX_MAX_DIMS dimensions (the 34-dim NaN-product recipe) by name', () => {
+  const hostile = idx(0x08, [...Array<number>(33).fill(0xffffffff), 0], []);
+  assert.throws(() => parseIdx(hostile, 'x.idx'), /x\.idx: IDX header declares 34 dimensions, at most 8 are supported/);
+});
+
+test('parseIdx sizes the data in exact integers: a huge product is refused, a zero dimension is empty', () => {
+  assert.throws(
+    () => parseIdx(idx(0x0e, [0xffffffff, 0xffffffff, 2], []), 'x.idx'),
+    /x\.idx: IDX shape \[4294967295, 4294967295, 2\] declares 295147905041913872400 bytes of data, too many to read/,
+  );
+  const empty = parseIdx(idx(0x08, [...Array<number>(7).fill(0xffffffff), 0], []), 'x.idx');
+  assert.deepEqual([empty.shape.length, empty.data.length], [8, 0]);
+});
+
+test('readIdxFile caps gzip inflation at the size the IDX header declares', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reg-idx-'));
+  const bomb = join(dir, 'bomb.gz');
+  // A header declaring 2×2 bytes followed by 64 MiB of zeros: compresses to ~64 KiB.
+  writeFileSync(bomb, gzipSync(Buffer.concat([idx(0x08, [2, 2], [1, 2, 3, 4]), Buffer.alloc(64 << 20)])));
+  const t0 = Date.now();
+  assert.throws(
+    () => readIdxFile(bomb),
+    new RegExp(`^Error: ${bomb}: gzip stream inflates to more than the 16 bytes its IDX header declares$`),
+  );
+  assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
+  const huge = join(dir, 'huge.gz');
+  // A header declaring 3.2 GB in a stream of a few dozen bytes.
+  writeFileSync(huge, gzipSync(idx(0x08, [50000, 256, 256], [])));
+  assert.throws(
+    () => readIdxFile(huge),
+    /huge\.gz: IDX header declares 3276800016 bytes, more than this \d+-byte gzip stream can inflate to/,
+  );
+  const exact = join(dir, 'exact.gz');
+  writeFileSync(exact, gzipSync(idx(0x08, [2, 2], [1, 2, 3, 4])));
+  assert.deepEqual([...readIdxFile(exact).data], [1, 2, 3, 4]);
+});
