@@ -219,6 +219,8 @@ export function sparseLargeFile(path: string): { far: Uint8Array } | null {
   const at = 4_500_000_000;
   const json = JSON.stringify({
     near: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+    // the tensors must tile the data section, so a sparse (never written) tensor fills the hole
+    hole: { dtype: 'U8', shape: [at - 4], data_offsets: [4, at] },
     far: { dtype: 'I32', shape: [2, 2], data_offsets: [at, at + 16] },
   });
   const header = new TextEncoder().encode(json.padEnd(Math.ceil(json.length / 8) * 8, ' '));

@@ -240,3 +240,77 @@ test('files larger than 4 GiB: 64-bit offsets and positioned reads (sparse file)
     rmSync(path, { force: true });
   }
 });
+
+/** `bytes` with its 8-byte header length changed by `delta`. */
+function shiftHeaderLength(bytes: Uint8Array, delta: number): Uint8Array {
+  const out = bytes.slice();
+  const view = new DataView(out.buffer);
+  view.setBigUint64(0, view.getBigUint64(0, true) + BigInt(delta), true);
+  return out;
+}
+
+test('a header length shifted by one byte either way is rejected (the tensors would shift)', () => {
+  const path = join(dir, 'shift.safetensors');
+  writeSafetensorsRaw(path, { w: rawTensor('float32', [2], new Uint8Array(new Float32Array([1.5, -2]).buffer)) });
+  const good = new Uint8Array(readFileSync(path));
+  const n = Number(new DataView(good.buffer).getBigUint64(0, true));
+  assert.equal(good[8 + n - 1], 0x20, 'precondition: the writer padded this header with a space');
+  assert.equal(good[8 + n], 0x00, 'precondition: the data starts with a 0x00 byte (1.5 as float32)');
+  assert.deepEqual(readSafetensorsRaw(good).tensors.get('w')?.data, good.subarray(8 + n));
+  rejects(shiftHeaderLength(good, -1), /data section holds 9 bytes but the tensors cover 8: 1 trailing bytes/);
+  rejects(shiftHeaderLength(good, +1), /header is not valid JSON: Unexpected non-whitespace character/);
+});
+
+test('layout rules of the reference implementation: space padding, offsets from 0, contiguous, no trailing bytes', () => {
+  const f32 = (offsets: [number, number]) => ({ dtype: 'F32', shape: [2], data_offsets: offsets });
+  const json = JSON.stringify({ w: f32([0, 8]) });
+  const padded = (pad: string) => new TextEncoder().encode(json + pad);
+  assert.deepEqual([...readSafetensorsRaw(build(null, new Uint8Array(8), padded('   '))).tensors.keys()], ['w']);
+  for (const pad of ['\t', '\n', '  \r', ' \0', ' x']) {
+    rejects(build(null, new Uint8Array(8), padded(pad)), /header (padding after the JSON object is not spaces|is not valid JSON)/);
+  }
+  rejects(
+    build({ w: f32([4, 12]) }, new Uint8Array(12)),
+    /tensor "w": data_offsets \[4, 12\] leave a 4-byte gap after the start of the data/,
+  );
+  rejects(
+    build({ w: f32([0, 8]), v: f32([12, 20]) }, new Uint8Array(20)),
+    /tensor "v": data_offsets \[12, 20\] leave a 4-byte gap after tensor "w"/,
+  );
+  rejects(
+    build({ w: f32([0, 8]), v: f32([8, 16]) }, new Uint8Array(17)),
+    /data section holds 17 bytes but the tensors cover 16: 1 trailing bytes/,
+  );
+  rejects(build({}, new Uint8Array(3)), /data section holds 3 bytes but the tensors cover 0/);
+  rejects(build({ w: f32([0, 8]), v: f32([0, 8]) }, new Uint8Array(8)), /tensors "w" and "v" have overlapping data_offsets/);
+  // the order of the header does not matter, only the offsets (and empty tensors may share a position)
+  const reordered = { v: f32([8, 16]), e: { dtype: 'F32', shape: [0], data_offsets: [8, 8] }, w: f32([0, 8]) };
+  assert.deepEqual(
+    readSafetensorsHeader(new MemorySource(build(reordered, new Uint8Array(16)))).entries.map((e) => e.name),
+    ['w', 'e', 'v'],
+  );
+});
+
+test('a header length above the 100 MB limit is rejected before anything is read', () => {
+  const size = 200_000_000;
+  let reads = 0;
+  const src = {
+    name: 'big.safetensors',
+    size,
+    read: (offset: number, length: number) => {
+      reads++;
+      const b = new Uint8Array(length);
+      if (offset === 0) new DataView(b.buffer).setBigUint64(0, 150_000_000n, true);
+      return b;
+    },
+    close: () => undefined,
+  };
+  assert.throws(
+    () => readSafetensorsHeader(src),
+    (e: unknown) =>
+      e instanceof SerializationError &&
+      e.file === 'big.safetensors' &&
+      /header length 150000000 exceeds the 100000000-byte limit/.test(e.message),
+  );
+  assert.equal(reads, 1);
+});

@@ -68,9 +68,36 @@ function isIndex(v: unknown): v is number {
 }
 
 /**
+ * The reference implementation's layout rule: in offset order, the tensors tile the data section exactly
+ * (the first begins at 0, each begins where the previous ends, the last ends at the end of the file), so
+ * a shifted header length, a gap, an overlap or trailing bytes is an error.
+ */
+function checkContiguous(sorted: readonly SafetensorsEntry[], dataStart: number, dataLength: number, fail: (msg: string) => never): void {
+  let expected = 0;
+  let previous: string | undefined;
+  for (const e of sorted) {
+    const begin = e.byteOffset - dataStart;
+    if (begin !== expected) {
+      const where = `tensor ${JSON.stringify(e.name)}: data_offsets [${begin}, ${begin + e.byteLength}]`;
+      if (begin < expected) fail(`tensors ${JSON.stringify(previous)} and ${JSON.stringify(e.name)} have overlapping data_offsets`);
+      fail(
+        `${where} leave a ${begin - expected}-byte gap after ${previous === undefined ? 'the start of the data' : `tensor ${JSON.stringify(previous)}`}`,
+      );
+    }
+    expected = begin + e.byteLength;
+    previous = e.name;
+  }
+  if (expected !== dataLength) {
+    fail(
+      `data section holds ${dataLength} bytes but the tensors cover ${expected}: ${dataLength - expected} trailing bytes (wrong header length?)`,
+    );
+  }
+}
+
+/**
  * Read and validate the header of a safetensors source: the header length fits in the file, the JSON is
- * a UTF-8 object, every dtype is known, every shape matches its byte range, every range lies inside the
- * data section, and no two ranges overlap. Throws {@link SerializationError} naming the file and tensor.
+ * a UTF-8 object right-padded with spaces only, every dtype is known, every shape matches its byte range,
+ * and the ranges tile the data section exactly (see {@link checkContiguous}). Throws {@link SerializationError} naming the file and tensor.
  */
 export function readSafetensorsHeader(src: ByteSource): SafetensorsHeader {
   const fail = (msg: string): never => {
@@ -96,6 +123,7 @@ export function readSafetensorsHeader(src: ByteSource): SafetensorsHeader {
     return fail(`header is not valid JSON: ${(e as Error).message}`);
   }
   if (!isPlainObject(json)) return fail('header is not a JSON object');
+  if (!text.replace(/ +$/, '').endsWith('}')) fail('header padding after the JSON object is not spaces (0x20)');
   const dataStart = 8 + n;
   const dataLength = src.size - dataStart;
   const metadata: Record<string, string> = {};
@@ -145,14 +173,8 @@ export function readSafetensorsHeader(src: ByteSource): SafetensorsHeader {
       order: order++,
     });
   }
-  entries.sort((a, b) => a.byteOffset - b.byteOffset || a.order - b.order);
-  for (let i = 1; i < entries.length; i++) {
-    const prev = entries[i - 1] as SafetensorsEntry;
-    const cur = entries[i] as SafetensorsEntry;
-    if (cur.byteOffset < prev.byteOffset + prev.byteLength) {
-      fail(`tensors ${JSON.stringify(prev.name)} and ${JSON.stringify(cur.name)} have overlapping data_offsets`);
-    }
-  }
+  entries.sort((a, b) => a.byteOffset - b.byteOffset || a.byteLength - b.byteLength || a.order - b.order);
+  checkContiguous(entries, dataStart, dataLength, fail);
   return { metadata, entries: entries.map(({ order: _o, ...e }) => e), dataStart };
 }
 
