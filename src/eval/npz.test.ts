@@ -5,13 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, readdirSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { crc32 } from '../torch/io/crc32.js';
+import { readNpy } from '../torch/io/npy.js';
+import { fixturePath } from '../../test/fixture-path.js';
+import { makeZip } from '../../test/io-testing.js';
 import { listNpz, npyHeader, NpzWriter, parseNpyHeader, readNpz, writeNpz, type NpyArray } from './npz.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
@@ -193,5 +196,104 @@ describe('NumPy interoperability (python3-numpy, installed by scripts/install.sh
       return readFileSync(f).subarray(m.dataOffset, m.dataOffset + m.size);
     };
     for (const k of Object.keys(arrays)) assert.equal(sha(member(ours, k)), sha(member(file, k)), `${k}.npy bytes`);
+  });
+});
+
+/** A format-1.0 .npy with the header dict `dict` (padded as NumPy pads it) followed by `data`. */
+function npyBytes(dict: string, data: Uint8Array): Uint8Array {
+  const padded = dict + ' '.repeat((64 - ((10 + dict.length + 1) % 64)) % 64) + '\n';
+  const head = Buffer.alloc(10);
+  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(head);
+  head.writeUInt16LE(padded.length, 8);
+  return Buffer.concat([head, Buffer.from(padded, 'latin1'), data]);
+}
+
+function writeNpy(name: string, dict: string, data: Uint8Array): string {
+  const file = path.join(tmp, name);
+  writeFileSync(file, npyBytes(dict, data));
+  return file;
+}
+
+const i64 = (values: number[]) => bytesOf(values, 'i64');
+
+describe('hostile .npy headers and data (issue 12 item 1)', () => {
+  test('Fortran-order arrays read back in C order (hand-made and np.savez of np.asfortranarray)', () => {
+    const f = writeNpy('fortran.npy', "{'descr': '<i8', 'fortran_order': True, 'shape': (2, 3), }", i64([0, 3, 1, 4, 2, 5]));
+    const a = readNpy(f);
+    assert.deepEqual([a.dtype, a.shape], ['int64', [2, 3]]);
+    assert.deepEqual([...new BigInt64Array(a.data.slice().buffer)].map(Number), [0, 1, 2, 3, 4, 5]);
+    const npz = readNpz(fixturePath('eval', 'fortran.npz'));
+    const i = npz.get('i64')!;
+    assert.deepEqual([...new BigInt64Array(i.data.slice().buffer)].map(Number), [0, 1, 2, 3, 4, 5]);
+    const f32 = npz.get('f32')!;
+    assert.deepEqual(f32.shape, [2, 3, 4]);
+    assert.deepEqual(
+      [...new Float32Array(f32.data.slice().buffer)],
+      Array.from({ length: 24 }, (_, k) => k / 8),
+    );
+  });
+
+  test('data shorter or longer than numel·itemsize is refused naming the file and the shape', () => {
+    const dict = "{'descr': '<i8', 'fortran_order': False, 'shape': (2, 3), }";
+    const short = writeNpy('short.npy', dict, i64([0, 1, 2, 3, 4]));
+    assert.throws(
+      () => readNpy(short),
+      new RegExp(`^Error: ${short}: truncated: 40 data bytes, the header's 'shape' \\[2, 3\\] of int64 needs 48$`),
+    );
+    const long = writeNpy('long.npy', dict, i64([0, 1, 2, 3, 4, 5, 6]));
+    assert.throws(() => readNpy(long), /long\.npy: too long: 56 data bytes, the header's 'shape' \[2, 3\] of int64 needs 48/);
+  });
+
+  test('NaN, negative, fractional and non-numeric dimensions are refused by name', () => {
+    for (const [dim, name] of [
+      ['nan', 'nan'],
+      ['-1', 'neg'],
+      ['1.5', 'frac'],
+      ['1e3', 'exp'],
+      ['', 'empty'],
+    ] as const) {
+      const f = writeNpy(`${name}.npy`, `{'descr': '|u1', 'fortran_order': False, 'shape': (${dim}, 3), }`, new Uint8Array(3));
+      assert.throws(
+        () => readNpy(f),
+        (e: Error) => e.message === `${f}: not a valid .npy (npy: 'shape' dimension '${dim}' is not a non-negative integer)`,
+        dim,
+      );
+    }
+    const huge = writeNpy('huge.npy', "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296), }", new Uint8Array(0));
+    assert.throws(() => readNpy(huge), /huge\.npy: not a valid \.npy \(npy: shape \[4294967296, 4294967296\] is too large\)/);
+  });
+
+  test('header dicts with missing, extra or duplicate keys, an unknown dtype or a bad fortran_order are refused', () => {
+    const cases: [string, RegExp][] = [
+      ["{'descr': '<f4', 'shape': (1,), }", /header keys are \[descr, shape\], expected exactly \[descr, fortran_order, shape\]/],
+      ["{'descr': '<f4', 'fortran_order': False, 'shape': (1,), 'extra': 'x', }", /header keys are \[descr, extra, fortran_order, shape\]/],
+      ["{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (1,), }", /duplicate header key 'descr'/],
+      ["{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", /'descr' '>f4' is not a supported dtype/],
+      ["{'descr': '<f4', 'fortran_order': 'yes', 'shape': (1,), }", /'fortran_order' is 'yes', expected True or False/],
+      ["{'descr': '<f4', 'fortran_order': False, 'shape': 1, }", /cannot parse the header dict at ''shape': 1,'/],
+      ["['descr', '<f4']", /header is not a dict/],
+    ];
+    for (const [dict, re] of cases) {
+      const f = writeNpy('dict.npy', dict, new Uint8Array(4));
+      assert.throws(
+        () => readNpy(f),
+        (e: Error) => e.message.startsWith(`${f}: not a valid .npy`) && re.test(e.message),
+        dict,
+      );
+    }
+  });
+
+  test('readNpz names the archive and the member of a bad array', () => {
+    const file = path.join(tmp, 'bad-member.npz');
+    const good = npyBytes("{'descr': '|u1', 'fortran_order': False, 'shape': (2,), }", Uint8Array.from([1, 2]));
+    const bad = npyBytes("{'descr': '|u1', 'fortran_order': False, 'shape': (3,), }", Uint8Array.from([1, 2]));
+    writeFileSync(
+      file,
+      makeZip([
+        { name: 'ok.npy', data: good },
+        { name: 'arr_0.npy', data: bad },
+      ]),
+    );
+    assert.throws(() => readNpz(file), new RegExp(`^Error: ${file}: member 'arr_0\\.npy': truncated: 2 data bytes`));
   });
 });

@@ -16,7 +16,7 @@ import { crc32 } from '../torch/io/crc32.js';
 import { FileSource } from '../torch/io/source.js';
 import { ZipReader } from '../torch/io/zip.js';
 
-import { npyDataBytes, npyHeader, parseNpyHeader, type NpyArray, type NpyDType } from '../torch/io/npy.js';
+import { decodeNpy, npyDataBytes, npyHeader, type NpyArray, type NpyDType } from '../torch/io/npy.js';
 
 export { NPY_DESCR, npyDataBytes, npyHeader, parseNpyHeader, type NpyArray, type NpyDType } from '../torch/io/npy.js';
 
@@ -286,16 +286,14 @@ export function listNpz(path: string): NpzMember[] {
   }
 }
 
-/** Reads every array of an .npz into memory, verifying CRCs. */
+/** Reads every array of an .npz into memory (C order), verifying CRCs, headers and data lengths ({@link decodeNpy}). */
 export function readNpz(path: string): Map<string, NpyArray> {
   const src = new FileSource(path);
   try {
     const zip = new ZipReader(src);
     const out = new Map<string, NpyArray>();
     for (const e of zip.entries) {
-      const bytes = zip.read(e);
-      const h = parseNpyHeader(bytes);
-      out.set(e.name.replace(/\.npy$/, ''), { dtype: h.dtype, shape: h.shape, data: bytes.subarray(h.dataOffset) });
+      out.set(e.name.replace(/\.npy$/, ''), decodeNpy(zip.read(e), `${path}: member '${e.name}'`));
     }
     return out;
   } finally {
