@@ -90,4 +90,13 @@ test('readIdxFile caps gzip inflation at the size the IDX header declares', () =
   const exact = join(dir, 'exact.gz');
   writeFileSync(exact, gzipSync(idx(0x08, [2, 2], [1, 2, 3, 4])));
   assert.deepEqual([...readIdxFile(exact).data], [1, 2, 3, 4]);
+  const hidden = join(dir, 'hidden.gz');
+  // A gzip header with a 20 KB file name (FNAME): the IDX header lies beyond the probed prefix.
+  const plain = gzipSync(idx(0x08, [1], [7]));
+  const fname = Buffer.concat([Buffer.alloc(20000, 0x61), Buffer.from([0])]);
+  writeFileSync(
+    hidden,
+    Buffer.concat([plain.subarray(0, 3), Buffer.from([plain[3]! | 0x08]), plain.subarray(4, 10), fname, plain.subarray(10)]),
+  );
+  assert.throws(() => readIdxFile(hidden), /hidden\.gz: no IDX header in the first 16384 bytes of the gzip stream/);
 });

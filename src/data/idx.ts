@@ -117,8 +117,11 @@ function decodeData(view: DataView, offset: number, count: number, dtype: IdxDty
 /** Deflate's largest possible expansion (zlib's documented maximum ratio, 1032:1). */
 const MAX_DEFLATE_RATIO = 1032;
 
-/** Compressed bytes inflated to find the IDX header: far more than a gzip header and 4 + 4·8 bytes need. */
-const HEADER_PROBE_BYTES = 64 * 1024;
+/**
+ * Compressed bytes inflated to find the IDX header: far more than a gzip header and 4 + 4·8 bytes need,
+ * and at most 16 KiB × 1032 ≈ 17 MB once inflated.
+ */
+const HEADER_PROBE_BYTES = 16 * 1024;
 
 /**
  * Inflates a gzip IDX stream in two bounded steps: first a prefix, to read the header's magic and
@@ -129,12 +132,12 @@ const HEADER_PROBE_BYTES = 64 * 1024;
 function gunzipIdx(gz: Uint8Array, path: string): Uint8Array {
   let head: Uint8Array;
   try {
-    head = gunzipSync(gz.subarray(0, HEADER_PROBE_BYTES), {
-      finishFlush: zlibConstants.Z_SYNC_FLUSH,
-      maxOutputLength: HEADER_PROBE_BYTES * MAX_DEFLATE_RATIO,
-    });
+    head = gunzipSync(gz.subarray(0, HEADER_PROBE_BYTES), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
   } catch (err) {
     throw new Error(`${path}: corrupt or truncated gzip stream (${(err as Error).message})`);
+  }
+  if (gz.length > HEADER_PROBE_BYTES && head.length < 4 + 4 * Math.min(head[3] ?? IDX_MAX_DIMS, IDX_MAX_DIMS)) {
+    throw new Error(`${path}: no IDX header in the first ${HEADER_PROBE_BYTES} bytes of the gzip stream`);
   }
   const { headerBytes, dataBytes } = idxLayout(head, idxType(head, path).bytes, path);
   const total = headerBytes + dataBytes;
