@@ -193,3 +193,40 @@ test('BatchNorm2d: eval-mode formula with PyTorch names; training mode refuses',
   bn.dispose();
   x.dispose();
 });
+
+/** A float parameter and an int64 buffer (as BatchNorm's num_batches_tracked). */
+class Counted extends Module {
+  readonly weight: Tensor;
+  readonly count: Tensor;
+  constructor() {
+    super();
+    this.weight = this.param('weight', torch.zeros([2]));
+    this.count = this.buffer('count', torch.zeros([1], { dtype: 'int64' }));
+  }
+}
+
+test('loadStateDict casts within a dtype kind and rejects another kind, naming the key and both dtypes', () => {
+  const m = new Counted();
+  const weight = torch.tensor([0.039, -0.0764], { dtype: 'float64' });
+  const count = torch.tensor([7], { dtype: 'int32' });
+  m.loadStateDict({ weight, count });
+  assert.equal(m.weight.dtype, 'float32');
+  assert.deepEqual(m.weight.toArray(), [Math.fround(0.039), Math.fround(-0.0764)]);
+  assert.equal(m.count.dtype, 'int64');
+  assert.deepEqual(m.count.toArray(), [7]);
+  const asInt = torch.tensor([1, 2], { dtype: 'int32' });
+  assert.throws(
+    () => m.loadStateDict({ weight: asInt, count }),
+    /'weight' is stored as int32 but the model holds float32 \(expected a floating dtype: float16, bfloat16, float32 or float64\)/,
+  );
+  const asBool = torch.tensor([1, 0], { dtype: 'bool' });
+  assert.throws(() => m.loadStateDict({ weight: asBool, count }), /'weight' is stored as bool but the model holds float32/);
+  const countAsFloat = torch.tensor([7.5], { dtype: 'float32' });
+  assert.throws(
+    () => m.loadStateDict({ weight, count: countAsFloat }),
+    /'count' is stored as float32 but the model holds int64 \(expected an integer dtype/,
+  );
+  assert.deepEqual(m.weight.toArray(), [Math.fround(0.039), Math.fround(-0.0764)], 'a rejected load changes nothing');
+  for (const t of [weight, count, asInt, asBool, countAsFloat]) t.dispose();
+  m.dispose();
+});

@@ -7,10 +7,23 @@
  * every other tensor it creates is freed when it returns, so network code never manages memory.
  */
 import { noGrad } from '../torch/autograd.js';
-import type { DType } from '../torch/dtype.js';
+import { isFloatingPoint, type DType } from '../torch/dtype.js';
 import type { Device } from '../torch/device.js';
 import { keep, scope } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
+
+/** The kind of values a dtype holds; loadStateDict casts only within a kind. */
+type DTypeKind = 'floating' | 'integer' | 'bool';
+
+function dtypeKind(dtype: DType): DTypeKind {
+  return isFloatingPoint(dtype) ? 'floating' : dtype === 'bool' ? 'bool' : 'integer';
+}
+
+const DTYPE_KIND_NAMES: Readonly<Record<DTypeKind, string>> = {
+  floating: 'a floating dtype: float16, bfloat16, float32 or float64',
+  integer: 'an integer dtype: uint8, int8, int16, int32 or int64',
+  bool: 'bool',
+};
 
 /** What loadStateDict found wrong, when not strict. */
 export interface LoadReport {
@@ -113,7 +126,9 @@ export abstract class Module {
 
   /**
    * Copies values from `state` into this module's tensors (converting dtype/device).
-   * Strict mode throws on missing or unexpected keys; shape mismatches always throw, naming the key.
+   * Strict mode throws on missing or unexpected keys; shape mismatches always throw, naming the key, and so
+   * does a dtype of another kind: a floating tensor takes any floating dtype (cast), an integer one any
+   * integer dtype, a bool one only bool (an int32 weight would be value-cast into garbage).
    */
   loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, { strict = true } = {}): LoadReport {
     const source = state instanceof Map ? state : new Map(Object.entries(state));
@@ -132,6 +147,11 @@ export abstract class Module {
       if (src.shape.join(',') !== target.shape.join(',')) {
         throw new Error(
           `loadStateDict: '${k}' has shape [${src.shape.join(', ')}] in the checkpoint but [${target.shape.join(', ')}] in the model`,
+        );
+      }
+      if (dtypeKind(src.dtype) !== dtypeKind(target.dtype)) {
+        throw new Error(
+          `loadStateDict: '${k}' is stored as ${src.dtype} but the model holds ${target.dtype} (expected ${DTYPE_KIND_NAMES[dtypeKind(target.dtype)]})`,
         );
       }
     }
@@ -160,8 +180,7 @@ export abstract class Module {
   to(target: { device?: Device; dtype?: DType }): this {
     noGrad(() => {
       for (const t of [...this.parameters(), ...this.namedBuffers('', true).map(([, b]) => b)]) {
-        const floating = t.dtype === 'float32' || t.dtype === 'float64' || t.dtype === 'float16' || t.dtype === 'bfloat16';
-        const moved = t.to({ device: target.device ?? t.device, dtype: floating && target.dtype ? target.dtype : t.dtype });
+        const moved = t.to({ device: target.device ?? t.device, dtype: isFloatingPoint(t.dtype) && target.dtype ? target.dtype : t.dtype });
         t.setData_(moved);
         moved.dispose();
       }
