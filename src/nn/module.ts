@@ -11,19 +11,7 @@ import { isFloatingPoint, type DType } from '../torch/dtype.js';
 import type { Device } from '../torch/device.js';
 import { keep, scope } from '../torch/scope.js';
 import type { Tensor } from '../torch/tensor.js';
-
-/** The kind of values a dtype holds; loadStateDict casts only within a kind. */
-type DTypeKind = 'floating' | 'integer' | 'bool';
-
-function dtypeKind(dtype: DType): DTypeKind {
-  return isFloatingPoint(dtype) ? 'floating' : dtype === 'bool' ? 'bool' : 'integer';
-}
-
-const DTYPE_KIND_NAMES: Readonly<Record<DTypeKind, string>> = {
-  floating: 'a floating dtype: float16, bfloat16, float32 or float64',
-  integer: 'an integer dtype: uint8, int8, int16, int32 or int64',
-  bool: 'bool',
-};
+import { checkStoredDType } from './state-dtype.js';
 
 /** What loadStateDict found wrong, when not strict. */
 export interface LoadReport {
@@ -149,11 +137,7 @@ export abstract class Module {
           `loadStateDict: '${k}' has shape [${src.shape.join(', ')}] in the checkpoint but [${target.shape.join(', ')}] in the model`,
         );
       }
-      if (dtypeKind(src.dtype) !== dtypeKind(target.dtype)) {
-        throw new Error(
-          `loadStateDict: '${k}' is stored as ${src.dtype} but the model holds ${target.dtype} (expected ${DTYPE_KIND_NAMES[dtypeKind(target.dtype)]})`,
-        );
-      }
+      checkStoredDType(`loadStateDict: '${k}'`, src.dtype, target.dtype);
     }
     noGrad(() => {
       for (const [k, target] of own) {

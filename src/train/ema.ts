@@ -10,6 +10,7 @@
  */
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
+import { checkStoredDType } from '../nn/state-dtype.js';
 
 /** What EMA needs from a model: nn.Module's namedParameters and stateDict. */
 export interface HasParameters {
@@ -82,6 +83,7 @@ export class EMA {
         const src = state.get(k)!;
         if (src.shape.join(',') !== e.shape.join(','))
           throw new Error(`EMA weight '${k}' has shape [${src.shape.join(', ')}], the model has [${e.shape.join(', ')}]`);
+        checkStoredDType(`EMA weight '${k}'`, src.dtype, e.dtype);
         e.copy_(src);
       }
     });
