@@ -168,3 +168,27 @@ describe('checkpoints written by earlier versions', () => {
     assert.ok(!isCompleteCheckpoint(copy));
   });
 });
+
+describe('weights of the wrong dtype', () => {
+  it('a weight stored as I32 is an error naming the file, the key and the dtypes, not a value cast', () => {
+    const dir = path.join(tmp, 'int-weight');
+    cpSync(LEGACY_CONVERT, dir, { recursive: true });
+    const file = path.join(dir, 'ema.safetensors');
+    const bytes = readFileSync(file);
+    const n = Number(bytes.readBigUInt64LE(0));
+    const at = bytes
+      .subarray(8, 8 + n)
+      .toString('utf8')
+      .indexOf('"pos_embed":{"dtype":"F32"');
+    assert.ok(at >= 0, 'precondition: pos_embed is stored as F32');
+    bytes.write('"pos_embed":{"dtype":"I32"', 8 + at);
+    writeFileSync(file, bytes);
+    assert.throws(
+      () => loadModel(dir),
+      (e: unknown) =>
+        e instanceof CheckpointError &&
+        e.message.includes(dir) &&
+        /'pos_embed' is stored as int32 but the model expects a floating dtype \(float16, bfloat16, float32 or float64\)/.test(e.message),
+    );
+  });
+});

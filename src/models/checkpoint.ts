@@ -29,7 +29,7 @@
  */
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { Device, Tensor } from '../torch/index.js';
+import { isFloatingPoint, type Device, type DType, type Tensor } from '../torch/index.js';
 import { loadSafetensors, saveSafetensors } from '../torch/io/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import type { SiTConfig } from './configs.js';
@@ -101,10 +101,15 @@ export interface NativeCheckpoint {
 // =================================================================================================
 
 /**
- * Checks a state dict against a config: every key present, none extra, every shape right.
+ * Checks a state dict against a config: every key present, none extra, every shape right, and every
+ * dtype (when given) floating, as all SiT weights are (an int32 weight would be value-cast into garbage).
  * Throws a CheckpointError listing what is wrong (`what` names the source in the message).
  */
-export function checkStateDict(config: SiTConfig, sd: ReadonlyMap<string, { shape: readonly number[] }>, what = 'checkpoint'): void {
+export function checkStateDict(
+  config: SiTConfig,
+  sd: ReadonlyMap<string, { shape: readonly number[]; dtype?: DType }>,
+  what = 'checkpoint',
+): void {
   const want = paramShapes(config);
   const missing = [...want.keys()].filter((k) => !sd.has(k));
   const unexpected = [...sd.keys()].filter((k) => !want.has(k));
@@ -116,6 +121,8 @@ export function checkStateDict(config: SiTConfig, sd: ReadonlyMap<string, { shap
     const t = sd.get(k);
     if (t && t.shape.join(',') !== shape.join(','))
       problems.push(`'${k}' has shape [${t.shape.join(', ')}] but the model expects [${shape.join(', ')}]`);
+    if (t?.dtype !== undefined && !isFloatingPoint(t.dtype))
+      problems.push(`'${k}' is stored as ${t.dtype} but the model expects a floating dtype (float16, bfloat16, float32 or float64)`);
   }
   if (problems.length)
     throw new CheckpointError(
