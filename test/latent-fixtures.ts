@@ -5,11 +5,26 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveConfig, type SiTConfig } from '../src/models/configs.js';
 import { createAutoencoderKL, saveAutoencoder, SD_VAE_CONFIG, type AutoencoderKLConfig } from '../src/models/autoencoders/index.js';
 import { Dinov2, type Dinov2Config } from '../src/models/encoders/dinov2.js';
 import * as torch from '../src/torch/index.js';
 import { saveSafetensors } from '../src/torch/io/index.js';
 import { fixturePath } from './fixture-path.js';
+
+/** A small REG SiT on 4×32×32 latents with 24-d targets and 3 classes (the tiny folder's), with overrides. */
+export function tinyLatentModel(over: Partial<SiTConfig> = {}): SiTConfig {
+  return resolveConfig('SiT-S/2', {
+    depth: 2,
+    hiddenSize: 32,
+    numHeads: 2,
+    encoderDepth: 1,
+    zDims: [24],
+    projectorDim: 16,
+    numClasses: 3,
+    ...over,
+  });
+}
 
 /** test/fixtures/data/imagenet-tiny/train: 3 wnid folders × 2 JPEGs (make-imagenet-tiny.ts). */
 export const IMAGENET_TINY = fixturePath('data', 'imagenet-tiny', 'train');

@@ -9,8 +9,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { IMAGENET_TINY, writeTinyDinov2, writeTinyVae } from '../../test/latent-fixtures.js';
-import { resolveConfig, type SiTConfig } from '../models/configs.js';
+import { IMAGENET_TINY, tinyLatentModel, writeTinyDinov2, writeTinyVae } from '../../test/latent-fixtures.js';
+import type { SiTConfig } from '../models/configs.js';
 import { loadAutoencoder } from '../models/autoencoders/index.js';
 import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
 import * as torch from '../torch/index.js';
@@ -48,16 +48,7 @@ const prepare = (out: string, root = IMAGENET_TINY) =>
 
 const context = (dataDir: string, model: Partial<SiTConfig> = {}): SourceContext => ({
   config: resolveTrainConfig({ data: 'imagenet256', dataDir, seed: 5 }),
-  model: resolveConfig('SiT-S/2', {
-    depth: 2,
-    hiddenSize: 32,
-    numHeads: 2,
-    encoderDepth: 1,
-    zDims: [24],
-    projectorDim: 16,
-    numClasses: 3,
-    ...model,
-  }),
+  model: tinyLatentModel(model),
   microBatch: 3,
   device: 'cpu',
   start: null,

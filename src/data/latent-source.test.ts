@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fixturePath } from '../../test/fixture-path.js';
-import { IMAGENET_TINY, writeTinyDinov2, writeTinyVae } from '../../test/latent-fixtures.js';
-import { resolveConfig, type SiTConfig } from '../models/configs.js';
+import { IMAGENET_TINY, tinyLatentModel, writeTinyDinov2, writeTinyVae } from '../../test/latent-fixtures.js';
+import type { SiTConfig } from '../models/configs.js';
 import { loadAutoencoder } from '../models/autoencoders/index.js';
 import { createEncoder } from '../models/encoders/encoder.js';
 import * as torch from '../torch/index.js';
@@ -34,18 +34,7 @@ const VAE = writeTinyVae(join(tmp, 'vae'));
 const DINO = writeTinyDinov2(join(tmp, 'dino'), { hiddenSize: 24, numHeads: 3, mlpDim: 32 });
 
 /** REG on 4×32×32 latents with 24-d targets, 3 classes. */
-function model(over: Partial<SiTConfig> = {}): SiTConfig {
-  return resolveConfig('SiT-S/2', {
-    depth: 2,
-    hiddenSize: 32,
-    numHeads: 2,
-    encoderDepth: 1,
-    zDims: [24],
-    projectorDim: 16,
-    numClasses: 3,
-    ...over,
-  });
-}
+const model = tinyLatentModel;
 
 function context(config: Partial<TrainConfig>, m: SiTConfig = model(), start: Json = null): SourceContext {
   return {

@@ -9,8 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import sharp from 'sharp';
-import { writeTinyDinov2 } from '../../test/latent-fixtures.js';
-import { resolveConfig } from '../models/configs.js';
+import { tinyLatentModel, writeTinyDinov2 } from '../../test/latent-fixtures.js';
 import { createEncoder } from '../models/encoders/encoder.js';
 import * as torch from '../torch/index.js';
 import { npyHeader } from '../torch/io/npy.js';
@@ -50,16 +49,7 @@ async function writeLayout(dir: string, std: number, imageDir = 'imagenet_256_va
 
 const context = (dataDir: string, variant: 'reg' | 'sit' = 'reg'): SourceContext => ({
   config: resolveTrainConfig({ data: 'imagenet256', dataDir, encoder: 'dinov2', encoderWeights: DINO, seed: 4 }),
-  model: resolveConfig('SiT-S/2', {
-    variant,
-    depth: 2,
-    hiddenSize: 32,
-    numHeads: 2,
-    encoderDepth: 1,
-    zDims: [24],
-    projectorDim: 16,
-    numClasses: 3,
-  }),
+  model: tinyLatentModel({ variant }),
   microBatch: 5,
   device: 'cpu',
   start: null,
