@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import * as torch from '../src/torch/index.js';
 import type { Device, Tensor } from '../src/torch/index.js';
-import { createAutoencoderKL, saveAutoencoder, SD_VAE_CONFIG } from '../src/models/autoencoders/index.js';
+import { createAutoencoderKL, downsampleFactorOf, saveAutoencoder, SD_VAE_CONFIG } from '../src/models/autoencoders/index.js';
 import {
   type BenchOptions,
   type BenchResult,
@@ -58,7 +58,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   saveAutoencoder(vae, dir);
   if (device !== 'cpu') vae.to({ device });
   const side = SD_VAE_CONFIG.sampleSize;
-  const latentSide = side / 2 ** (SD_VAE_CONFIG.blockOutChannels.length - 1);
+  const latentSide = side / downsampleFactorOf(SD_VAE_CONFIG);
   const cases = [
     { case: 'encode', label: `encode ${side} px → posterior, B${batch}`, shape: [batch, 3, side, side] },
     { case: 'decode', label: `decode ${latentSide}×${latentSide}×4 → ${side} px, B${batch}`, shape: [batch, 4, latentSide, latentSide] },

@@ -6,7 +6,7 @@
  * then the packaging of diffusion/decode.ts (uint8 truncation). This file checks that an autoencoder
  * fits a model before any sampling.
  */
-import type { AutoencoderKLConfig } from '../models/autoencoders/index.js';
+import { downsampleFactorOf, type AutoencoderKLConfig } from '../models/autoencoders/index.js';
 import type { VelocityModelConfig } from '../diffusion/model.js';
 
 /** An autoencoder that does not fit the model it should decode (latent channels or image size differ). */
@@ -25,7 +25,7 @@ export function checkAutoencoderFits(vae: Readonly<AutoencoderKLConfig>, model: 
       `${what} has ${vae.latentChannels} latent channels but the model generates ${model.inChannels}-channel latents; use the autoencoder the model was trained with`,
     );
   }
-  const factor = 2 ** (vae.blockOutChannels.length - 1);
+  const factor = downsampleFactorOf(vae);
   const side = model.inputSize * factor;
   if (side !== vae.sampleSize) {
     throw new AutoencoderMismatchError(

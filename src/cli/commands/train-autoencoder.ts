@@ -15,7 +15,7 @@ import type { ImageDataset } from '../../data/dataset.js';
 import { loadBatch } from '../../data/loader.js';
 import { openDataset, type DatasetSpec } from '../../data/open.js';
 import type { AutoencoderKL } from '../../models/autoencoders/autoencoder-kl.js';
-import type { AutoencoderKLConfig } from '../../models/autoencoders/config.js';
+import { downsampleFactorOf, type AutoencoderKLConfig } from '../../models/autoencoders/config.js';
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
 import { AUTOENCODER_RECORD_FILE, trainAutoencoder, type AutoencoderRecord } from '../../train/autoencoder.js';
@@ -95,7 +95,7 @@ function widths(arg: string): number[] {
 /** The autoencoder shape the settings describe (RGB in and out; scaling measured after training). */
 export function autoencoderConfig(s: TrainAutoencoderSettings): AutoencoderKLConfig {
   const blockOutChannels = widths(s.blockOutChannels);
-  const f = 2 ** (blockOutChannels.length - 1);
+  const f = downsampleFactorOf({ blockOutChannels });
   if (s.imageSize % f !== 0)
     throw new UsageError(
       `--image-size ${s.imageSize} must be a multiple of the downsampling ${f} (--block-out-channels ${s.blockOutChannels})`,
@@ -131,7 +131,7 @@ export async function runTrainAutoencoder(s: TrainAutoencoderSettings): Promise<
     ? await imageTensor(testSet, 0, Math.min(s.testImages, testSet.length))
     : await imageTensor(trainSet, trainSet.length - held, held);
   console.log(
-    `reg train-autoencoder: AutoencoderKL [${config.blockOutChannels.join(', ')}] ×${2 ** (config.blockOutChannels.length - 1)} → ${config.latentChannels} latent channels on ${nTrain} ${trainSet.name} images (${s.imageSize}×${s.imageSize}); output in ${path.resolve(s.out)}`,
+    `reg train-autoencoder: AutoencoderKL [${config.blockOutChannels.join(', ')}] ×${downsampleFactorOf(config)} → ${config.latentChannels} latent channels on ${nTrain} ${trainSet.name} images (${s.imageSize}×${s.imageSize}); output in ${path.resolve(s.out)}`,
   );
   try {
     const result = trainAutoencoder({

@@ -18,7 +18,7 @@
 import * as torch from '../../torch/index.js';
 import type { Device, DType, Tensor } from '../../torch/index.js';
 import { Conv2d, GroupNorm, Linear, Module, ModuleList, init } from '../../nn/index.js';
-import { type AutoencoderKLConfig, checkAutoencoderConfig } from './config.js';
+import { type AutoencoderKLConfig, checkAutoencoderConfig, downsampleFactorOf } from './config.js';
 
 const F = torch.F;
 
@@ -310,7 +310,7 @@ export class AutoencoderKL extends Module {
 
   /** Spatial reduction f = 2^(levels − 1) (8 for SD-VAE: 256 px ↔ 32×32 latents). */
   get downsampleFactor(): number {
-    return 2 ** (this.config.blockOutChannels.length - 1);
+    return downsampleFactorOf(this.config);
   }
 
   /** dtype of the parameters. */

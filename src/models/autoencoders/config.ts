@@ -137,3 +137,8 @@ export function configToDiffusers(c: AutoencoderKLConfig): DiffusersConfig {
     mid_block_add_attention: true,
   };
 }
+
+/** Spatial reduction f = 2^(levels − 1) of an autoencoder config (8 for SD-VAE: 256 px ↔ 32×32 latents). */
+export function downsampleFactorOf(c: Pick<AutoencoderKLConfig, 'blockOutChannels'>): number {
+  return 2 ** (c.blockOutChannels.length - 1);
+}

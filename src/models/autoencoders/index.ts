@@ -16,6 +16,7 @@ export {
   checkAutoencoderConfig,
   configFromDiffusers,
   configToDiffusers,
+  downsampleFactorOf,
 } from './config.js';
 export {
   AutoencoderKL,
