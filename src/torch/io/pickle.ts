@@ -68,11 +68,23 @@ function applyState(obj: unknown, state: unknown): void {
   } else if (isPyObject(target)) setAttr(target, '__state__', state);
 }
 
+/**
+ * Largest Python integer read, in bytes of two's complement (LONG1/LONG4) — 8192 bits. A checkpoint holds
+ * sizes, counters, seeds and RNG words, all within 64 bits; the bound keeps a hostile multi-megabyte LONG4
+ * from costing more than a clear error.
+ */
+export const MAX_INT_BYTES = 1024;
+
+/** Decimal digits of the largest text integer (INT/LONG) read: ⌈8·MAX_INT_BYTES·log₁₀2⌉. */
+export const MAX_INT_DIGITS = Math.ceil(8 * MAX_INT_BYTES * Math.log10(2));
+
+/** Two's-complement little-endian bytes → bigint, in one linear pass (hex digits, then one BigInt parse). */
 function signedFromLE(b: Uint8Array): bigint {
-  let v = 0n;
-  for (let i = b.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(b[i] as number);
-  if (b.length > 0 && ((b[b.length - 1] as number) & 0x80) !== 0) v -= 1n << BigInt(8 * b.length);
-  return v;
+  if (b.length === 0) return 0n;
+  let hexDigits = '';
+  for (let i = b.length - 1; i >= 0; i--) hexDigits += (b[i] as number).toString(16).padStart(2, '0');
+  const v = BigInt(`0x${hexDigits}`);
+  return ((b[b.length - 1] as number) & 0x80) !== 0 ? v - (1n << BigInt(8 * b.length)) : v;
 }
 
 function intValue(v: bigint): number | bigint {
@@ -126,8 +138,17 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions = {}): unkn
   return new Unpickler(bytes, options).load();
 }
 
+/**
+ * Unpickle the pickle that starts at byte `start` of `bytes` (one of several pickles written one after
+ * another, as the legacy `torch.save` format does). Returns its value and the offset just after its STOP.
+ */
+export function unpickleAt(bytes: Uint8Array, start: number, options: UnpickleOptions = {}): { value: unknown; end: number } {
+  const u = new Unpickler(bytes, options, start);
+  return { value: u.load(), end: u.offset };
+}
+
 class Unpickler implements CallContext {
-  private pos = 0;
+  private pos: number;
   private stack: unknown[] = [];
   private readonly metastack: unknown[][] = [];
   private readonly memo = new Map<number, unknown>();
@@ -140,7 +161,9 @@ class Unpickler implements CallContext {
   constructor(
     private readonly data: Uint8Array,
     private readonly options: UnpickleOptions,
+    start = 0,
   ) {
+    this.pos = start;
     this.name = options.name ?? '<pickle>';
     this.view = new DataView(data.buffer, data.byteOffset, data.byteLength);
     const extra = options.globals;
@@ -316,6 +339,11 @@ class Unpickler implements CallContext {
     }
   }
 
+  /** The read position (after load(): just past STOP). */
+  get offset(): number {
+    return this.pos;
+  }
+
   // ------------------------------------------------------------------ main loop
 
   load(): unknown {
@@ -370,6 +398,7 @@ class Unpickler implements CallContext {
           // LONG4
           const n = this.view.getInt32(this.need(4), true);
           if (n < 0) this.fail('LONG4 with a negative length');
+          if (n > MAX_INT_BYTES) this.fail(`LONG4 integer of ${n} bytes is larger than any checkpoint holds (at most ${MAX_INT_BYTES})`);
           this.push(intValue(signedFromLE(this.bytes(n))));
           break;
         }
@@ -638,6 +667,8 @@ class Unpickler implements CallContext {
   }
 
   private parseInt(s: string): number | bigint {
+    if (s.length > MAX_INT_DIGITS + 1)
+      this.fail(`text integer of ${s.length} characters is larger than any checkpoint holds (at most ${MAX_INT_DIGITS} digits)`);
     if (!/^[+-]?\d+$/.test(s)) this.fail(`bad integer ${JSON.stringify(s)}`);
     return intValue(BigInt(s));
   }

@@ -5,11 +5,11 @@
  * `<root>/data/<key>`. Tensors are rebuilt from (storage, offset, size, stride) as contiguous
  * {@link RawTensor}s; every storage location (`cuda:0`, `mps`, …) is read onto the CPU.
  *
- * Not supported: the legacy pre-1.6 (non-zip) format, TorchScript archives, quantized/sparse/nested
- * tensors (they come back as {@link PyObject}s naming their rebuild function), complex dtypes.
+ * The legacy pre-1.6 (non-zip) format is read when asked for (`{ legacy: true }`, {@link readLegacyPt}).
+ * Not supported: TorchScript archives, quantized/sparse/nested tensors (they come back as {@link PyObject}s naming their rebuild function), complex dtypes.
  */
 import { SerializationError } from './errors.js';
-import { unpickle, type GlobalHandler } from './pickle.js';
+import { unpickleAt, type GlobalHandler } from './pickle.js';
 import { PyGlobal, type PyValue } from './pyvalue.js';
 import { gatherStrided, isContiguous, ITEM_SIZE, numel, rawTensor, viewExtent, type RawDType, type RawTensor } from './raw.js';
 import { MemorySource, openSource, type ByteSource } from './source.js';
@@ -52,7 +52,7 @@ export const TORCH_DTYPES: ReadonlyMap<string, RawDType> = new Map<string, RawDT
 ]);
 
 /** A storage named by a persistent id; its bytes are read from the archive when first needed. */
-class StorageRef {
+export class StorageRef {
   /** Number of tensor views built on this storage (known once unpickling is done). */
   views = 0;
 
@@ -144,6 +144,11 @@ const TORCH_GLOBALS: ReadonlyMap<string, GlobalHandler> = new Map<string, Global
 export interface ReadPtOptions {
   /** Check every record's CRC-32 (default true; costs one pass over the data). */
   verifyCrc?: boolean;
+  /**
+   * Also read the legacy (pre-1.6, non-zip) format, as pytorch-fid's Inception weights are stored
+   * (default false: such a file is an error that says how to re-save it). See pt-legacy.ts.
+   */
+  legacy?: boolean;
 }
 
 /** Find `<root>/data.pkl`; explain what the file is if it is not a torch.save zip. */
@@ -166,7 +171,7 @@ function isLegacyPt(src: ByteSource): boolean {
 }
 
 /** Swap each element's bytes (big-endian archive → little-endian). */
-function byteSwap(b: Uint8Array, itemSize: number): Uint8Array {
+export function byteSwap(b: Uint8Array, itemSize: number): Uint8Array {
   if (itemSize === 1) return b;
   const out = new Uint8Array(b.byteLength);
   for (let i = 0; i < b.byteLength; i += itemSize) for (let k = 0; k < itemSize; k++) out[i + k] = b[i + itemSize - 1 - k] as number;
@@ -190,18 +195,118 @@ export function readPtRaw(input: string | Uint8Array, options: ReadPtOptions = {
 export function readPtWith<T>(input: string | Uint8Array, convert: (t: RawTensor) => T, options: ReadPtOptions = {}): PyValue<T> {
   const src = openSource(input);
   try {
-    return readFromSource(src, convert, options.verifyCrc ?? true);
+    return readFromSource(src, convert, options);
   } finally {
     src.close();
   }
 }
 
-function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify: boolean): PyValue<T> {
+/**
+ * The bytes of storage `key` holding `n` elements of `dtype`, little-endian (where a container keeps
+ * its storages: zip records, or the data section of a legacy file).
+ */
+export type StorageBytes = (key: string, dtype: RawDType, n: number) => Uint8Array;
+
+/** A `torch.save` pickle decoded, with its tensors still pending on their storages. */
+export interface TorchPickle {
+  readonly tree: unknown;
+  /** Offset just past the pickle's STOP. */
+  readonly end: number;
+  /** The storages the pickle names, in order of first appearance. */
+  readonly storages: readonly StorageRef[];
+}
+
+/**
+ * Unpickles the `torch.save` pickle at `start` of `bytes`: persistent ids `('storage', torch.XStorage,
+ * key, location, numel[, view_metadata])` become storages whose bytes come from `storageBytes` when the
+ * tensors are built ({@link buildTensors}).
+ */
+export function unpickleTorch(bytes: Uint8Array, start: number, name: string, storageBytes: StorageBytes): TorchPickle {
+  const storages = new Map<string, StorageRef>();
+  const persistentLoad = (pid: unknown): unknown => {
+    if (!Array.isArray(pid) || pid.length === 0) throw new TypeError('persistent id is not a tuple');
+    if (pid[0] !== 'storage') throw new TypeError(`unsupported persistent id type ${JSON.stringify(pid[0])}`);
+    const [, type, key, location, n, view] = pid as unknown[];
+    if (!(type instanceof PyGlobal) || type.module !== 'torch' || !STORAGE_DTYPES.has(type.name)) {
+      throw new TypeError(`unsupported storage type ${String(type)}`);
+    }
+    if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw new TypeError(`bad storage key ${JSON.stringify(key)}`);
+    if (typeof location !== 'string') throw new TypeError(`bad storage location for storage ${key}`);
+    if (view !== undefined && view !== null)
+      throw new TypeError(`storage ${key} is a view of another storage (pre-0.4 format), not supported`);
+    const count = intArg(n, `storage ${key} size`);
+    const dtype = STORAGE_DTYPES.get(type.name) as RawDType;
+    const id = `${key}\u0000${dtype}`;
+    let s = storages.get(id);
+    if (s === undefined) {
+      s = new StorageRef(key, dtype, count, location, () => storageBytes(key, dtype, count));
+      storages.set(id, s);
+    } else if (s.numel !== count) throw new TypeError(`storage ${key} is declared with sizes ${s.numel} and ${count}`);
+    return s;
+  };
+  const { value, end } = unpickleAt(bytes, start, { name, persistentLoad, globals: TORCH_GLOBALS });
+  return { tree: value, end, storages: [...storages.values()] };
+}
+
+/**
+ * Replaces every pending tensor of a decoded pickle by `convert` of its contiguous copy, dropping each
+ * storage's bytes (through `release`) once its last view is built.
+ */
+export function buildTensors<T>(
+  src: ByteSource,
+  pickle: TorchPickle,
+  convert: (t: RawTensor) => T,
+  release: (key: string) => void,
+): PyValue<T> {
+  const total = new Map<string, number>();
+  for (const s of pickle.storages) total.set(s.key, (total.get(s.key) ?? 0) + s.views);
+  const remaining = new Map(total);
+  const materialise = (t: PendingTensor): RawTensor => {
+    const s = t.storage;
+    const item = ITEM_SIZE[t.dtype];
+    const bytes = s.bytes();
+    const capacity = Math.floor(bytes.byteLength / item);
+    const ext = viewExtent(t.offset, t.shape, t.stride);
+    const n = numel(t.shape);
+    if (ext !== null && ext.end > capacity) {
+      throw new RangeError(
+        `view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`,
+      );
+    }
+    const left = (remaining.get(s.key) ?? 1) - 1;
+    remaining.set(s.key, left);
+    if (left === 0) release(s.key);
+    let data: Uint8Array;
+    if (ext === null) data = new Uint8Array(0);
+    else if (isContiguous(t.shape, t.stride)) {
+      const view = bytes.subarray(t.offset * item, (t.offset + n) * item);
+      // hand the buffer over when nothing else uses it and little of it is wasted; copy otherwise
+      const sole = total.get(s.key) === 1 && view.byteLength * 2 >= bytes.byteLength;
+      data = sole ? view : view.slice();
+    } else data = gatherStrided(bytes, item, t.offset, t.shape, t.stride);
+    return rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined);
+  };
+  const build = (t: PendingTensor): T => {
+    let raw: RawTensor;
+    try {
+      raw = materialise(t);
+    } catch (e) {
+      if (e instanceof SerializationError) throw e;
+      throw new SerializationError(src.name, `tensor on storage ${t.storage.key}: ${(e as Error).message}`, { cause: e });
+    }
+    return convert(raw);
+  };
+  return replaceLeaves(pickle.tree, (v): v is PendingTensor => v instanceof PendingTensor, build) as PyValue<T>;
+}
+
+function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, options: ReadPtOptions): PyValue<T> {
+  const verify = options.verifyCrc ?? true;
   let zip: ZipReader;
   try {
     zip = new ZipReader(src);
   } catch (e) {
     if (isLegacyPt(src)) {
+      if (options.legacy) return readLegacyPt(src, convert);
       throw new SerializationError(
         src.name,
         'legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it with a recent PyTorch (torch.save uses the zip format by default since 1.6)',
@@ -219,8 +324,7 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
   if (byteorder !== 'little' && byteorder !== 'big')
     throw new SerializationError(src.name, `unknown byteorder record ${JSON.stringify(byteorder)}`);
 
-  // storages: one StorageRef per (key, dtype); bytes cached per key until every view is materialised
-  const storages = new Map<string, StorageRef>();
+  // storage bytes cached per key until every view is materialised
   const cache = new Map<string, Uint8Array>();
   const recordBytes = (key: string, dtype: RawDType, n: number): Uint8Array => {
     const rec = `${root}data/${key}`;
@@ -244,70 +348,60 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, verify
     }
     return b;
   };
-  const persistentLoad = (pid: unknown): unknown => {
-    if (!Array.isArray(pid) || pid.length === 0) throw new TypeError('persistent id is not a tuple');
-    if (pid[0] !== 'storage') throw new TypeError(`unsupported persistent id type ${JSON.stringify(pid[0])}`);
-    const [, type, key, location, n] = pid as unknown[];
-    if (!(type instanceof PyGlobal) || type.module !== 'torch' || !STORAGE_DTYPES.has(type.name)) {
-      throw new TypeError(`unsupported storage type ${String(type)}`);
-    }
-    if (typeof key !== 'string' || !/^[\w.-]+$/.test(key)) throw new TypeError(`bad storage key ${JSON.stringify(key)}`);
-    if (typeof location !== 'string') throw new TypeError(`bad storage location for storage ${key}`);
-    const count = intArg(n, `storage ${key} size`);
-    const dtype = STORAGE_DTYPES.get(type.name) as RawDType;
-    const id = `${key}\u0000${dtype}`;
-    let s = storages.get(id);
-    if (s === undefined) {
-      s = new StorageRef(key, dtype, count, location, () => recordBytes(key, dtype, count));
-      storages.set(id, s);
-    } else if (s.numel !== count) throw new TypeError(`storage ${key} is declared with sizes ${s.numel} and ${count}`);
-    return s;
-  };
-
   const pklName = `${root}data.pkl`;
-  const tree = unpickle(zip.read(pklName, verify), {
-    name: `${src.name}: ${pklName}`,
-    persistentLoad,
-    globals: TORCH_GLOBALS,
-  });
+  const pickle = unpickleTorch(zip.read(pklName, verify), 0, `${src.name}: ${pklName}`, recordBytes);
+  return buildTensors(src, pickle, convert, (key) => cache.delete(key));
+}
 
-  const total = new Map<string, number>();
-  for (const s of storages.values()) total.set(s.key, (total.get(s.key) ?? 0) + s.views);
-  const remaining = new Map(total);
-  const materialise = (t: PendingTensor): RawTensor => {
-    const s = t.storage;
-    const item = ITEM_SIZE[t.dtype];
-    const bytes = s.bytes();
-    const capacity = Math.floor(bytes.byteLength / item);
-    const ext = viewExtent(t.offset, t.shape, t.stride);
-    const n = numel(t.shape);
-    if (ext !== null && ext.end > capacity) {
-      throw new RangeError(
-        `view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`,
-      );
-    }
-    const left = (remaining.get(s.key) ?? 1) - 1;
-    remaining.set(s.key, left);
-    if (left === 0) cache.delete(s.key);
-    let data: Uint8Array;
-    if (ext === null) data = new Uint8Array(0);
-    else if (isContiguous(t.shape, t.stride)) {
-      const view = bytes.subarray(t.offset * item, (t.offset + n) * item);
-      // hand the buffer over when nothing else uses it and little of it is wasted; copy otherwise
-      const sole = total.get(s.key) === 1 && view.byteLength * 2 >= bytes.byteLength;
-      data = sole ? view : view.slice();
-    } else data = gatherStrided(bytes, item, t.offset, t.shape, t.stride);
-    return rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined);
+/** The magic number the legacy format's first pickle holds. */
+const LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+/** The only legacy protocol version torch.save ever wrote. */
+const LEGACY_PROTOCOL = 1001;
+
+/**
+ * The legacy (pre-1.6) `torch.save` format, as torch/serialization.py `_legacy_save` writes it: five
+ * pickles back to back (magic number, protocol version 1001, `sys_info` {little_endian, type_sizes},
+ * the object with storage persistent ids, the list of storage keys), then for each listed key an
+ * int64 element count followed by that many elements of the storage, in the byte order `sys_info` gives.
+ */
+function readLegacyPt<T>(src: ByteSource, convert: (t: RawTensor) => T): PyValue<T> {
+  const bytes = src.read(0, src.size);
+  const fail = (msg: string): never => {
+    throw new SerializationError(src.name, `legacy torch.save file: ${msg}`);
   };
-  const build = (t: PendingTensor): T => {
-    let raw: RawTensor;
-    try {
-      raw = materialise(t);
-    } catch (e) {
-      if (e instanceof SerializationError) throw e;
-      throw new SerializationError(src.name, `tensor on storage ${t.storage.key}: ${(e as Error).message}`, { cause: e });
-    }
-    return convert(raw);
+  const next = (at: number, what: string) => unpickleAt(bytes, at, { name: `${src.name}: ${what} pickle` });
+  const magic = next(0, 'magic number');
+  if (magic.value !== LEGACY_MAGIC) fail(`first pickle is ${String(magic.value)}, not the magic number`);
+  const protocol = next(magic.end, 'protocol version');
+  if (protocol.value !== LEGACY_PROTOCOL) fail(`protocol version ${String(protocol.value)}, expected ${LEGACY_PROTOCOL}`);
+  const sysInfo = next(protocol.end, 'sys_info');
+  const info = sysInfo.value instanceof Map ? sysInfo.value : fail('sys_info is not a dict');
+  const little = info.get('little_endian');
+  if (typeof little !== 'boolean') fail('sys_info has no little_endian flag');
+  const offsets = new Map<string, { at: number; numel: number }>();
+  const storageBytes: StorageBytes = (key, dtype, n) => {
+    const found = offsets.get(key) ?? fail(`no data for storage ${key} (truncated or corrupt)`);
+    if (found.numel !== n) fail(`storage ${key} holds ${found.numel} elements, its tensors declare ${n}`);
+    const b = bytes.slice(found.at, found.at + n * ITEM_SIZE[dtype]);
+    return little ? b : byteSwap(b, ITEM_SIZE[dtype]);
   };
-  return replaceLeaves(tree, (v): v is PendingTensor => v instanceof PendingTensor, build) as PyValue<T>;
+  const pickle = unpickleTorch(bytes, sysInfo.end, `${src.name}: data pickle`, storageBytes);
+  const keys = next(pickle.end, 'storage keys');
+  if (!Array.isArray(keys.value) || !keys.value.every((k) => typeof k === 'string')) fail('storage key list is not a list of strings');
+  const dtypes = new Map(pickle.storages.map((s) => [s.key, s.dtype]));
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  let at = keys.end;
+  for (const key of keys.value as string[]) {
+    const dtype = dtypes.get(key) ?? fail(`storage key ${key} is listed but no tensor uses it`);
+    if (at + 8 > bytes.byteLength) fail(`truncated before the size of storage ${key}`);
+    const count = view.getBigInt64(at, little);
+    if (count < 0n || count > BigInt(bytes.byteLength)) fail(`storage ${key} has a bad element count ${count}`);
+    const numelOf = Number(count);
+    at += 8;
+    if (at + numelOf * ITEM_SIZE[dtype] > bytes.byteLength) fail(`truncated inside storage ${key}`);
+    offsets.set(key, { at, numel: numelOf });
+    at += numelOf * ITEM_SIZE[dtype];
+  }
+  if (at !== bytes.byteLength) fail(`${bytes.byteLength - at} trailing bytes after the last storage`);
+  return buildTensors(src, pickle, convert, (key) => offsets.delete(key));
 }
