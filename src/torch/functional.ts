@@ -51,7 +51,11 @@ export function groupNorm(x: Tensor, groups: number, weight?: Tensor | null, bia
   return callT(O.groupNorm, H(x), groups, H(weight ?? null), H(bias ?? null), eps, true);
 }
 
-/** BatchNorm in inference mode: (x − running_mean) / √(running_var + eps) · γ + β per channel (dim 1). */
+/**
+ * BatchNorm per channel (dim 1): (x − μ) / √(σ² + eps) · γ + β. In inference mode (default) μ, σ² are the
+ * running statistics; with `training` they are the batch's (biased σ²), and the running statistics are
+ * updated in place: r ← (1 − momentum)·r + momentum·batch (the unbiased variance for running_var).
+ */
 export function batchNorm(
   x: Tensor,
   runningMean: Tensor,
@@ -59,8 +63,9 @@ export function batchNorm(
   weight?: Tensor | null,
   bias?: Tensor | null,
   eps = 1e-5,
+  { training = false, momentum = 0.1 } = {},
 ): Tensor {
-  return callT(O.batchNorm, H(x), H(weight ?? null), H(bias ?? null), H(runningMean), H(runningVar), false, 0.1, eps, true);
+  return callT(O.batchNorm, H(x), H(weight ?? null), H(bias ?? null), H(runningMean), H(runningVar), training, momentum, eps, true);
 }
 
 /** softmax(x)ᵢ = exp(xᵢ) / Σⱼ exp(xⱼ) along `dim`. */
