@@ -32,7 +32,7 @@ import path from 'node:path';
 import { isFloatingPoint, type Device, type DType, type Tensor } from '../torch/index.js';
 import { loadSafetensors, saveSafetensors } from '../torch/io/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import type { SiTConfig } from './configs.js';
+import { configRangeProblem, type SiTConfig } from './configs.js';
 import { paramShapes } from './sit.js';
 
 /** Format tag of config.json and of the safetensors metadata of every checkpoint file. */
@@ -350,9 +350,17 @@ export function resolveCheckpoint(where: string): string {
   return found;
 }
 
-/** config.json of the checkpoint that `where` stands for (see {@link resolveCheckpoint}). */
+/**
+ * config.json of the checkpoint that `where` stands for (see {@link resolveCheckpoint}); a model size out
+ * of its declared range (`depth: 1e9`) is a CheckpointError naming the file and the field, before anything
+ * is built from it.
+ */
 export function readCheckpointConfig(where: string): CheckpointConfig {
-  return readConfigOf(resolveCheckpoint(where));
+  const dir = resolveCheckpoint(where);
+  const config = readConfigOf(dir);
+  const problem = configRangeProblem(config.model as unknown as Record<string, unknown>);
+  if (problem !== null) throw new CheckpointError(`${path.join(dir, CHECKPOINT_FILES.config)}: model.${problem}`);
+  return config;
 }
 
 // =================================================================================================

@@ -11,6 +11,7 @@
 import type { Generator } from '../torch/random.js';
 import type { Device } from '../torch/device.js';
 import type { DType } from '../torch/dtype.js';
+import { settingProblem, type Setting, type SettingTable } from '../util/settings.js';
 import { paramShapes, SiT } from './sit.js';
 import { ENTANGLED_SIGNALS, hasAlign, hasClsInput, hasToken, SIT_VARIANTS, type EntangledSignal, type SiTVariant } from './variant.js';
 
@@ -128,10 +129,50 @@ const FIELDS: readonly (keyof SiTConfig)[] = [
   'fusedAttention',
 ];
 
-function positiveInt(c: SiTConfig, k: keyof SiTConfig): void {
-  const v = c[k];
-  if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
-    throw new RangeError(`model config: ${k} must be a positive integer, got ${JSON.stringify(v)}`);
+/**
+ * The range of every size field of a SiTConfig, declared once as settings (src/util/settings.ts). The
+ * bounds keep a typo or a hostile file (`depth: 1e9`) from building or even describing a model of a
+ * billion blocks: {@link validateConfig} and the readers of stored configs (a checkpoint's config.json,
+ * a safetensors `__metadata__.config`) check them before anything is allocated. encoderDepth is bounded by
+ * depth (see validateConfig).
+ */
+export const SIT_CONFIG_RANGES = {
+  inputSize: { type: 'integer', min: 1, max: 4096, help: 'latent side length' },
+  inChannels: { type: 'integer', min: 1, max: 64, help: 'latent channels' },
+  patchSize: { type: 'integer', min: 1, max: 64, help: 'patch side' },
+  hiddenSize: { type: 'integer', min: 1, max: 16384, help: 'transformer width' },
+  depth: { type: 'integer', min: 1, max: 256, help: 'number of blocks' },
+  numHeads: { type: 'integer', min: 1, max: 256, help: 'attention heads' },
+  mlpRatio: { type: 'number', above: 0, max: 64, help: 'MLP width / transformer width' },
+  numClasses: { type: 'integer', min: 1, max: 100_000, help: 'classes' },
+  classDropoutProb: { type: 'number', min: 0, below: 1, help: 'label dropout probability' },
+  projectorDim: { type: 'integer', min: 1, max: 65536, help: 'projector hidden width' },
+} as const satisfies SettingTable;
+
+/** Each encoder width in zDims: a setting like those of {@link SIT_CONFIG_RANGES}. */
+export const Z_DIM_RANGE = { type: 'integer', min: 1, max: 16384, help: 'encoder feature width' } as const satisfies Setting;
+
+/** Most alignment encoders a config may name (zDims entries). */
+export const MAX_ENCODERS = 16;
+
+/**
+ * The first size field of a (partial, possibly untrusted) config outside its declared range, as
+ * `depth must be in [1, 256], got 1000000000`; null when every field present is in range. Fields that are
+ * absent are not checked (they take defaults); zDims must be an array of at most {@link MAX_ENCODERS}
+ * widths in range.
+ */
+export function configRangeProblem(c: Readonly<Record<string, unknown>>): string | null {
+  for (const [k, s] of Object.entries(SIT_CONFIG_RANGES) as [string, Setting][]) {
+    const problem = c[k] === undefined ? null : settingProblem(s, c[k]);
+    if (problem !== null) return `${k} must be ${problem}, got ${JSON.stringify(c[k]) ?? String(c[k])}`;
+  }
+  const z = c.zDims;
+  if (z === undefined) return null;
+  if (!Array.isArray(z) || z.length > MAX_ENCODERS || z.some((d) => settingProblem(Z_DIM_RANGE, d) !== null)) {
+    const shown = Array.isArray(z) && z.length > MAX_ENCODERS ? `a list of ${z.length}` : JSON.stringify(z);
+    return `zDims must be a list of at most ${MAX_ENCODERS} integers in [${Z_DIM_RANGE.min}, ${Z_DIM_RANGE.max}], got ${shown}`;
+  }
+  return null;
 }
 
 /** Checks a complete config; throws a RangeError/TypeError naming the offending field. */
@@ -139,8 +180,8 @@ export function validateConfig(c: SiTConfig): SiTConfig {
   for (const k of Object.keys(c)) {
     if (!FIELDS.includes(k as keyof SiTConfig)) throw new TypeError(`model config: unknown field '${k}' (known: ${FIELDS.join(', ')})`);
   }
-  for (const k of ['inputSize', 'inChannels', 'patchSize', 'hiddenSize', 'depth', 'numHeads', 'numClasses', 'projectorDim'] as const)
-    positiveInt(c, k);
+  const problem = configRangeProblem(c as unknown as Record<string, unknown>);
+  if (problem !== null) throw new RangeError(`model config: ${problem}`);
   if (!SIT_VARIANTS.includes(c.variant))
     throw new RangeError(`model config: variant must be one of ${SIT_VARIANTS.join(', ')}, got '${c.variant}'`);
   if (!ENTANGLED_SIGNALS.includes(c.entangledSignal)) {
@@ -154,12 +195,8 @@ export function validateConfig(c: SiTConfig): SiTConfig {
     throw new RangeError(`model config: hiddenSize ${c.hiddenSize} is not divisible by numHeads ${c.numHeads}`);
   if (c.hiddenSize % 4 !== 0)
     throw new RangeError(`model config: hiddenSize ${c.hiddenSize} must be a multiple of 4 (2-D sin-cos position embedding)`);
-  if (!(c.mlpRatio > 0) || !Number.isInteger(c.hiddenSize * c.mlpRatio))
+  if (!Number.isInteger(c.hiddenSize * c.mlpRatio))
     throw new RangeError(`model config: mlpRatio·hiddenSize must be a positive integer, got ${c.mlpRatio}`);
-  if (!(c.classDropoutProb >= 0 && c.classDropoutProb < 1))
-    throw new RangeError(`model config: classDropoutProb must be in [0, 1), got ${c.classDropoutProb}`);
-  if (!Array.isArray(c.zDims) || c.zDims.some((z) => !Number.isInteger(z) || z <= 0))
-    throw new RangeError(`model config: zDims must be an array of positive integers, got ${JSON.stringify(c.zDims)}`);
   if ((hasAlign(c) || hasClsInput(c)) && c.zDims.length === 0)
     throw new RangeError(`model config: variant '${c.variant}' needs at least one encoder dimension in zDims`);
   if (hasAlign(c) && !(Number.isInteger(c.encoderDepth) && c.encoderDepth >= 1 && c.encoderDepth <= c.depth)) {
@@ -189,7 +226,7 @@ export function resolveConfig(nameOrConfig: string | Partial<SiTConfig>, overrid
     if (!FIELDS.includes(k as keyof SiTConfig)) throw new TypeError(`model config: unknown field '${k}' (known: ${FIELDS.join(', ')})`);
   }
   const merged = { ...DEFAULT_CONFIG, ...defined(base), ...defined(overrides) } as SiTConfig;
-  merged.zDims = [...merged.zDims];
+  if (Array.isArray(merged.zDims)) merged.zDims = [...merged.zDims];
   for (const k of ['depth', 'hiddenSize', 'numHeads', 'patchSize'] as const) {
     if (merged[k] === undefined && typeof base.name === 'string') throw new UnknownModelError(base.name);
     if (merged[k] === undefined)

@@ -115,10 +115,27 @@ export function configToPython(c: SiTConfig): Record<string, unknown> {
   };
 }
 
-function shapeOf(sd: ReadonlyMap<string, { shape: readonly number[] }>, key: string): readonly number[] {
+/** The shape of `key`, which must have `rank` dimensions (a CheckpointError naming the key otherwise). */
+function shapeOf(sd: ReadonlyMap<string, { shape: readonly number[] }>, key: string, rank: number): readonly number[] {
   const t = sd.get(key);
   if (!t) throw new CheckpointError(`cannot infer the model config: the state dict has no '${key}'`);
+  if (t.shape.length !== rank)
+    throw new CheckpointError(`cannot infer the model config: '${key}' has shape [${t.shape.join(', ')}], expected ${rank} dimensions`);
   return t.shape;
+}
+
+/**
+ * A config made by `make` (resolveConfig of a stored or inferred config); a field out of range or
+ * inconsistent becomes a CheckpointError that names `where` (the file, and where in it) and the field.
+ */
+function configOf(where: string, make: () => SiTConfig): SiTConfig {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof RangeError || e instanceof TypeError) throw new CheckpointError(`${where}: ${e.message}`, { cause: e });
+    if (e instanceof CheckpointError) throw new CheckpointError(`${where}: ${e.message}`, { cause: e });
+    throw e;
+  }
 }
 
 /**
@@ -141,12 +158,14 @@ export function inferConfig(
   args: Record<string, unknown> = {},
   overrides: Partial<SiTConfig> = {},
 ): SiTConfig {
-  const [D, C, p] = shapeOf(sd, 'x_embedder.proj.weight') as [number, number, number];
+  const [D, C, p, p2] = shapeOf(sd, 'x_embedder.proj.weight', 4) as [number, number, number, number];
+  if (p !== p2)
+    throw new CheckpointError(`cannot infer the patch size: 'x_embedder.proj.weight' has a ${p}×${p2} kernel, not a square one`);
   let depth = 0;
   while (sd.has(`blocks.${depth}.attn.qkv.weight`)) depth++;
   if (depth === 0) throw new CheckpointError("cannot infer the model config: the state dict has no 'blocks.0.attn.qkv.weight'");
-  const mlpRatio = shapeOf(sd, 'blocks.0.mlp.fc1.weight')[0]! / D;
-  const rows = shapeOf(sd, 'y_embedder.embedding_table.weight')[0]!;
+  const mlpRatio = shapeOf(sd, 'blocks.0.mlp.fc1.weight', 2)[0]! / D;
+  const rows = shapeOf(sd, 'y_embedder.embedding_table.weight', 2)[0]!;
   const argClasses = typeof args.num_classes === 'number' ? args.num_classes : undefined;
   // upstream: rows = num_classes + (dropout > 0); without args assume the official dropout 0.1 (a null row)
   const numClasses = argClasses !== undefined && (rows === argClasses || rows === argClasses + 1) ? argClasses : rows - 1;
@@ -156,17 +175,17 @@ export function inferConfig(
   const align = sd.has('projectors.0.0.weight');
   const variant: SiTVariant = token ? (align ? 'reg' : 'entangle') : align ? 'repa' : 'sit';
   const zDims: number[] = [];
-  for (let k = 0; sd.has(`projectors.${k}.4.weight`); k++) zDims.push(shapeOf(sd, `projectors.${k}.4.weight`)[0]!);
+  for (let k = 0; sd.has(`projectors.${k}.4.weight`); k++) zDims.push(shapeOf(sd, `projectors.${k}.4.weight`, 2)[0]!);
   if (sd.has('cls_projectors2.weight')) {
-    const clsDim = shapeOf(sd, 'cls_projectors2.weight')[1]!;
+    const clsDim = shapeOf(sd, 'cls_projectors2.weight', 2)[1]!;
     if (zDims.length === 0) zDims.push(clsDim);
     else if (zDims[0] !== clsDim)
       throw new CheckpointError(
         `inconsistent checkpoint: class-token width ${clsDim} differs from the first projector's output width ${zDims[0]}`,
       );
   }
-  const projectorDim = align ? shapeOf(sd, 'projectors.0.0.weight')[0]! : 2048;
-  const tokens = shapeOf(sd, 'pos_embed')[1]! - (token ? 1 : 0);
+  const projectorDim = align ? shapeOf(sd, 'projectors.0.0.weight', 2)[0]! : 2048;
+  const tokens = shapeOf(sd, 'pos_embed', 3)[1]! - (token ? 1 : 0);
   const grid = Math.round(Math.sqrt(tokens));
   if (grid * grid !== tokens)
     throw new CheckpointError(`cannot infer the input size: pos_embed has ${tokens} patch tokens, not a square number`);
@@ -276,7 +295,7 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
   if (given !== null) {
     const dir = resolveCheckpoint(given);
     const cfg = readCheckpointConfig(dir);
-    const config = resolveConfig(cfg.model, overrides);
+    const config = configOf(path.join(dir, CHECKPOINT_FILES.config), () => resolveConfig(cfg.model, overrides));
     const available = (['model', 'ema'] as const).filter((w) => existsSync(path.join(dir, CHECKPOINT_FILES[w])));
     const read = (w: WeightsKind): Map<string, Tensor> | null =>
       available.includes(w) && (only === undefined || only === w) ? readCheckpointState(dir, w) : null;
@@ -291,9 +310,9 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
       for (const t of tensors.values()) t.dispose();
       throw new CheckpointError(`${source} holds optimizer state, not model weights (its metadata says so)`);
     }
-    const config = metadata.config
-      ? resolveConfig(JSON.parse(metadata.config) as Partial<SiTConfig>, overrides)
-      : inferConfig(tensors, {}, overrides);
+    const config = configOf(metadata.config ? `${source}: __metadata__.config` : source, () =>
+      metadata.config ? resolveConfig(storedConfig(metadata.config, source), overrides) : inferConfig(tensors, {}, overrides),
+    );
     const step = metadata.step !== undefined ? Number(metadata.step) : undefined;
     return {
       format: 'safetensors',
@@ -312,7 +331,7 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
     // a bare state dict (e.g. an EMA-only release)
     return {
       format: 'official-pt',
-      config: inferConfig(bare, {}, overrides),
+      config: configOf(source, () => inferConfig(bare, {}, overrides)),
       model: null,
       ema: bare,
       step: undefined,
@@ -326,9 +345,22 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
     throw new CheckpointError(`${source}: no 'model' or 'ema' state dict (keys: ${[...root.keys()].map(String).join(', ')})`);
   const args = plainArgs(root.get('args'));
   const steps = root.get('steps');
-  const config = inferConfig((model ?? ema)!, args ?? {}, overrides);
+  const config = configOf(source, () => inferConfig((model ?? ema)!, args ?? {}, overrides));
   const available: WeightsKind[] = [...(model ? (['model'] as const) : []), ...(ema ? (['ema'] as const) : [])];
   return { format: 'official-pt', config, model, ema, step: typeof steps === 'number' ? steps : undefined, args, available };
+}
+
+/** The model config a safetensors `__metadata__.config` holds: a JSON object, or a CheckpointError naming the file. */
+function storedConfig(json: string, file: string): Partial<SiTConfig> {
+  let c: unknown;
+  try {
+    c = JSON.parse(json);
+  } catch (e) {
+    throw new CheckpointError(`${file}: __metadata__.config is not valid JSON (${(e as Error).message})`, { cause: e });
+  }
+  if (typeof c !== 'object' || c === null || Array.isArray(c))
+    throw new CheckpointError(`${file}: __metadata__.config is not a JSON object`);
+  return c as Partial<SiTConfig>;
 }
 
 function weightsOf(ck: CheckpointContents, weights: WeightsKind, source: string): Map<string, Tensor> {

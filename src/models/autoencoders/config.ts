@@ -3,6 +3,8 @@
  * the SD-VAE preset, and the conversion from and to diffusers' `config.json`.
  */
 
+import { settingProblem, type Setting, type SettingTable } from '../../util/settings.js';
+
 /** Settings of an {@link AutoencoderKL}: the diffusers config fields, camel-cased. */
 export interface AutoencoderKLConfig {
   /** Image channels in (`in_channels`). */
@@ -46,18 +48,46 @@ export class AutoencoderConfigError extends Error {
   override name = 'AutoencoderConfigError';
 }
 
-const positiveInt = (v: unknown): boolean => Number.isInteger(v) && (v as number) > 0;
+/**
+ * The range of every size field of an AutoencoderKL config, declared once as settings
+ * (src/util/settings.ts), so that a stored config (`layers_per_block: 1e9`) is refused by name before
+ * anything is built from it.
+ */
+export const AUTOENCODER_CONFIG_RANGES = {
+  inChannels: { type: 'integer', min: 1, max: 64, help: 'image channels in' },
+  outChannels: { type: 'integer', min: 1, max: 64, help: 'image channels out' },
+  latentChannels: { type: 'integer', min: 1, max: 64, help: 'latent channels' },
+  layersPerBlock: { type: 'integer', min: 1, max: 64, help: 'ResnetBlock2Ds per encoder level' },
+  normNumGroups: { type: 'integer', min: 1, max: 1024, help: 'GroupNorm groups' },
+  sampleSize: { type: 'integer', min: 1, max: 65536, help: 'image side the VAE was trained at' },
+} as const satisfies SettingTable;
 
-/** Throws AutoencoderConfigError unless every field is usable (positive sizes, channels divisible by the groups). */
+/** Each width of blockOutChannels. */
+const BLOCK_WIDTH = { type: 'integer', min: 1, max: 16384, help: 'width of a resolution level' } as const satisfies Setting;
+
+/** Most resolution levels (blockOutChannels entries): 2⁹ downsampling is beyond any image size. */
+export const MAX_AUTOENCODER_LEVELS = 10;
+
+/** Throws AutoencoderConfigError unless every field is usable (sizes in range, channels divisible by the groups). */
 export function checkAutoencoderConfig(c: AutoencoderKLConfig, what = 'autoencoder config'): void {
   const bad = (msg: string): never => {
     throw new AutoencoderConfigError(`${what}: ${msg}`);
   };
-  for (const k of ['inChannels', 'outChannels', 'latentChannels', 'layersPerBlock', 'normNumGroups', 'sampleSize'] as const) {
-    if (!positiveInt(c[k])) bad(`${k} must be a positive integer, got ${String(c[k])}`);
+  for (const [k, s] of Object.entries(AUTOENCODER_CONFIG_RANGES) as [keyof typeof AUTOENCODER_CONFIG_RANGES, Setting][]) {
+    const problem = settingProblem(s, c[k]);
+    if (problem !== null) bad(`${k} must be ${problem}, got ${String(c[k])}`);
   }
-  if (!Array.isArray(c.blockOutChannels) || c.blockOutChannels.length === 0 || !c.blockOutChannels.every(positiveInt)) {
-    bad(`blockOutChannels must be a non-empty list of positive integers, got ${JSON.stringify(c.blockOutChannels)}`);
+  const levels = c.blockOutChannels;
+  if (
+    !Array.isArray(levels) ||
+    levels.length === 0 ||
+    levels.length > MAX_AUTOENCODER_LEVELS ||
+    !levels.every((w) => settingProblem(BLOCK_WIDTH, w) === null)
+  ) {
+    const shown = Array.isArray(levels) && levels.length > MAX_AUTOENCODER_LEVELS ? `a list of ${levels.length}` : JSON.stringify(levels);
+    bad(
+      `blockOutChannels must be a non-empty list of positive integers (at most ${MAX_AUTOENCODER_LEVELS}, each in [1, ${BLOCK_WIDTH.max}]), got ${shown}`,
+    );
   }
   const indivisible = c.blockOutChannels.find((ch) => ch % c.normNumGroups !== 0);
   if (indivisible !== undefined) bad(`normNumGroups ${c.normNumGroups} does not divide the block width ${indivisible}`);
