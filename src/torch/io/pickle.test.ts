@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fixturePath } from '../../../test/fixture-path.js';
 import { SerializationError } from './errors.js';
-import { unpickle } from './pickle.js';
+import { MAX_INT_BYTES, MAX_INT_DIGITS, unpickle } from './pickle.js';
 import { PyGlobal, type PyObject } from './pyvalue.js';
 import { encode, normalize, rng, type Json } from '../../../test/io-testing.js';
 
@@ -170,4 +170,31 @@ test('every truncation and random corruption of real pickles fails cleanly or su
       }
     }
   }
+});
+
+test('big integers decode in linear time and are bounded to what a checkpoint can hold (issue 12 item 3)', () => {
+  // the largest allowed LONG4, all 0x01 bytes: decoded exactly
+  const ones = new Uint8Array(MAX_INT_BYTES).fill(1);
+  const expected = BigInt(`0x${'01'.repeat(MAX_INT_BYTES)}`);
+  const t0 = performance.now();
+  assert.equal(unpickle(p('\x8b', [0, 4, 0, 0], [...ones], '.')), expected);
+  assert.equal(unpickle(p('\x8a\x02', [0x00, 0x80], '.')), -32768);
+  assert.equal(unpickle(p('\x8a\x00.')), 0);
+  // the recipe: LONG4 of 300,000 bytes is refused at once, naming the pickle and the byte
+  const big = new Uint8Array(Buffer.concat([p('\x80\x02\x8b', [0xe0, 0x93, 0x04, 0x00]), new Uint8Array(300000).fill(1), p('.')]));
+  assert.throws(
+    () => unpickle(big, { name: 'x.pt: a/data.pkl' }),
+    (e: unknown) =>
+      e instanceof SerializationError &&
+      /^x\.pt: a\/data\.pkl: LONG4 integer of 300000 bytes is larger than any checkpoint holds \(at most 1024\) \(pickle byte 2\)$/.test(
+        e.message,
+      ),
+  );
+  // protocol 0 text integers are bounded the same way
+  assert.throws(
+    () => unpickle(p(`I${'9'.repeat(MAX_INT_DIGITS + 2)}\n.`)),
+    /text integer of 2469 characters is larger than any checkpoint holds/,
+  );
+  assert.equal(unpickle(p(`L${'9'.repeat(MAX_INT_DIGITS)}L\n.`)), 10n ** BigInt(MAX_INT_DIGITS) - 1n);
+  assert.ok(performance.now() - t0 < 1000, 'big integers take milliseconds');
 });
