@@ -239,3 +239,78 @@ export function sparseLargeFile(path: string): { far: Uint8Array } | null {
   }
   return { far };
 }
+
+/** One tensor of a hand-made `.pt` ({@link makePt}): a view (offset, size, stride) of a float32 storage. */
+export interface PtView {
+  name: string;
+  /** Storage key (its record is `archive/data/<key>`). */
+  storage: string;
+  /** Elements the persistent id declares for the storage. */
+  numel: number;
+  offset: number;
+  size: number[];
+  stride: number[];
+}
+
+/**
+ * The `data.pkl` of a `torch.save` dict {name: tensor} with the views given (protocol 2, `_rebuild_tensor_v2`
+ * on `('storage', torch.FloatStorage, key, 'cpu', numel)`). Hostile views are the point: nothing is checked.
+ */
+export function ptPickle(views: readonly PtView[]): Uint8Array {
+  const out: number[] = [];
+  const str = (s: string): void => {
+    for (let i = 0; i < s.length; i++) out.push(s.charCodeAt(i));
+  };
+  const int = (v: number): void => {
+    if (v >= 0 && v < 2 ** 31) {
+      out.push(0x4a, v & 0xff, (v >>> 8) & 0xff, (v >>> 16) & 0xff, (v >>> 24) & 0xff); // BININT
+      return;
+    }
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setBigInt64(0, BigInt(v), true);
+    out.push(0x8a, 8, ...b); // LONG1
+  };
+  const unicode = (s: string): void => {
+    const b = new TextEncoder().encode(s);
+    out.push(0x58, b.length & 0xff, (b.length >>> 8) & 0xff, 0, 0, ...b); // BINUNICODE
+  };
+  const tuple = (xs: readonly number[]): void => {
+    out.push(0x28); // MARK
+    xs.forEach(int);
+    out.push(0x74); // TUPLE
+  };
+  str('\x80\x02}(');
+  for (const v of views) {
+    unicode(v.name);
+    str('ctorch._utils\n_rebuild_tensor_v2\n(');
+    str('(');
+    unicode('storage');
+    str('ctorch\nFloatStorage\n');
+    unicode(v.storage);
+    unicode('cpu');
+    int(v.numel);
+    str('tQ');
+    int(v.offset);
+    tuple(v.size);
+    tuple(v.stride);
+    str('\x89tR');
+  }
+  str('u.');
+  return Uint8Array.from(out);
+}
+
+/**
+ * A `torch.save`-style zip: `archive/data.pkl` from {@link ptPickle} and one record per storage holding
+ * `records[key]` (default: `numel` float32 zeros).
+ */
+export function makePt(
+  views: readonly PtView[],
+  records: Readonly<Record<string, Uint8Array>> = {},
+  opts: { deflate?: boolean } = {},
+): Uint8Array {
+  const numels = new Map(views.map((v) => [v.storage, v.numel]));
+  const files: ZipInput[] = [{ name: 'archive/data.pkl', data: ptPickle(views) }];
+  for (const [key, n] of numels)
+    files.push({ name: `archive/data/${key}`, data: records[key] ?? new Uint8Array(4 * n), deflate: opts.deflate });
+  return makeZip(files);
+}

@@ -249,6 +249,40 @@ export function unpickleTorch(bytes: Uint8Array, start: number, name: string, st
 }
 
 /**
+ * How many times its storage's elements the views of one storage may copy out in all. Views that tile a
+ * storage copy it once; a tensor saved with its transpose, twice. More is the signature of stride-0 or
+ * overlapping views (a 494-byte file expanding to 512 MiB), refused before the copy is made.
+ */
+export const MAX_VIEW_COPIES = 4;
+
+/**
+ * Refuses a view that holds more elements than its storage (stride 0 or overlapping: an expanded tensor,
+ * whose contiguous copy would be larger than the file), or one that takes the views of its storage past
+ * {@link MAX_VIEW_COPIES} copies of it.
+ */
+function checkViewBudget(t: PendingTensor, n: number, capacity: number, copiedSoFar: number): void {
+  const layout = `(offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}])`;
+  if (n > Math.max(capacity, 1))
+    throw new RangeError(
+      `view ${layout} has ${n} elements, more than its ${capacity}-element storage holds (a stride-0 or overlapping view; re-save it with .contiguous())`,
+    );
+  if (copiedSoFar > MAX_VIEW_COPIES * Math.max(capacity, 1))
+    throw new RangeError(
+      `the views of this ${capacity}-element storage copy ${copiedSoFar} elements, more than ${MAX_VIEW_COPIES} times the storage (overlapping views)`,
+    );
+}
+
+/** `make()`, an allocation of `bytes` bytes; an allocation failure becomes an error that says how much was asked. */
+function allocating<R>(bytes: number, make: () => R): R {
+  try {
+    return make();
+  } catch (e) {
+    if (e instanceof RangeError) throw new RangeError(`cannot allocate ${bytes} bytes (${e.message})`, { cause: e });
+    throw e;
+  }
+}
+
+/**
  * Replaces every pending tensor of a decoded pickle by `convert` of its contiguous copy, dropping each
  * storage's bytes (through `release`) once its last view is built.
  */
@@ -261,6 +295,7 @@ export function buildTensors<T>(
   const total = new Map<string, number>();
   for (const s of pickle.storages) total.set(s.key, (total.get(s.key) ?? 0) + s.views);
   const remaining = new Map(total);
+  const copied = new Map<string, number>();
   const materialise = (t: PendingTensor): RawTensor => {
     const s = t.storage;
     const item = ITEM_SIZE[t.dtype];
@@ -273,6 +308,8 @@ export function buildTensors<T>(
         `view (offset ${t.offset}, size [${t.shape.join(', ')}], stride [${t.stride.join(', ')}]) reaches element ${ext.end - 1} of a ${capacity}-element storage`,
       );
     }
+    checkViewBudget(t, n, capacity, (copied.get(s.key) ?? 0) + n);
+    copied.set(s.key, (copied.get(s.key) ?? 0) + n);
     const left = (remaining.get(s.key) ?? 1) - 1;
     remaining.set(s.key, left);
     if (left === 0) release(s.key);
@@ -282,19 +319,26 @@ export function buildTensors<T>(
       const view = bytes.subarray(t.offset * item, (t.offset + n) * item);
       // hand the buffer over when nothing else uses it and little of it is wasted; copy otherwise
       const sole = total.get(s.key) === 1 && view.byteLength * 2 >= bytes.byteLength;
-      data = sole ? view : view.slice();
-    } else data = gatherStrided(bytes, item, t.offset, t.shape, t.stride);
+      data = sole ? view : allocating(view.byteLength, () => view.slice());
+    } else data = allocating(n * item, () => gatherStrided(bytes, item, t.offset, t.shape, t.stride));
     return rawTensor(t.dtype, t.shape, data, t.requiresGrad ? true : undefined);
   };
   const build = (t: PendingTensor): T => {
+    const what = `tensor ${t.dtype}[${t.shape.join(', ')}] on storage ${t.storage.key}`;
     let raw: RawTensor;
     try {
       raw = materialise(t);
     } catch (e) {
       if (e instanceof SerializationError) throw e;
-      throw new SerializationError(src.name, `tensor on storage ${t.storage.key}: ${(e as Error).message}`, { cause: e });
+      throw new SerializationError(src.name, `${what}: ${(e as Error).message}`, { cause: e });
     }
-    return convert(raw);
+    try {
+      return convert(raw);
+    } catch (e) {
+      throw new SerializationError(src.name, `${what}: cannot make it (${raw.data.byteLength} bytes): ${(e as Error).message}`, {
+        cause: e,
+      });
+    }
   };
   return replaceLeaves(pickle.tree, (v): v is PendingTensor => v instanceof PendingTensor, build) as PyValue<T>;
 }
@@ -333,6 +377,12 @@ function readFromSource<T>(src: ByteSource, convert: (t: RawTensor) => T, option
       const entry = zip.get(rec);
       if (entry === undefined)
         throw new SerializationError(src.name, `archive has no record ${JSON.stringify(rec)} for storage ${key} (truncated or corrupt)`);
+      // the declared size is checked before anything is read or inflated
+      if (entry.size !== n * ITEM_SIZE[dtype])
+        throw new SerializationError(
+          src.name,
+          `record ${JSON.stringify(rec)} has ${entry.size} bytes, storage ${key} needs ${n} × ${ITEM_SIZE[dtype]} = ${n * ITEM_SIZE[dtype]}`,
+        );
       b = zip.read(entry, verify);
       // stored records of an in-memory archive are views of the caller's buffer: never hand those out
       if (src instanceof MemorySource && entry.method === 0) b = b.slice();

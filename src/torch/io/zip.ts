@@ -15,6 +15,12 @@ const SIG_ZIP64_EOCD = 0x06064b50;
 const SIG_CENTRAL = 0x02014b50;
 const SIG_LOCAL = 0x04034b50;
 const EOCD_SIZE = 22;
+/**
+ * Most bytes deflate can produce per compressed byte: a stored run of 258-byte matches takes ≥ 2 bits
+ * each (zlib's documented limit is 1032:1). An entry that declares more is corrupt or a zip bomb, and is
+ * refused before anything is inflated.
+ */
+export const MAX_DEFLATE_RATIO = 1032;
 const MAX_COMMENT = 0xffff;
 
 /** One file in the archive, from its central-directory record. */
@@ -232,6 +238,8 @@ export class ZipReader {
       if (e.size !== e.compressedSize) this.fail(`${what}: stored entry has compressed size ${e.compressedSize} ≠ size ${e.size}`);
       data = raw;
     } else if (e.method === 8) {
+      if (e.size > MAX_DEFLATE_RATIO * e.compressedSize + 64)
+        this.fail(`${what}: declares ${e.size} bytes from ${e.compressedSize} compressed, more than deflate can produce (corrupt)`);
       try {
         const out = inflateRawSync(raw, { maxOutputLength: Math.max(1, e.size) });
         data = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
