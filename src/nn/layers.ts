@@ -121,14 +121,14 @@ export class Embedding extends Module {
 /** Options of Conv2d. */
 export interface Conv2dLayerOptions {
   stride?: number;
-  /** Zero padding on every side. */
-  padding?: number;
+  /** Zero padding on every side, or [rows, columns]. */
+  padding?: number | [number, number];
   /** Channel groups; groups = inChannels = outChannels is a depthwise convolution. */
   groups?: number;
   bias?: boolean;
 }
 
-/** 2-D convolution with weight (out, in/groups, k, k); PyTorch default init. */
+/** 2-D convolution with weight (out, in/groups, kh, kw) (a square kernel for a number); PyTorch default init. */
 export class Conv2d extends Module {
   readonly weight: Tensor;
   readonly bias: Tensor | null;
@@ -137,11 +137,12 @@ export class Conv2d extends Module {
   constructor(
     inChannels: number,
     outChannels: number,
-    kernel: number,
+    kernel: number | [number, number],
     { stride = 1, padding = 0, groups = 1, bias = true }: Conv2dLayerOptions = {},
   ) {
     super();
-    this.weight = this.param('weight', empty([outChannels, inChannels / groups, kernel, kernel]));
+    const [kh, kw] = typeof kernel === 'number' ? [kernel, kernel] : kernel;
+    this.weight = this.param('weight', empty([outChannels, inChannels / groups, kh, kw]));
     const bound = defaultUniformBound(this.weight);
     uniform_(this.weight, -bound, bound);
     this.bias = bias ? this.param('bias', uniform_(empty([outChannels]), -bound, bound)) : null;
