@@ -109,9 +109,9 @@ describe('model config ranges', () => {
       [escape(deep), /__metadata__\.config: model config: depth must be in \[1, 256\], got 1000000000/],
     );
     const broken = withMetadataConfig('not-json', '{"depth": 2,');
-    refusedQuickly(() => loadModel(broken), [escape(broken), /__metadata__\.config is not valid JSON/]);
+    refusedQuickly(() => loadModel(broken), [escape(broken), /__metadata__\.config: not valid JSON/]);
     const list = withMetadataConfig('a-list', '[1, 2]');
-    refusedQuickly(() => loadModel(list), [escape(list), /__metadata__\.config is not a JSON object/]);
+    refusedQuickly(() => loadModel(list), [escape(list), /__metadata__\.config: not a JSON object/]);
   });
 
   it('reg convert: an encoder depth out of range names the input file and the field', () => {

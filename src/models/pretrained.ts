@@ -18,6 +18,7 @@ import path from 'node:path';
 import * as torch from '../torch/index.js';
 import type { Device, DType, Tensor } from '../torch/index.js';
 import { loadPt, loadSafetensors, saveSafetensors, isPyObject, type PyValue } from '../torch/io/index.js';
+import { parseJsonObject } from '../util/json.js';
 import { paramShapes, SiT } from './sit.js';
 import { hasAlign, hasClsInput } from './variant.js';
 import { resolveConfig, SIT_CONFIGS, type SiTConfig, type SiTVariant } from './configs.js';
@@ -311,7 +312,9 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
       throw new CheckpointError(`${source} holds optimizer state, not model weights (its metadata says so)`);
     }
     const config = configOf(metadata.config ? `${source}: __metadata__.config` : source, () =>
-      metadata.config ? resolveConfig(storedConfig(metadata.config, source), overrides) : inferConfig(tensors, {}, overrides),
+      metadata.config
+        ? resolveConfig(parseJsonObject(metadata.config, `${source}: __metadata__.config`, CheckpointError), overrides)
+        : inferConfig(tensors, {}, overrides),
     );
     const step = metadata.step !== undefined ? Number(metadata.step) : undefined;
     return {
@@ -348,19 +351,6 @@ export function readCheckpoint(source: string, { overrides = {}, only }: ReadOpt
   const config = configOf(source, () => inferConfig((model ?? ema)!, args ?? {}, overrides));
   const available: WeightsKind[] = [...(model ? (['model'] as const) : []), ...(ema ? (['ema'] as const) : [])];
   return { format: 'official-pt', config, model, ema, step: typeof steps === 'number' ? steps : undefined, args, available };
-}
-
-/** The model config a safetensors `__metadata__.config` holds: a JSON object, or a CheckpointError naming the file. */
-function storedConfig(json: string, file: string): Partial<SiTConfig> {
-  let c: unknown;
-  try {
-    c = JSON.parse(json);
-  } catch (e) {
-    throw new CheckpointError(`${file}: __metadata__.config is not valid JSON (${(e as Error).message})`, { cause: e });
-  }
-  if (typeof c !== 'object' || c === null || Array.isArray(c))
-    throw new CheckpointError(`${file}: __metadata__.config is not a JSON object`);
-  return c as Partial<SiTConfig>;
 }
 
 function weightsOf(ck: CheckpointContents, weights: WeightsKind, source: string): Map<string, Tensor> {

@@ -93,6 +93,23 @@ describe('reg sample: arguments are checked before any work', () => {
     });
   }
 
+  test('--device cuda says whether this machine has a CUDA device, not that the name is malformed', async () => {
+    const out = path.join(tmp, 'bad-cuda');
+    if (torch.cudaDeviceCount() === 0)
+      await assert.rejects(
+        runIn(['--ckpt', reg, '--out', out, '--device', 'cuda']),
+        (e: Error) =>
+          e instanceof UsageError &&
+          /^--device cuda: device 'cuda': CUDA is not available \(libtorch .* sees no CUDA device\)$/.test(e.message),
+      );
+    await assert.rejects(
+      runIn(['--ckpt', reg, '--out', out, '--device', `cuda:${torch.cudaDeviceCount()}`]),
+      (e: Error) =>
+        e instanceof UsageError && /^--device cuda:\d+: device 'cuda:\d+': (CUDA is not available|only \d+ CUDA device)/.test(e.message),
+    );
+    assert.equal(existsSync(out), false, 'nothing was written');
+  });
+
   test('missing checkpoint, unknown sampler', async () => {
     await assert.rejects(runIn(['--ckpt', path.join(tmp, 'nope'), '--out', path.join(tmp, 'x')]), /checkpoint not found/);
     assert.throws(

@@ -107,13 +107,11 @@ export function validateSampleArgs(o: ParsedArgs['options']): SampleArgs {
   else {
     try {
       device = checkDevice(rawDevice);
-    } catch {
-      throw new UsageError(`--device must be auto, cpu, cuda or cuda:N, got '${rawDevice}'`);
+    } catch (e) {
+      // a malformed name, or a CUDA device this machine does not have (none at all, or not that index)
+      if (e instanceof TypeError) throw new UsageError(`--device must be auto, cpu, cuda or cuda:N, got '${rawDevice}'`);
+      throw new UsageError(`--device ${rawDevice}: ${(e as Error).message}`);
     }
-    if (device !== 'cpu' && !torch.cudaAvailable())
-      throw new UsageError(`--device ${device}: CUDA is not available in this build of libtorch`);
-    if (device.startsWith('cuda:') && Number(device.slice(5)) >= torch.cudaDeviceCount())
-      throw new UsageError(`--device ${device}: only ${torch.cudaDeviceCount()} CUDA device(s)`);
   }
   let amp: SampleArgs['amp'];
   try {

@@ -14,6 +14,7 @@ import path from 'node:path';
 import * as torch from '../../torch/index.js';
 import type { Device, DType, Tensor } from '../../torch/index.js';
 import { loadPt, loadSafetensors, saveSafetensors, writeFileAtomic } from '../../torch/io/index.js';
+import { parseJsonObject } from '../../util/json.js';
 import { init } from '../../nn/index.js';
 import { AutoencoderKL } from './autoencoder-kl.js';
 import {
@@ -87,14 +88,7 @@ function readTensors(file: string): Map<string, Tensor> {
 
 /** A config.json's object; AutoencoderLoadError when it is not JSON or not an object. */
 function readJson(file: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (e) {
-    throw new AutoencoderLoadError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AutoencoderLoadError(`${file}: not a JSON object`);
-  return value as Record<string, unknown>;
+  return parseJsonObject(readFileSync(file, 'utf8'), file, AutoencoderLoadError);
 }
 
 /** The VAE part of a file's tensors: inside a whole SD checkpoint only `first_stage_model.*` (stripped); LDM training extras dropped. Other tensors are disposed. */

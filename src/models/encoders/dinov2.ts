@@ -18,6 +18,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { parseJsonObject } from '../../util/json.js';
 import { Conv2d, init, LayerNorm, Linear, Mlp, Module, ModuleList } from '../../nn/index.js';
 import * as torch from '../../torch/index.js';
 import type { Device, Tensor } from '../../torch/index.js';
@@ -363,7 +364,7 @@ function readStateDict(path: string): Map<string, Tensor> {
 /** HF state dict (keys with or without a `dinov2.` prefix; pooler and head keys dropped) and its config. */
 function fromHuggingFace(tensors: ReadonlyMap<string, Tensor>, path: string, numHeads: number | undefined) {
   const configPath = join(dirname(path), 'config.json');
-  const hf = existsSync(configPath) ? (JSON.parse(readFileSync(configPath, 'utf8')) as Record<string, unknown>) : {};
+  const hf = existsSync(configPath) ? parseJsonObject(readFileSync(configPath, 'utf8'), configPath, Error) : {};
   const state = new Map<string, Tensor>();
   for (const [k, t] of tensors) {
     const key = k.startsWith('dinov2.') ? k.slice('dinov2.'.length) : k;

@@ -12,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { parseJsonObject } from '../../util/json.js';
 import { init } from '../../nn/index.js';
 import * as torch from '../../torch/index.js';
 import type { Tensor } from '../../torch/index.js';
@@ -188,7 +189,7 @@ export function mobileNetV2FromTfjs(model: TfjsLayersModel, lastBlock = 10): Mob
  */
 export function readTfjsFolder(dir: string): TfjsLayersModel {
   if (existsSync(join(dir, 'model.json'))) {
-    const json = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as JsValue;
+    const json = parseJsonObject(readFileSync(join(dir, 'model.json'), 'utf8'), join(dir, 'model.json'), Error) as JsValue;
     return loadLayersModel(json, (path) => new Uint8Array(readFileSync(join(dir, path))));
   }
   if (existsSync(join(dir, 'model.min.js'))) return readBundledLayersModel((name) => readFileSync(join(dir, name), 'utf8'));
@@ -214,8 +215,9 @@ export function readMobileNetV2(path: string): { net: MobileNetV2; source: strin
         `${path}: not a reg-ts MobileNetV2 weight file (metadata format ${JSON.stringify(metadata['format'])}, expected ${MOBILENETV2_FORMAT})`,
       );
     }
-    const config = JSON.parse(metadata['config'] ?? 'null') as MobileNetV2Config | null;
-    if (config === null || typeof config.lastBlock !== 'number') throw new Error(`${path}: metadata has no MobileNetV2 config`);
+    if (metadata['config'] === undefined) throw new Error(`${path}: metadata has no MobileNetV2 config`);
+    const config = parseJsonObject(metadata['config'], `${path}: __metadata__.config`, Error) as unknown as MobileNetV2Config;
+    if (typeof config.lastBlock !== 'number') throw new Error(`${path}: metadata has no MobileNetV2 config`);
     const net = init.skipInit(() => new MobileNetV2(config));
     net.loadStateDict(tensors);
     return { net, source: metadata['source'] ?? path };
