@@ -61,6 +61,34 @@ export function findLibtorch() {
   return found;
 }
 
+/**
+ * The c10d backends this libtorch can be compiled against: Gloo when the gloo headers are found next to
+ * libtorch's (pip builds) or system-wide (Debian's libgloo-dev), NCCL when libtorch has CUDA and nccl.h is
+ * found (pip's nvidia-nccl package, $NCCL_HOME, or the system). Returns defines and extra include dirs.
+ */
+export function distributedBackends(lib) {
+  const defines = [];
+  const include = [];
+  const glooDirs = [...lib.include, '/usr/include', '/usr/local/include'];
+  if (glooDirs.some((d) => existsSync(path.join(d, 'gloo', 'config.h')))) defines.push('USE_C10D_GLOO');
+  const hasCuda = existsSync(path.join(lib.libdir, 'libtorch_cuda.so'));
+  if (hasCuda && defines.includes('USE_C10D_GLOO')) {
+    const ncclDirs = [
+      ...(process.env.NCCL_HOME ? [path.join(process.env.NCCL_HOME, 'include')] : []),
+      ...lib.include,
+      path.join(lib.libdir, '..', '..', 'nvidia', 'nccl', 'include'),
+      '/usr/include',
+      '/usr/local/cuda/include',
+    ];
+    const nccl = ncclDirs.find((d) => existsSync(path.join(d, 'nccl.h')));
+    if (nccl) {
+      defines.push('USE_C10D_NCCL');
+      include.push(path.resolve(nccl));
+    }
+  }
+  return { defines, include };
+}
+
 function libraries(libdir) {
   const names = readdirSync(libdir);
   const wanted = ['torch', 'torch_cpu', 'c10', 'torch_cuda', 'c10_cuda'];
@@ -70,9 +98,11 @@ function libraries(libdir) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const lib = findLibtorch();
   const field = process.argv[2];
-  if (field === '--include') console.log(lib.include.join(' '));
+  const dist = distributedBackends(lib);
+  if (field === '--include') console.log([...lib.include, ...dist.include].join(' '));
   else if (field === '--libdir') console.log(lib.libdir);
   else if (field === '--libs') console.log(libraries(lib.libdir).join(' '));
-  else if (field === '--defines') console.log(lib.cxx11abi === null ? '' : `_GLIBCXX_USE_CXX11_ABI=${lib.cxx11abi}`);
-  else console.log(JSON.stringify({ ...lib, libs: libraries(lib.libdir) }));
+  else if (field === '--defines')
+    console.log([...(lib.cxx11abi === null ? [] : [`_GLIBCXX_USE_CXX11_ABI=${lib.cxx11abi}`]), ...dist.defines].join(' '));
+  else console.log(JSON.stringify({ ...lib, libs: libraries(lib.libdir), distributed: dist }));
 }

@@ -81,5 +81,6 @@ void registerDispatch(Napi::Env env, Napi::Object exports);
 void registerTensorData(Napi::Env env, Napi::Object exports);
 void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerBlas(Napi::Env env, Napi::Object exports);
+void registerDistributed(Napi::Env env, Napi::Object exports);
 
 }  // namespace regts

@@ -20,6 +20,30 @@ export type GeneratorHandle = { readonly __nativeGenerator: unique symbol };
 /** Opaque reference to a memory-mapped file. */
 export type MappingHandle = { readonly __nativeMapping: unique symbol };
 
+/** Opaque reference to a c10d process group (native/src/distributed.cc). */
+export type GroupHandle = { readonly __nativeGroup: unique symbol };
+/** Opaque reference to a c10d work handle (one collective in flight). */
+export type WorkHandle = { readonly __nativeWork: unique symbol };
+
+/** What native/src/distributed.cc needs to create a process group. */
+export interface NativeGroupOptions {
+  host: string;
+  port: number;
+  rank: number;
+  worldSize: number;
+  /** This process hosts the TCPStore (and waits for all ranks to join it). */
+  isServer: boolean;
+  /** Prefix of every store key (torchrun's agent store: /worker/attempt_N). */
+  prefix: string;
+  /** Address Gloo binds to (empty: the interface, else the host name's address). */
+  glooHost: string;
+  /** Network interface Gloo binds to (GLOO_SOCKET_IFNAME). */
+  glooInterface: string;
+  /** Also create an NCCL group for CUDA tensors. */
+  nccl: boolean;
+  timeoutMs: number;
+}
+
 /** Facts about the libtorch the addon runs with. */
 export interface BuildInfo {
   libtorch: string;
@@ -85,6 +109,16 @@ export interface NativeAddon {
   setNumInteropThreads(n: number): void;
   buildInfo(): BuildInfo;
   blasInfo(): NativeBlasInfo;
+  /** c10d backends compiled in ('gloo', 'nccl'); the dist* functions exist only with 'gloo'. */
+  distBackends(): string[];
+  distCreateGroup?(opts: NativeGroupOptions): Promise<GroupHandle>;
+  distAllreduce?(g: GroupHandle, tensors: Handle[], op: string): WorkHandle;
+  distBroadcast?(g: GroupHandle, tensors: Handle[], root: number): WorkHandle;
+  distAllgather?(g: GroupHandle, outputs: Handle[][], inputs: Handle[]): WorkHandle;
+  distBarrier?(g: GroupHandle): WorkHandle;
+  distWait?(w: WorkHandle): Promise<void>;
+  distIsCompleted?(w: WorkHandle): boolean;
+  distDestroyGroup?(g: GroupHandle): Promise<void>;
 }
 
 function loadAddon(): NativeAddon {
