@@ -1,7 +1,7 @@
 /** `reg convert` → `reg export` reproduces the official checkpoint's keys and values bit for bit; both outputs load back. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Tensor } from '../../torch/index.js';
@@ -10,6 +10,7 @@ import { readCheckpointConfig } from '../../models/checkpoint.js';
 import { configToPython, exportWeights, loadModel } from '../../models/pretrained.js';
 import { fixturePath } from '../../../test/fixture-path.js';
 import { sameTensor as same } from '../../../test/same-tensor.js';
+import { makeZip } from '../../../test/io-testing.js';
 import { parseArgs } from '../args.js';
 import { convertCommand } from './convert.js';
 import { exportCommand } from './export.js';
@@ -59,6 +60,26 @@ test('reg convert → reg export reproduces the official keys and values bit for
     const half = path.join(dir, 'half.safetensors');
     exportWeights(ckDir, half, { dtype: 'bfloat16' });
     assert.equal(loadSafetensors(half).tensors.get('pos_embed')!.dtype, 'bfloat16');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('reg convert on a pickle with a 300,000-byte LONG4 integer ends at once with an error naming the file and the record', async () => {
+  const dir = tmp();
+  try {
+    // the recipe of issue 12 item 3: a/data.pkl = PROTO 2, LONG4 of 300,000 bytes of 0x01, STOP
+    const pkl = Buffer.concat([Buffer.from([0x80, 0x02, 0x8b, 0xe0, 0x93, 0x04, 0x00]), Buffer.alloc(300000, 1), Buffer.from('.')]);
+    const file = path.join(dir, 'long4.pt');
+    writeFileSync(file, makeZip([{ name: 'a/data.pkl', data: new Uint8Array(pkl) }]));
+    const t0 = performance.now();
+    await assert.rejects(
+      convertCommand.run(parseArgs([file, path.join(dir, 'out')], convertCommand.options)),
+      (e: Error) =>
+        e.message ===
+        `${file}: a/data.pkl: LONG4 integer of 300000 bytes is larger than any checkpoint holds (at most 1024) (pickle byte 2)`,
+    );
+    assert.ok(performance.now() - t0 < 2000, 'ends in well under a second');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
