@@ -213,16 +213,45 @@ export const stepDirName = (step: number): string => String(step).padStart(7, '0
 export const checkpointsDir = (runDir: string): string => path.join(runDir, 'checkpoints');
 
 /**
+ * What a killed writer can leave in a run's checkpoints folder, all hidden: a checkpoint being written
+ * (`.tmp-<step>-<pid>`), a replaced one (`.old-<step>-<pid>`), one being deleted (`.<step>.deleting`),
+ * a temporary `latest` (`.latest.<pid>.<hex>.tmp`).
+ */
+const LEFTOVER = /^\.(tmp|old)-|^\.\d{7,}\.deleting$|^\.latest\.\d+\.[0-9a-f]+\.tmp$/;
+
+/**
+ * Removes what a killed writer left in `<runDir>/checkpoints/` (see {@link LEFTOVER}); the trainer calls
+ * it when a run starts, and every run checkpoint save does before writing. One writer per run is assumed.
+ */
+export function removeCheckpointLeftovers(runDir: string): void {
+  const root = checkpointsDir(runDir);
+  if (!existsSync(root)) return;
+  for (const n of readdirSync(root)) if (LEFTOVER.test(n)) rmSync(path.join(root, n), { recursive: true, force: true });
+}
+
+/**
+ * Deletes a checkpoint directory so that a kill at any moment leaves no half-deleted checkpoint under its
+ * step name: it is renamed to `.<name>.deleting` (one atomic step) and then removed; a kill during the
+ * removal leaves a hidden leftover that {@link removeCheckpointLeftovers} clears.
+ */
+function deleteCheckpointDir(dir: string): void {
+  const doomed = path.join(path.dirname(dir), `.${path.basename(dir)}.deleting`);
+  rmSync(doomed, { recursive: true, force: true });
+  renameSync(dir, doomed);
+  rmSync(doomed, { recursive: true, force: true });
+}
+
+/**
  * Writes the checkpoint of step `ck.step` of a run under `<runDir>/checkpoints/` (all or nothing: a
  * temporary directory renamed into place), updates `latest`, and deletes all but the newest `keep`
- * checkpoints (keep ≤ 0: keep all). The weights are written as given (a training run's own state
- * dicts). Returns the directory.
+ * checkpoints (keep ≤ 0: keep all), each crash-safely (renamed out of the way first), together with
+ * incomplete step directories older than the oldest one kept (half-deleted by an earlier version). The
+ * weights are written as given (a training run's own state dicts). Returns the directory.
  */
 export function writeRunCheckpoint(runDir: string, ck: NativeCheckpoint & { step: number }, { keep = 0 } = {}): string {
   const root = checkpointsDir(runDir);
   mkdirSync(root, { recursive: true });
-  for (const n of readdirSync(root))
-    if (n.startsWith('.tmp-') || n.startsWith('.old-')) rmSync(path.join(root, n), { recursive: true, force: true });
+  removeCheckpointLeftovers(runDir);
   const name = stepDirName(ck.step);
   const tmp = path.join(root, `.tmp-${name}-${process.pid}`);
   try {
@@ -245,7 +274,10 @@ export function writeRunCheckpoint(runDir: string, ck: NativeCheckpoint & { step
   writeFileAtomic(path.join(root, 'latest'), `${name}\n`);
   if (keep > 0) {
     const all = listCheckpoints(runDir);
-    for (const c of all.slice(0, Math.max(0, all.length - keep))) if (c.dir !== final) rmSync(c.dir, { recursive: true, force: true });
+    for (const c of all.slice(0, Math.max(0, all.length - keep))) if (c.dir !== final) deleteCheckpointDir(c.dir);
+    const oldestKept = Math.min(ck.step, ...all.slice(-keep).map((c) => c.step));
+    for (const n of readdirSync(root))
+      if (STEP_DIR.test(n) && Number(n) < oldestKept && !isCompleteCheckpoint(path.join(root, n))) deleteCheckpointDir(path.join(root, n));
   }
   return final;
 }

@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Tensor } from '../torch/index.js';
 import type { SiTConfig } from '../models/configs.js';
+import { removeCheckpointLeftovers } from '../models/checkpoint.js';
 import { regTsVersion } from '../util/version.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { saveCheckpoint, type TrainerState } from './checkpoint.js';
@@ -28,8 +29,8 @@ export class RunFiles {
   readonly #metrics: MetricsLog;
 
   /**
-   * Creates the run directory, (re)writes its config.json and opens metrics.jsonl (cut back to
-   * `metricsCursor` when resuming).
+   * Creates the run directory, (re)writes its config.json, removes what a killed run left in its
+   * checkpoints folder and opens metrics.jsonl (cut back to `metricsCursor` when resuming).
    */
   constructor(
     readonly dir: string,
@@ -37,6 +38,7 @@ export class RunFiles {
     metricsCursor?: Pick<MetricsCursor, 'offset' | 'lines'>,
   ) {
     mkdirSync(dir, { recursive: true });
+    removeCheckpointLeftovers(dir);
     writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify({ ...config, regTs: regTsVersion() }, null, 2)}\n`);
     this.#metrics = new MetricsLog(path.join(dir, 'metrics.jsonl'), metricsCursor);
   }
