@@ -7,6 +7,8 @@
  *   3. samples a grid, one row per class, with classifier-free guidance                    → grid/
  *   4. samples `--eval-samples` images and computes their Fréchet distance to as many test
  *      images in MobileNetV2's feature space (FD-MobileNetV2; not FID: another network)    → eval/
+ *      and their class consistency: the share that a small classifier, trained once per machine on
+ *      the dataset (src/eval/class-consistency.ts), assigns to the requested class
  *
  * and prints where everything is. Every stage is resumable: rerunning reuses finished features, a
  * finished training run (unless --retrain) and finished samples.
@@ -31,14 +33,13 @@ import { PixelDecoder, type Autoencoder } from '../../diffusion/decode.js';
 import { SAMPLERS } from '../../diffusion/samplers.js';
 import { generateSamples } from '../../pipelines/generate.js';
 import { readNpz } from '../../eval/npz.js';
-import { frechetDistance, gaussianStats } from '../../eval/frechet.js';
-import { createEncoder, type RepresentationEncoder } from '../../models/encoders/encoder.js';
+import { frechetWithFloor, sampleClassConsistency, type EmbeddedSampleScores } from '../../eval/embedded-scores.js';
+import { createEncoder } from '../../models/encoders/encoder.js';
 import type { AutoencoderKL } from '../../models/autoencoders/autoencoder-kl.js';
 import { LatentDecoder } from '../../models/autoencoders/autoencoder-kl.js';
 import { loadAutoencoder } from '../../models/autoencoders/load.js';
 import { loadModel } from '../../models/pretrained.js';
 import * as torch from '../../torch/index.js';
-import type { Tensor } from '../../torch/index.js';
 import { resolveTrainConfig, TRAIN_SETTINGS, type TrainConfig } from '../../train/config.js';
 import { AUTOENCODER_RECORD_FILE, type AutoencoderRecord } from '../../train/autoencoder.js';
 import { hasCheckpoints, train } from '../../train/trainer.js';
@@ -132,6 +133,8 @@ export interface DemoSummary {
   training: { runDir: string; steps: number; denoiseLossStart: number; denoiseLossEnd: number };
   grid: string | undefined;
   evaluation: { metric: string; samples: number; reference: string; value: number; realVsReal: number; npz: string | undefined };
+  /** Share of the evaluation samples that the dataset's classifier assigns to their requested class. */
+  classConsistency: EmbeddedSampleScores['classConsistency'];
   seconds: Record<string, number>;
 }
 
@@ -143,40 +146,6 @@ function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDatas
   if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels, ...dir });
   // Emoji has no test split: the demo compares samples with the whole set.
   return loadEmoji({ labels: 'category', resolution: s.imageSize, ...dir });
-}
-
-/** Encodes uint8 NHWC images (N, H, W, 3) into pooled encoder features (N, C). */
-function pooledFeatures(encoder: RepresentationEncoder, images: Uint8Array, shape: readonly number[], batch = 64): Tensor {
-  const [n, h, w, c] = shape as [number, number, number, number];
-  const parts: Tensor[] = [];
-  for (let i = 0; i < n; i += batch) {
-    const m = Math.min(batch, n - i);
-    parts.push(
-      torch.scope(() => {
-        const x = torch.fromBytes(images.subarray(i * h * w * c, (i + m) * h * w * c), 'uint8', [m, h, w, c]).permute(0, 3, 1, 2);
-        return encoder.encode(x).cls;
-      }),
-    );
-  }
-  const all = torch.cat(parts, 0);
-  for (const p of parts) p.dispose();
-  return all;
-}
-
-/** uint8 NCHW bytes of the first `n` images of a dataset, as NHWC RGB (what sampled images look like). */
-async function datasetImages(ds: ImageDataset, n: number): Promise<{ data: Uint8Array; shape: number[] }> {
-  const count = Math.min(n, ds.length);
-  const { height: h, width: w, channels: c } = ds;
-  const data = new Uint8Array(count * h * w * 3);
-  for (let i = 0; i < count; i++) {
-    const { pixels } = await ds.get(i);
-    for (let y = 0; y < h; y++) {
-      for (let x = 0; x < w; x++) {
-        for (let k = 0; k < 3; k++) data[((i * h + y) * w + x) * 3 + k] = pixels[(c === 1 ? 0 : k) * h * w + y * w + x]!;
-      }
-    }
-  }
-  return { data, shape: [count, h, w, 3] };
 }
 
 /** What the model sees: its input shape, patch and data source (pixels of the dataset, or latents from the feature cache). */
@@ -390,29 +359,27 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   );
 
   const evalDir = path.join(out, 'eval');
+  const evalLabels = Int32Array.from({ length: s.evalSamples }, (_, i) => i % k);
   const evalRun = await stage('sample for evaluation', () =>
     generateSamples({
       model,
       decoder,
       outDir: path.join(evalDir, 'samples'),
-      labels: Int32Array.from({ length: s.evalSamples }, (_, i) => i % k),
+      labels: evalLabels,
       settings: { ...common, seed: s.seed + 1, num: s.evalSamples, labelMode: 'balanced' },
       batchSize: 100,
       gridSize: 0,
       info,
     }),
   );
-  const [fd, floor] = await stage('Fréchet distance', async () => {
-    const samples = readNpz(evalRun.files.npz!).get('arr_0')!;
-    const real = await datasetImages(testSet, s.evalSamples);
-    // The same statistic between as many real training images and the test images: the floor a
-    // perfect generator would reach with this sample size.
-    const train = await datasetImages(trainSet, s.evalSamples);
-    const stats = (x: { data: Uint8Array; shape: readonly number[] }) =>
-      torch.scope(() => gaussianStats(pooledFeatures(encoder, x.data, x.shape)));
-    const realStats = stats(real);
-    return [frechetDistance(stats(samples), realStats), frechetDistance(stats(train), realStats)] as const;
-  });
+  const samples = readNpz(evalRun.files.npz!).get('arr_0')!;
+  const { value: fd, realVsReal: floor } = await stage('Fréchet distance', () => frechetWithFloor(encoder, samples, testSet, trainSet));
+  const consistency = await stage('class consistency', () =>
+    sampleClassConsistency(s.dataset, samples, evalLabels, {
+      ...(s.dataDir ? { dataDir: s.dataDir } : {}),
+      log: (l) => console.log(`   ${l}`),
+    }),
+  );
   encoder.dispose();
   autoencoder?.vae.dispose();
 
@@ -441,6 +408,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
       realVsReal: floor,
       npz: evalRun.files.npz,
     },
+    classConsistency: consistency,
     seconds: { ...timings, total: (performance.now() - t0) / 1000 },
   };
   const summaryFile = path.join(out, 'demo.json');
@@ -458,6 +426,8 @@ reg demo finished in ${formatDuration(summary.seconds.total)}${
   eval samples      ${evalRun.files.npz}
   FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${s.evalSamples} ${testSet.name} images; lower is better;
                     ${floor.toFixed(3)} for ${s.evalSamples} real training images, the floor at this sample size)
+  class consistency ${(consistency.score * 100).toFixed(1)} %   (samples the ${trainSet.name} classifier assigns to their requested class;
+                    its test accuracy ${(consistency.classifier.record.testAccuracy * 100).toFixed(1)} % on ${consistency.classifier.record.testSplit})
   summary           ${summaryFile}`);
   return summary;
 }

@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { after, test } from 'node:test';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import * as torch from '../torch/index.js';
+import { fixturePath } from '../../test/fixture-path.js';
+import { classConsistency, embeddedClassifier } from './class-consistency.js';
+import { datasetImages, datasetImagesAt } from './dataset-images.js';
+import { embeddedSampleScores } from './embedded-scores.js';
+
+const tmp = mkdtempSync(path.join(tmpdir(), 'reg-class-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** IDX bytes: big-endian magic (type 0x08, `dims.length` dimensions), the sizes, then the data. */
+function idx(dims: number[], data: Uint8Array): Buffer {
+  const head = Buffer.alloc(4 + 4 * dims.length);
+  head.writeUInt32BE(0x0800 + dims.length, 0);
+  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  return gzipSync(Buffer.concat([head, data]));
+}
+
+/** The 300 committed real Fashion-MNIST images as a directory with a train split (first 200) and a test split (last 100). */
+function splitFixture(): string {
+  const dir = path.join(tmp, 'fashion-mnist');
+  mkdirSync(dir);
+  const all = loadFashionMnist({ dir: fixturePath('data/fashion-mnist'), split: 'test' });
+  const pixels = new Uint8Array(300 * 784);
+  return Promise.all(Array.from({ length: 300 }, (_, i) => all.get(i).then((s) => pixels.set(s.pixels, i * 784)))).then(() => {
+    const labels = Uint8Array.from(all.labels);
+    for (const [split, from, to] of [
+      ['train', 0, 200],
+      ['t10k', 200, 300],
+    ] as const) {
+      writeFileSync(path.join(dir, `${split}-images-idx3-ubyte.gz`), idx([to - from, 28, 28], pixels.subarray(from * 784, to * 784)));
+      writeFileSync(path.join(dir, `${split}-labels-idx1-ubyte.gz`), idx([to - from], labels.subarray(from, to)));
+    }
+    return dir;
+  }) as unknown as string;
+}
+
+test('the Fashion-MNIST classifier trained on 200 real images beats chance clearly on 100 held-out ones, is cached and reused', async () => {
+  const dataDir = await splitFixture();
+  const cacheDir = path.join(tmp, 'cache');
+  const settings = { epochs: 12, batchSize: 20 };
+  const a = await embeddedClassifier('fashion-mnist', 32, { dataDir, cacheDir, settings, progress: false });
+  assert.equal(a.reused, false);
+  assert.equal(a.record.trainImages, 200);
+  assert.equal(a.record.testImages, 100);
+  assert.equal(a.record.channels, 1);
+  assert.match(a.record.testSplit, /test split \(pad to 32\)/);
+  assert.ok(a.record.testAccuracy >= 0.5, `held-out accuracy ${a.record.testAccuracy}`);
+  assert.ok(a.file.startsWith(cacheDir));
+  const b = await embeddedClassifier('fashion-mnist', 32, { dataDir, cacheDir, settings, progress: false });
+  assert.equal(b.reused, true);
+  assert.deepEqual(b.record, a.record);
+
+  // class consistency of real test images "generated" for their true labels is the classifier's test accuracy
+  const test = loadFashionMnist({ dir: dataDir, split: 'test', resolution: 32, channels: 3 });
+  const images = await datasetImages(test, 100);
+  torch.scope(() => {
+    const x = torch.fromBytes(images.data, 'uint8', images.shape);
+    const own = classConsistency(b.classifier, x, test.labels);
+    assert.equal(own.score, a.record.testAccuracy);
+    assert.equal(own.samples, 100);
+    assert.equal(own.perClass.length, 10);
+    const wrong = classConsistency(
+      b.classifier,
+      x,
+      test.labels.map((l) => (l + 1) % 10),
+    );
+    assert.ok(wrong.score < 0.2, `${wrong.score}`);
+    assert.throws(() => classConsistency(b.classifier, x, test.labels.subarray(0, 5)), /100 samples but 5 requested labels/);
+    assert.throws(
+      () =>
+        classConsistency(
+          b.classifier,
+          x,
+          test.labels.map(() => 10),
+        ),
+      /requested label 10 at index 0 is not in \[0, 10\)/,
+    );
+    assert.throws(() => classConsistency(b.classifier, x.narrow(1, 0, 28), test.labels), /expected uint8 RGB images \(N, 32, 32, 3\)/);
+  });
+
+  // other settings: another cache file, trained again
+  const c = await embeddedClassifier('fashion-mnist', 32, { dataDir, cacheDir, settings: { ...settings, epochs: 1 }, progress: false });
+  assert.equal(c.reused, false);
+  assert.notEqual(c.file, a.file);
+  for (const m of [a, b, c]) m.classifier.dispose();
+});
+
+test('embeddedSampleScores: FD-MobileNetV2 with its floor and class consistency of samples of a Fashion-MNIST run', async () => {
+  const dataDir = path.join(tmp, 'fashion-mnist');
+  const test = loadFashionMnist({ dir: dataDir, split: 'test', resolution: 32 });
+  // "samples": the first 20 test images themselves, requested as their true classes
+  const samples = await datasetImagesAt(
+    test,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  const labels = test.labels.slice(0, 20);
+  const r = await embeddedSampleScores({
+    dataset: 'fashion-mnist',
+    samples,
+    labels,
+    dataDir,
+    encoderWeights: fixturePath('encoders/mobilenetv2-block10'),
+    classifierCacheDir: path.join(tmp, 'cache-scores'),
+  });
+  assert.ok(Math.abs(r.frechet.value) < 1e-3, `the samples are the reference images: ${r.frechet.value}`);
+  assert.ok(r.frechet.realVsReal > 1, `train vs test images: ${r.frechet.realVsReal}`);
+  assert.equal(r.frechet.samples, 20);
+  assert.match(r.frechet.reference, /fashion-mnist\/test \(first 20\)/);
+  assert.match(r.frechet.metric, /not FID/);
+  assert.equal(r.classConsistency.samples, 20);
+  assert.equal(r.classConsistency.classifier.record.trainImages, 200);
+  assert.ok(r.classConsistency.score > 0.3, `${r.classConsistency.score}`);
+});

@@ -1,0 +1,135 @@
+/**
+ * The scores of samples generated on an embedded dataset (Fashion-MNIST or emoji), as `reg demo`
+ * reports them and `reg eval` can for any such run:
+ *
+ *   FD-MobileNetV2      Fréchet distance between the samples and as many real test images in the space
+ *                       of MobileNetV2's mean-pooled features (not FID: another network); with the same
+ *                       statistic between as many real training images and the test images, the floor a
+ *                       perfect generator would reach at this sample size
+ *   class consistency   the share of samples that the dataset's classifier assigns to their requested
+ *                       class (src/eval/class-consistency.ts), with the classifier's test accuracy
+ *
+ * Emoji has no test split: its "test" images are the whole set, as the demo's.
+ */
+import type { ImageDataset } from '../data/dataset.js';
+import { loadEmoji } from '../data/emoji.js';
+import { loadFashionMnist } from '../data/fashion-mnist.js';
+import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
+import * as torch from '../torch/index.js';
+import type { Tensor } from '../torch/index.js';
+import {
+  classConsistency,
+  embeddedClassifier,
+  type ClassConsistency,
+  type ClassifierRecord,
+  type EmbeddedDataset,
+} from './class-consistency.js';
+import { datasetImages, type RgbBatch } from './dataset-images.js';
+import { frechetDistance, gaussianStats } from './frechet.js';
+
+/** Encodes uint8 NHWC images (N, H, W, 3) into the encoder's class tokens (N, C) (MobileNetV2: mean-pooled features). */
+export function pooledFeatures(encoder: RepresentationEncoder, images: RgbBatch, batch = 64): Tensor {
+  const [n, h, w, c] = images.shape as [number, number, number, number];
+  const parts: Tensor[] = [];
+  for (let i = 0; i < n; i += batch) {
+    const m = Math.min(batch, n - i);
+    parts.push(
+      torch.scope(() => {
+        const x = torch.fromBytes(images.data.subarray(i * h * w * c, (i + m) * h * w * c), 'uint8', [m, h, w, c]).permute(0, 3, 1, 2);
+        return encoder.encode(x).cls;
+      }),
+    );
+  }
+  const all = torch.cat(parts, 0);
+  for (const p of parts) p.dispose();
+  return all;
+}
+
+/** FD-MobileNetV2 of `samples` against the first N `test` images, and the floor: the first N `train` images against the same. */
+export async function frechetWithFloor(
+  encoder: RepresentationEncoder,
+  samples: RgbBatch,
+  test: ImageDataset,
+  train: ImageDataset,
+): Promise<{ value: number; realVsReal: number }> {
+  const n = samples.shape[0]!;
+  const stats = (x: RgbBatch) => torch.scope(() => gaussianStats(pooledFeatures(encoder, x)));
+  const real = stats(await datasetImages(test, n));
+  return { value: frechetDistance(stats(samples), real), realVsReal: frechetDistance(stats(await datasetImages(train, n)), real) };
+}
+
+/** What {@link embeddedSampleScores} needs. */
+export interface EmbeddedSampleScoresOptions {
+  dataset: EmbeddedDataset;
+  /** uint8 RGB samples (N, S, S, 3), e.g. `arr_0` of a samples.npz. */
+  samples: RgbBatch;
+  /** The class each sample was generated for (samples.json `labels`). */
+  labels: Int32Array;
+  /** The dataset's directory (default: the installed package). */
+  dataDir?: string;
+  /** MobileNetV2 weights folder (default: the cached nsfwjs conversion). */
+  encoderWeights?: string;
+  /** Directory of the cached classifiers (default `<cache>/classifiers`). */
+  classifierCacheDir?: string;
+  /** MobileNetV2 input side (default 64, the demo's). */
+  encoderInputSize?: number;
+  log?: (line: string) => void;
+}
+
+/** The scores of the file comment. */
+export interface EmbeddedSampleScores {
+  frechet: { metric: string; samples: number; reference: string; value: number; realVsReal: number };
+  classConsistency: ClassConsistency & { classifier: { file: string; record: ClassifierRecord } };
+}
+
+/** FD-MobileNetV2 (with its floor) and class consistency of samples of an embedded-dataset run. */
+export async function embeddedSampleScores(o: EmbeddedSampleScoresOptions): Promise<EmbeddedSampleScores> {
+  const [n, size] = o.samples.shape as [number, number];
+  const dir = o.dataDir ? { dir: o.dataDir } : {};
+  const open = (split: 'train' | 'test'): ImageDataset | Promise<ImageDataset> =>
+    o.dataset === 'fashion-mnist'
+      ? loadFashionMnist({ split, resolution: size, fit: size >= 28 ? 'pad' : 'resize', ...dir })
+      : loadEmoji({ labels: 'category', resolution: size, ...dir });
+  const [train, test] = [await open('train'), await open('test')];
+  const encoder = await createEncoder('mobilenetv2', {
+    inputSize: o.encoderInputSize ?? 64,
+    ...(o.encoderWeights ? { weights: o.encoderWeights } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  let fd: { value: number; realVsReal: number };
+  try {
+    fd = await frechetWithFloor(encoder, o.samples, test, train);
+  } finally {
+    encoder.dispose();
+  }
+  return {
+    frechet: {
+      metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)',
+      samples: n,
+      reference: `${test.name} (first ${Math.min(n, test.length)})`,
+      ...fd,
+    },
+    classConsistency: await sampleClassConsistency(o.dataset, o.samples, o.labels, o),
+  };
+}
+
+/** Class consistency of uint8 RGB samples (N, S, S, 3) with the dataset's cached (or newly trained) classifier at side S. */
+export async function sampleClassConsistency(
+  dataset: EmbeddedDataset,
+  samples: RgbBatch,
+  labels: Int32Array,
+  o: Pick<EmbeddedSampleScoresOptions, 'dataDir' | 'classifierCacheDir' | 'log'> = {},
+): Promise<EmbeddedSampleScores['classConsistency']> {
+  const size = samples.shape[1]!;
+  const { classifier, record, file } = await embeddedClassifier(dataset, size, {
+    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.classifierCacheDir ? { cacheDir: o.classifierCacheDir } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  try {
+    const consistency = torch.scope(() => classConsistency(classifier, torch.fromBytes(samples.data, 'uint8', samples.shape), labels));
+    return { ...consistency, classifier: { file, record } };
+  } finally {
+    classifier.dispose();
+  }
+}
