@@ -10,6 +10,11 @@ import { fixturePath } from '../../test/fixture-path.js';
 import { classConsistency, embeddedClassifier } from './class-consistency.js';
 import { datasetImages, datasetImagesAt } from './dataset-images.js';
 import { embeddedSampleScores } from './embedded-scores.js';
+import { embeddedRunScores } from './embedded-run.js';
+import { writeNpz } from './npz.js';
+import { writeCheckpoint } from '../models/checkpoint.js';
+import { resolveConfig } from '../models/configs.js';
+import { SiT } from '../models/sit.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-class-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -117,4 +122,40 @@ test('embeddedSampleScores: FD-MobileNetV2 with its floor and class consistency 
   assert.equal(r.classConsistency.samples, 20);
   assert.equal(r.classConsistency.classifier.record.trainImages, 200);
   assert.ok(r.classConsistency.score > 0.3, `${r.classConsistency.score}`);
+});
+
+test('embeddedRunScores finds the dataset of a sampling run through its checkpoint; null for other data', async () => {
+  const dataDir = path.join(tmp, 'fashion-mnist');
+  const config = resolveConfig('SiT-T/2', { inputSize: 8, depth: 1, encoderDepth: 1, inChannels: 1, zDims: [16], numClasses: 10 });
+  const model = new SiT(config);
+  const checkpoint = (name: string, data: string) => {
+    const dir = path.join(tmp, name);
+    writeCheckpoint(dir, { config, model: model.stateDict(), extra: { train: { data, dataDir } } });
+    return dir;
+  };
+  const test = loadFashionMnist({ dir: dataDir, split: 'test', resolution: 32 });
+  const images = await datasetImagesAt(
+    test,
+    Array.from({ length: 20 }, (_, i) => i),
+  );
+  const labels = Array.from(test.labels.subarray(0, 20));
+  for (const [name, data] of [
+    ['fashion', 'fashion-mnist'],
+    ['synthetic', 'synthetic'],
+  ] as const) {
+    const dir = path.join(tmp, `samples-${name}`);
+    mkdirSync(dir);
+    writeNpz(path.join(dir, 'samples.npz'), { arr_0: { dtype: 'uint8', shape: images.shape, data: images.data } });
+    writeFileSync(path.join(dir, 'samples.json'), JSON.stringify({ checkpoint: checkpoint(`ck-${name}`, data), labels }));
+  }
+  model.dispose();
+  const o = { encoderWeights: fixturePath('encoders/mobilenetv2-block10'), classifierCacheDir: path.join(tmp, 'cache-scores') };
+  const r = await embeddedRunScores(path.join(tmp, 'samples-fashion'), o);
+  assert.ok(r);
+  assert.equal(r.dataset, 'fashion-mnist');
+  assert.equal(r.dataDir, dataDir);
+  assert.ok(Math.abs(r.frechet.value) < 1e-3, String(r.frechet.value));
+  assert.equal(r.classConsistency.samples, 20);
+  assert.equal(await embeddedRunScores(path.join(tmp, 'samples-synthetic'), o), null);
+  await assert.rejects(() => embeddedRunScores(tmp, o), /samples\.json not found/);
 });

@@ -1,0 +1,92 @@
+/**
+ * {@link embeddedSampleScores} for a finished sampling run (`reg sample` or `reg demo` output): the
+ * samples (`samples.npz` `arr_0`), the classes they were generated for (`samples.json` `labels`) and,
+ * through the checkpoint that `samples.json` names, the embedded dataset its model was trained on:
+ *
+ *   data = fashion-mnist | emoji                        that dataset (and its dataDir)
+ *   data = imagenet256 over a feature cache of one      the dataset the cache was prepared from (reg demo --latent)
+ *
+ * MobileNetV2 runs at the input size of the run's feature cache when it has one (the demo's), else 64.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { readManifest, type FeatureCacheManifest } from '../data/feature-cache.js';
+import { readCheckpointConfig } from '../models/checkpoint.js';
+import { readNpz } from './npz.js';
+import type { EmbeddedDataset } from './class-consistency.js';
+import { embeddedSampleScores, type EmbeddedSampleScores } from './embedded-scores.js';
+
+/** The embedded dataset a run trained on, with its directory ('' = the installed package); null for any other data. */
+export interface RunDataset {
+  dataset: EmbeddedDataset;
+  dataDir: string;
+  /** The run's feature cache, when it has one. */
+  cache: FeatureCacheManifest | null;
+}
+
+const EMBEDDED: readonly EmbeddedDataset[] = ['fashion-mnist', 'emoji'];
+
+function cacheAt(dir: unknown): FeatureCacheManifest | null {
+  return typeof dir === 'string' && dir !== '' && existsSync(path.join(dir, 'manifest.json')) ? readManifest(dir) : null;
+}
+
+/** The embedded dataset of the training configuration `train` (a checkpoint's `train`), or null. */
+export function runDataset(train: Readonly<Record<string, unknown>>): RunDataset | null {
+  const data = train['data'];
+  const cache = cacheAt(train['encoder']) ?? cacheAt(train['dataDir']);
+  if (EMBEDDED.includes(data as EmbeddedDataset)) {
+    return { dataset: data as EmbeddedDataset, dataDir: typeof train['dataDir'] === 'string' ? train['dataDir'] : '', cache };
+  }
+  const spec = cache?.dataset.spec.split(':')[0];
+  if (data === 'imagenet256' && EMBEDDED.includes(spec as EmbeddedDataset)) return { dataset: spec as EmbeddedDataset, dataDir: '', cache };
+  return null;
+}
+
+/** Options of {@link embeddedRunScores}. */
+export interface EmbeddedRunScoresOptions {
+  /** The dataset's directory (default: the run's, else the installed package). */
+  dataDir?: string;
+  /** MobileNetV2 weights folder (default: the cached nsfwjs conversion). */
+  encoderWeights?: string;
+  /** Directory of the cached classifiers (default `<cache>/classifiers`). */
+  classifierCacheDir?: string;
+  log?: (line: string) => void;
+}
+
+/**
+ * FD-MobileNetV2 and class consistency of the samples in `samplesDir` (a folder with samples.npz and
+ * samples.json), or null when their model was not trained on an embedded dataset.
+ */
+export async function embeddedRunScores(
+  samplesDir: string,
+  o: EmbeddedRunScoresOptions = {},
+): Promise<(EmbeddedSampleScores & Pick<RunDataset, 'dataset' | 'dataDir'>) | null> {
+  const recordFile = path.join(samplesDir, 'samples.json');
+  const npzFile = path.join(samplesDir, 'samples.npz');
+  for (const f of [recordFile, npzFile]) if (!existsSync(f)) throw new Error(`${f} not found (expected the output folder of reg sample)`);
+  const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { checkpoint?: unknown; labels?: unknown };
+  if (typeof record.checkpoint !== 'string') throw new Error(`${recordFile}: no "checkpoint" field; the dataset of the samples is unknown`);
+  if (!Array.isArray(record.labels) || !record.labels.every((l) => Number.isInteger(l)))
+    throw new Error(`${recordFile}: "labels" must be the list of requested classes`);
+  const train = readCheckpointConfig(record.checkpoint).train;
+  const found = train ? runDataset(train) : null;
+  if (!found) return null;
+  const samples = readNpz(npzFile).get('arr_0');
+  if (!samples || samples.dtype !== 'uint8' || samples.shape.length !== 4 || samples.shape[3] !== 3)
+    throw new Error(
+      `${npzFile}: arr_0 must be uint8 (N, H, W, 3), got ${samples ? `${samples.dtype} [${samples.shape.join(', ')}]` : 'nothing'}`,
+    );
+  const dataDir = o.dataDir ?? found.dataDir;
+  const inputSize = found.cache?.encoder.name === 'mobilenetv2' ? found.cache.encoder.inputSize : undefined;
+  const scores = await embeddedSampleScores({
+    dataset: found.dataset,
+    samples,
+    labels: Int32Array.from(record.labels as number[]),
+    ...(dataDir ? { dataDir } : {}),
+    ...(o.encoderWeights ? { encoderWeights: o.encoderWeights } : {}),
+    ...(o.classifierCacheDir ? { classifierCacheDir: o.classifierCacheDir } : {}),
+    ...(inputSize ? { encoderInputSize: inputSize } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  return { ...scores, dataset: found.dataset, dataDir };
+}
