@@ -1,7 +1,9 @@
 /**
  * Image file decoding through sharp (libvips) into interleaved 8-bit RGB.
  */
+import { readFileSync } from 'node:fs';
 import sharp from 'sharp';
+import { checkPngChunks, isPng } from './png-chunks.js';
 import type { HwcImage } from './center-crop.js';
 
 /** What to do with an alpha channel. */
@@ -25,11 +27,14 @@ export function flattenOnWhite(rgba: Uint8Array): Uint8Array {
 
 /**
  * Decodes an image file (PNG, JPEG, WebP, …) into 8-bit sRGB HWC pixels with 3 channels;
- * grayscale is replicated. Orientation metadata is ignored, as Pillow ignores it.
+ * grayscale is replicated. Orientation metadata is ignored, as Pillow ignores it. A PNG's chunk CRCs are
+ * checked first (png-chunks.ts): a damaged PNG is an error, not an image with wrong pixels.
  */
 export async function decodeRgb(path: string, alpha: AlphaMode): Promise<HwcImage> {
   try {
-    const base = sharp(path, { failOn: 'error' });
+    const file = readFileSync(path);
+    if (isPng(file)) checkPngChunks(file);
+    const base = sharp(file, { failOn: 'error' });
     const img = alpha === 'white' ? base.ensureAlpha() : base.removeAlpha();
     const { data, info } = await img.toColourspace('srgb').raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);

@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { SerializationError } from './errors.js';
 import { readPtRaw, readPtWith } from './pt.js';
 import type { RawTensor } from './raw.js';
+import { MemorySource } from './source.js';
+import { ZipReader } from './zip.js';
 import { makePt, makeZip, ptPickle } from '../../../test/io-testing.js';
 
 /** `f` must throw a SerializationError matching `pattern`, within 200 ms and 64 MiB of new array buffers. */
@@ -80,5 +82,20 @@ test('a tensor that cannot be made (an allocation failure in the conversion) is 
     (e: unknown) =>
       e instanceof SerializationError &&
       e.message === '<buffer>: tensor float32[2, 3] on storage 0: cannot make it (24 bytes): Array buffer allocation failed',
+  );
+});
+
+test('a central-directory name that differs from its local header (an edit CRC-32 does not cover) is refused', () => {
+  const zip = makeZip([{ name: 'archive/i64', data: new Uint8Array(8) }]);
+  const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
+  let cd = zip.byteLength - 22;
+  while (view.getUint32(cd, true) !== 0x02014b50) cd--;
+  zip[cd + 46 + 'archive/i'.length] = '-'.charCodeAt(0); // central name 'archive/i-4'
+  const reader = new ZipReader(new MemorySource(zip));
+  assert.throws(
+    () => reader.read('archive/i-4'),
+    (e: unknown) =>
+      e instanceof SerializationError &&
+      e.message === '<buffer>: zip entry "archive/i-4": its local header names it "archive/i64" (corrupt archive)',
   );
 });

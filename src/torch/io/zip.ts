@@ -216,7 +216,12 @@ export class ZipReader {
     if (e.localHeaderOffset + 30 > this.src.size) this.fail(`${what}: local header offset ${e.localHeaderOffset} is out of bounds`);
     const h = new Fields(this.src.read(e.localHeaderOffset, 30), this.src.name, `${what} local header`);
     if (h.u32(0) !== SIG_LOCAL) this.fail(`${what}: bad local header signature (corrupt archive)`);
-    const offset = e.localHeaderOffset + 30 + h.u16(26) + h.u16(28);
+    const nameLen = h.u16(26);
+    // the local header repeats the name: a central directory edited (or corrupted) apart from it shows here
+    if (e.localHeaderOffset + 30 + nameLen > this.src.size) this.fail(`${what}: local header is truncated`);
+    const localName = decodeName(this.src.read(e.localHeaderOffset + 30, nameLen), (h.u16(6) & 0x800) !== 0);
+    if (localName !== e.name) this.fail(`${what}: its local header names it ${JSON.stringify(localName)} (corrupt archive)`);
+    const offset = e.localHeaderOffset + 30 + nameLen + h.u16(28);
     if (offset + e.compressedSize > this.src.size)
       this.fail(`${what}: data [${offset}, ${offset + e.compressedSize}) runs past the end of the file (truncated?)`);
     return { offset, length: e.compressedSize };
