@@ -4,9 +4,11 @@
  * value by kind; the same formula as test/reference/eval/fid_inception.py (`hash_weights`), so both
  * sides hold bit-identical float32 weights.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { FidInceptionV3 } from '../src/eval/inception.js';
 import * as torch from '../src/torch/index.js';
 import { fixturePath } from './fixture-path.js';
+import { makePt, type PtView } from './io-testing.js';
 import type { Module } from '../src/nn/index.js';
 
 /** u ∈ [0, 1) of element i of tensor k: an integer hash, exact in float64. */
@@ -48,4 +50,19 @@ export function hashWeights<M extends Module>(net: M): M {
     });
   });
   return net;
+}
+
+/** Writes the FID Inception at width 1/`width` with the hash weights as a torch.save zip state dict (for CLI tests). */
+export function writeHashInception(file: string, width: number): void {
+  const net = hashWeights(new FidInceptionV3(width));
+  const views: PtView[] = [];
+  const records: Record<string, Uint8Array> = {};
+  for (const [i, [name, t]] of [...net.stateDict()].entries()) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const stride = t.shape.map((_, d) => t.shape.slice(d + 1).reduce((a, b) => a * b, 1));
+    views.push({ name, storage: String(i), numel: n, offset: 0, size: [...t.shape], stride });
+    records[String(i)] = t.contiguous().toBytes();
+  }
+  net.dispose();
+  writeFileSync(file, makePt(views, records));
 }

@@ -286,6 +286,22 @@ export function listNpz(path: string): NpzMember[] {
   }
 }
 
+/** Reads the named arrays of an .npz that it has (others, such as a large `arr_0`, stay on disk). */
+export function readNpzArrays(path: string, names: readonly string[]): Map<string, NpyArray> {
+  const src = new FileSource(path);
+  try {
+    const zip = new ZipReader(src);
+    const out = new Map<string, NpyArray>();
+    for (const e of zip.entries) {
+      const name = e.name.replace(/\.npy$/, '');
+      if (names.includes(name)) out.set(name, decodeNpy(zip.read(e), `${path}: member '${e.name}'`));
+    }
+    return out;
+  } finally {
+    src.close();
+  }
+}
+
 /** Reads every array of an .npz into memory (C order), verifying CRCs, headers and data lengths ({@link decodeNpy}). */
 export function readNpz(path: string): Map<string, NpyArray> {
   const src = new FileSource(path);

@@ -2,6 +2,7 @@
 import type { Command } from '../args.js';
 import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
+import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
@@ -15,6 +16,7 @@ export const COMMANDS: readonly Command[] = [
   trainCommand,
   trainAutoencoderCommand,
   sampleCommand,
+  evalCommand,
   convertCommand,
   exportCommand,
   versionCommand,

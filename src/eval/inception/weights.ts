@@ -88,10 +88,34 @@ export function readInceptionState(file: string): Map<string, Tensor> {
   }
 }
 
+/**
+ * The width divisor of a state dict, from its first convolution (32 output channels in the real
+ * network): 1 for pytorch-fid's file; narrower copies of the topology (tests) load too.
+ */
+export function stateWidth(file: string, state: ReadonlyMap<string, Tensor>): number {
+  const first = state.get('Conv2d_1a_3x3.conv.weight');
+  if (first === undefined)
+    throw new InceptionWeightsError(file, "missing key 'Conv2d_1a_3x3.conv.weight' (not the FID Inception's weights)");
+  const out = first.shape[0] ?? 0;
+  if (out < 1 || 32 % out !== 0 || ![1, 2, 4, 8, 16].includes(32 / out)) {
+    throw new InceptionWeightsError(
+      file,
+      `key 'Conv2d_1a_3x3.conv.weight' has shape [${first.shape.join(', ')}], the FID Inception needs [32, 3, 3, 3]`,
+    );
+  }
+  return 32 / out;
+}
+
 /** The FID Inception with the weights of `file`, in eval mode on `device`. */
 export function loadFidInception(file: string, device: Device = 'cpu'): FidInceptionV3 {
   const state = readInceptionState(file);
-  const net = new FidInceptionV3();
+  let net: FidInceptionV3;
+  try {
+    net = new FidInceptionV3(stateWidth(file, state));
+  } catch (e) {
+    for (const t of state.values()) t.dispose();
+    throw e;
+  }
   try {
     checkInceptionState(file, state, net);
     net.loadStateDict(new Map([...state].filter(([k]) => !k.endsWith('.num_batches_tracked'))), { strict: true });
