@@ -4,8 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import * as torch from '../torch/index.js';
-import { resolveTrainConfig } from '../train/config.js';
-import { train } from '../train/trainer.js';
+import { trainTinyRun } from '../../test/tiny-run.js';
 import { evaluateRepresentation, scorePairedFeatures } from './representation.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-repr-'));
@@ -36,25 +35,7 @@ test('scorePairedFeatures: identical features align (CKNNA ≈ 1) and probe equa
 
 test('evaluateRepresentation on a tiny trained run: CKNNA of the aligned block and probes above chance, deterministic', async () => {
   const outputDir = path.join(tmp, 'run');
-  const config = resolveTrainConfig({
-    model: 'SiT-T/2',
-    depth: 2,
-    hiddenSize: 32,
-    numHeads: 2,
-    encoderDepth: 1,
-    encoderDim: 16,
-    projectorDim: 32,
-    inputSize: 8,
-    inChannels: 4,
-    numClasses: 4,
-    batchSize: 16,
-    learningRate: 1e-3,
-    maxTrainSteps: 4,
-    checkpointingSteps: 4,
-    progress: false,
-    outputDir,
-  });
-  await train(config, { log: () => undefined });
+  await trainTinyRun(outputDir);
   const s = { t: 0.25, topk: 10, probeTrain: 96, probeTest: 64, seed: 2, probe: { epochs: 15, batchSize: 32 }, batchSize: 32 };
   const a = await evaluateRepresentation(outputDir, s);
   assert.equal(a.block, 1);
