@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { fixturePath } from '../../../test/fixture-path.js';
 import { writeHashInception } from '../../../test/inception-weights.js';
 import { encodePng } from '../../eval/images.js';
 import { readNpzArrays, writeNpz } from '../../eval/npz.js';
@@ -120,6 +121,35 @@ test('reg eval: a reference batch is used with its stored mu/sigma; without mu_s
     /batch\.npz: reference batch has no 'mu_s'\/'sigma_s' \(needed for sfid\)/,
   );
   assert.ok(!existsSync(out), 'nothing written');
+});
+
+test('reg eval: FD-DINOv2 and FD-MobileNetV2 (cls features of the encoders, statistics of the reference cached per network)', async () => {
+  const r = await run([
+    '--samples',
+    samples,
+    '--ref',
+    ref,
+    '--metrics',
+    'fd-dinov2,fd-mobilenetv2',
+    '--dinov2',
+    fixturePath('encoders/dinov2-tiny/model.safetensors'),
+    '--dinov2-input-size',
+    '28',
+    '--mobilenet-weights',
+    fixturePath('encoders/mobilenetv2-block10'),
+    '--out',
+    path.join(dir, 'fd.json'),
+  ]);
+  assert.deepEqual(
+    r.metrics.map((m) => [m.metric, 'features' in m ? m.features : '']),
+    [
+      ['fd-dinov2', 'dinov2 cls'],
+      ['fd-mobilenetv2', 'mobilenetv2 cls'],
+    ],
+  );
+  for (const m of r.metrics) assert.ok('value' in m && Number.isFinite(m.value) && m.value > 0);
+  assert.deepEqual(Object.keys(r.networks), ['dinov2', 'mobilenetv2']);
+  assert.equal(r.reference.cache.length, 2);
 });
 
 test('reg eval: bad input is a clear error and writes nothing', async () => {
