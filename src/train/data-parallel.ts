@@ -18,6 +18,7 @@
 import * as torch from '../torch/index.js';
 import type { DType, Tensor } from '../torch/index.js';
 import type { ProcessGroup } from '../torch/distributed.js';
+import { broadcastJson } from '../torch/distributed-values.js';
 
 /** DDP's defaults: bucket_cap_mb = 25 and the 1 MiB first bucket. */
 export const BUCKET_CAP_BYTES = 25 * 1024 * 1024;
@@ -143,32 +144,6 @@ export async function broadcastTensors(group: ProcessGroup, tensors: readonly Te
     } finally {
       flat.dispose();
     }
-  }
-}
-
-/** Reduces plain numbers across ranks (in float64): the same array on every rank. */
-export async function reduceNumbers(group: ProcessGroup, values: readonly number[], op: 'sum' | 'max' | 'min' = 'sum'): Promise<number[]> {
-  const t = torch.tensor(Float64Array.from(values));
-  try {
-    await group.allreduce([t], op).wait();
-    return t.toArray();
-  } finally {
-    t.dispose();
-  }
-}
-
-/** Rank `root`'s JSON value on every rank (the others pass anything; it is ignored). */
-export async function broadcastJson<T>(group: ProcessGroup, value: T, root = 0): Promise<T> {
-  const mine = group.rank === root ? new TextEncoder().encode(JSON.stringify(value)) : new Uint8Array(0);
-  const [length] = await reduceNumbers(group, [mine.length], 'max');
-  const buf = new Uint8Array(length!);
-  buf.set(mine);
-  const t = torch.tensor(buf);
-  try {
-    await group.broadcast([t], root).wait();
-    return JSON.parse(new TextDecoder().decode(new Uint8Array(t.toTypedArray() as Uint8Array))) as T;
-  } finally {
-    t.dispose();
   }
 }
 

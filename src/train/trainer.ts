@@ -9,17 +9,21 @@
  *   checkpoint   every N steps, at the end, on the time budget or on an interrupt        ./run-files.ts
  *   teardown     close files and data source, free native memory                        ./run.ts
  *
- * All randomness of a step comes from generators whose states the checkpoint stores (the trainer's
- * own Generator for dropout masks, times and noises; the global generators; the data source's
- * position), so `--resume` continues bit-exactly: the resumed loss curve equals the uninterrupted one.
+ * The randomness of a step is a function of (seed, step, sample): dropout masks, times and noises are
+ * drawn per sample (./step-noise.ts) and the data come from the source's position, which the checkpoint
+ * stores. So `--resume` continues bit-exactly — the resumed loss curve equals the uninterrupted one — and
+ * the curve does not depend on how many processes share the global batch (`options.group`).
  */
 import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { ProcessGroup } from '../torch/distributed.js';
 import { listCheckpoints } from '../models/checkpoint.js';
 import { Progress } from '../util/progress.js';
 import type { TrainConfig } from './config.js';
 import type { StepMetrics } from './metrics.js';
 import { closeRun, saveRunCheckpoint, setupRun, type TrainingRun } from './run.js';
 import { applyGradients, completeStep, forwardBackward } from './step.js';
+import { reduceNumbers } from '../torch/distributed-values.js';
 
 /** Options of {@link train} beyond the configuration. */
 export interface TrainOptions {
@@ -31,6 +35,11 @@ export interface TrainOptions {
   log?: (line: string) => void;
   /** Called after every step with its metrics. */
   onStep?: (m: StepMetrics) => void;
+  /**
+   * Train data-parallel over this c10d group: each rank takes its slice of every global batch; rank 0
+   * writes the run directory (the other ranks log nothing).
+   */
+  group?: ProcessGroup;
 }
 
 /** Why a run ended. */
@@ -41,7 +50,7 @@ export interface TrainResult {
   /** Steps completed in total. */
   step: number;
   reason: StopReason;
-  /** The checkpoint written last (null when none was written). */
+  /** The checkpoint written last (null when none was written, and on ranks other than 0). */
   checkpoint: string | null;
   metricsFile: string;
 }
@@ -58,6 +67,15 @@ function stopReason(run: TrainingRun, stepSeconds: number, sessionStart: number,
   return cfg.timeBudget > 0 && elapsed + stepSeconds > cfg.timeBudget ? 'time-budget' : 'done';
 }
 
+const STOP_REASONS: readonly StopReason[] = ['done', 'time-budget', 'interrupted'];
+
+/** The ranks stop together: an interrupt or a spent time budget on any rank stops them all. */
+async function agreeOnStop(run: TrainingRun, reason: StopReason): Promise<StopReason> {
+  if (!run.group) return reason;
+  const [code] = await reduceNumbers(run.group, [STOP_REASONS.indexOf(reason)], 'max');
+  return STOP_REASONS[code!]!;
+}
+
 /** A checkpoint is due every checkpointingSteps steps, at the last step, and when the run stops early. */
 const checkpointDue = (run: TrainingRun, reason: StopReason): boolean =>
   run.step % run.cfg.checkpointingSteps === 0 || run.step === run.cfg.maxTrainSteps || reason !== 'done';
@@ -68,16 +86,18 @@ const checkpointDue = (run: TrainingRun, reason: StopReason): boolean =>
  * (a non-finite loss, a bad checkpoint, a missing dataset) without saving a checkpoint for the failing step.
  */
 export async function train(config: TrainConfig, opts: TrainOptions = {}): Promise<TrainResult> {
-  const log = opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`));
-  const run = await setupRun(config, opts.resume, log);
+  const lead = (opts.group?.rank ?? 0) === 0;
+  const log = lead ? (opts.log ?? ((line: string) => void process.stderr.write(`${line}\n`))) : () => undefined;
+  const run = await setupRun(config, opts.resume, log, opts.group ?? null);
   const { cfg } = run;
-  const progress = cfg.progress
-    ? new Progress('train', cfg.maxTrainSteps, {
-        unit: 'steps',
-        initial: run.step,
-        ...(cfg.timeBudget > 0 ? { budgetSeconds: cfg.timeBudget } : {}),
-      })
-    : null;
+  const progress =
+    cfg.progress && lead
+      ? new Progress('train', cfg.maxTrainSteps, {
+          unit: 'steps',
+          initial: run.step,
+          ...(cfg.timeBudget > 0 ? { budgetSeconds: cfg.timeBudget } : {}),
+        })
+      : null;
   const sessionStart = performance.now();
   let reason: StopReason = 'done';
   try {
@@ -86,12 +106,12 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
       const losses = await forwardBackward(run); // the step's gradients are ready here
       const update = applyGradients(run, losses);
       const record = completeStep(run, losses, update, t0);
-      run.files.logStep(record);
+      run.files?.logStep(record);
       opts.onStep?.(record);
       progress?.tick(1, `loss ${record.loss.toFixed(4)} ${record.imagesPerSec.toFixed(1)} img/s ${record.gflops.toFixed(0)} GFLOP/s`);
 
       await yieldToEventLoop();
-      reason = stopReason(run, record.stepSeconds, sessionStart, opts.signal);
+      reason = await agreeOnStop(run, stopReason(run, record.stepSeconds, sessionStart, opts.signal));
       if (checkpointDue(run, reason)) run.lastCheckpoint = saveRunCheckpoint(run);
       if (reason !== 'done') break;
     }
@@ -100,7 +120,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   }
   if (reason === 'time-budget') log(`time budget of ${cfg.timeBudget}s reached at step ${run.step}; checkpoint ${run.lastCheckpoint}`);
   if (reason === 'interrupted') log(`interrupted at step ${run.step}; checkpoint ${run.lastCheckpoint} (continue with --resume)`);
-  return { step: run.step, reason, checkpoint: run.lastCheckpoint, metricsFile: run.files.metricsFile };
+  return { step: run.step, reason, checkpoint: run.lastCheckpoint, metricsFile: path.join(cfg.outputDir, 'metrics.jsonl') };
 }
 
 /** True when `dir` holds a run with at least one checkpoint. */

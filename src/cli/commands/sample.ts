@@ -19,6 +19,8 @@ import { loadModel } from '../../models/pretrained.js';
 import { resolveConfig, type SiTConfig } from '../../models/configs.js';
 import { PixelDecoder, type Autoencoder } from '../../diffusion/decode.js';
 import { generateSamples, type RunSettings } from '../../pipelines/generate.js';
+import type { ProcessGroup } from '../../torch/distributed.js';
+import { joinLaunchedRun } from '../launch-group.js';
 import { checkAutoencoderFits } from '../../pipelines/latent-decoding.js';
 import { LatentDecoder, loadAutoencoder, type AutoencoderKL } from '../../models/autoencoders/index.js';
 import type { VelocityModelConfig } from '../../diffusion/model.js';
@@ -284,61 +286,73 @@ export const sampleCommand: Command = {
   async run({ options, positionals }) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (options only; see --help)`);
     const a = validateSampleArgs(options);
-    const peeked = peekCheckpoint(a.ckpt);
-    const vae: AutoencoderChoice | undefined = a.vae === undefined ? peeked?.vae : { ...peeked?.vae, path: a.vae, from: '--vae' };
-    if (peeked) validateAgainstModel(a, peeked.model, vae?.path);
-    if (a.cfg <= 1 && a.clsCfg !== undefined && a.clsCfg > 0)
-      console.error('reg sample: note: --cls-cfg only acts on guided steps, and --cfg ≤ 1 guides none');
-
-    const overrides = a.numHeads === undefined ? {} : { numHeads: a.numHeads };
-    const model = loadModel(a.ckpt, { weights: a.weights, device: a.device, overrides });
-    validateAgainstModel(a, model.config, vae?.path);
-    const config = model.config;
-    const decoder = vae === undefined ? null : loadDecoder(vae, config, a);
-    const token = hasClsInput(config);
-    const labelMode = Array.isArray(a.labels) ? 'list' : a.labels;
-    const labels = sampleLabels(a.labels, a.num, config.numClasses, a.seed);
-    const settings: RunSettings = {
-      sampler: a.sampler,
-      steps: a.steps,
-      cfgScale: a.cfg,
-      clsCfgScale: token ? (a.clsCfg ?? a.cfg) : 0,
-      guidanceLow: a.guidanceLow,
-      guidanceHigh: a.guidanceHigh,
-      path: a.path,
-      seed: a.seed,
-      num: a.num,
-      labelMode,
-      checkpoint: path.resolve(a.ckpt),
-      weights: a.weights,
-      amp: a.amp,
-      decoder: decoder?.record ?? { kind: 'pixel', scale: a.pixelScale, shift: a.pixelShift },
-      noise: 'per-image streams seeded by (seed, index): latent x_T then SDE noises; class token c_T then SDE noises',
-    };
-    const dtype: DType = model.parameters()[0]?.dtype ?? 'float32';
-    const res = await generateSamples({
-      model,
-      decoder: decoder?.decoder ?? new PixelDecoder({ scale: a.pixelScale, shift: a.pixelShift }),
-      outDir: a.out,
-      labels,
-      settings,
-      batchSize: a.batch,
-      sampler: { dtype, amp: a.amp },
-      gridSize: a.grid,
-      info: {
-        'reg-ts': regTsVersion(),
-        model: config,
-        device: a.device,
-        batch: a.batch,
-        labelsArg: Array.isArray(a.labels) ? a.labels.join(',') : a.labels,
-      },
-    });
-    const rate = res.generated / Math.max(res.seconds, 1e-9);
-    console.log(
-      `${a.out}: ${res.generated} images generated${res.reused ? `, ${res.reused} reused from an earlier run` : ''} (${rate.toFixed(2)} images/s)`,
-    );
-    if (res.files.npz) console.log(`  ${res.files.npz}: arr_0 uint8 [${a.num}, ${res.imageSize![0]}, ${res.imageSize![1]}, 3]`);
-    if (res.files.grid) console.log(`  ${res.files.grid}`);
-    console.log(`  ${res.files.record}`);
+    const { group, device } = await joinLaunchedRun(a.device);
+    try {
+      await sampleRun({ ...a, device: device as Device }, group);
+    } finally {
+      await group?.destroy();
+    }
   },
 };
+
+/** `reg sample` with validated arguments, alone or as one rank of a launched run (rank 0 reports). */
+async function sampleRun(a: SampleArgs, group: ProcessGroup | null): Promise<void> {
+  const peeked = peekCheckpoint(a.ckpt);
+  const vae: AutoencoderChoice | undefined = a.vae === undefined ? peeked?.vae : { ...peeked?.vae, path: a.vae, from: '--vae' };
+  if (peeked) validateAgainstModel(a, peeked.model, vae?.path);
+  if (a.cfg <= 1 && a.clsCfg !== undefined && a.clsCfg > 0)
+    console.error('reg sample: note: --cls-cfg only acts on guided steps, and --cfg ≤ 1 guides none');
+
+  const overrides = a.numHeads === undefined ? {} : { numHeads: a.numHeads };
+  const model = loadModel(a.ckpt, { weights: a.weights, device: a.device, overrides });
+  validateAgainstModel(a, model.config, vae?.path);
+  const config = model.config;
+  const decoder = vae === undefined ? null : loadDecoder(vae, config, a);
+  const token = hasClsInput(config);
+  const labelMode = Array.isArray(a.labels) ? 'list' : a.labels;
+  const labels = sampleLabels(a.labels, a.num, config.numClasses, a.seed);
+  const settings: RunSettings = {
+    sampler: a.sampler,
+    steps: a.steps,
+    cfgScale: a.cfg,
+    clsCfgScale: token ? (a.clsCfg ?? a.cfg) : 0,
+    guidanceLow: a.guidanceLow,
+    guidanceHigh: a.guidanceHigh,
+    path: a.path,
+    seed: a.seed,
+    num: a.num,
+    labelMode,
+    checkpoint: path.resolve(a.ckpt),
+    weights: a.weights,
+    amp: a.amp,
+    decoder: decoder?.record ?? { kind: 'pixel', scale: a.pixelScale, shift: a.pixelShift },
+    noise: 'per-image streams seeded by (seed, index): latent x_T then SDE noises; class token c_T then SDE noises',
+  };
+  const dtype: DType = model.parameters()[0]?.dtype ?? 'float32';
+  const res = await generateSamples({
+    ...(group ? { group } : {}),
+    model,
+    decoder: decoder?.decoder ?? new PixelDecoder({ scale: a.pixelScale, shift: a.pixelShift }),
+    outDir: a.out,
+    labels,
+    settings,
+    batchSize: a.batch,
+    sampler: { dtype, amp: a.amp },
+    gridSize: a.grid,
+    info: {
+      'reg-ts': regTsVersion(),
+      model: config,
+      device: a.device,
+      batch: a.batch,
+      labelsArg: Array.isArray(a.labels) ? a.labels.join(',') : a.labels,
+    },
+  });
+  if ((group?.rank ?? 0) !== 0) return;
+  const rate = res.generated / Math.max(res.seconds, 1e-9);
+  console.log(
+    `${a.out}: ${res.generated} images generated${res.reused ? `, ${res.reused} reused from an earlier run` : ''} (${rate.toFixed(2)} images/s)`,
+  );
+  if (res.files.npz) console.log(`  ${res.files.npz}: arr_0 uint8 [${a.num}, ${res.imageSize![0]}, ${res.imageSize![1]}, 3]`);
+  if (res.files.grid) console.log(`  ${res.files.grid}`);
+  console.log(`  ${res.files.record}`);
+}
