@@ -3,4 +3,14 @@
  * module exporting `name`, `description` and `run(options?)` (see `Benchmark` in harness.ts);
  * registering one is one line here.
  */
-export const BENCHMARK_MODULES: readonly string[] = ['gemm', 'block', 'dispatch', 'sample', 'train-step', 'encoder', 'vae', 'dinov2'];
+export const BENCHMARK_MODULES: readonly string[] = [
+  'gemm',
+  'block',
+  'dispatch',
+  'sample',
+  'train-step',
+  'encoder',
+  'vae',
+  'dinov2',
+  'inception',
+];

@@ -23,8 +23,9 @@ const fx = loadSafetensors(fixturePath('eval/inception_w16.safetensors')).tensor
 const get = (k: string) => fx.get(k)!;
 
 /** The width-1/16 network with the reference's hash weights, as an extractor with `resize`. */
-function narrow(resize: InceptionResize): InceptionExtractor {
+function narrow(resize: InceptionResize, fused = false): InceptionExtractor {
   const net = hashWeights(new FidInceptionV3(16)).eval();
+  if (fused) net.fuseBatchNorm();
   const info = {
     network: 'test',
     weights: 'hash',
@@ -36,9 +37,13 @@ function narrow(resize: InceptionResize): InceptionExtractor {
   return new InceptionExtractor(net, info);
 }
 
-for (const resize of ['tf1-legacy', 'pytorch'] as const) {
-  test(`FID Inception (full topology, width 1/16, ${resize} resize) matches the PyTorch reference: pool3, spatial, unbiased logits`, () => {
-    const inception = narrow(resize);
+for (const [resize, fused] of [
+  ['tf1-legacy', false],
+  ['pytorch', false],
+  ['tf1-legacy', true],
+] as const) {
+  test(`FID Inception (full topology, width 1/16, ${resize} resize${fused ? ', BatchNorm folded into the convolutions' : ''}) matches the PyTorch reference: pool3, spatial, unbiased logits`, () => {
+    const inception = narrow(resize, fused);
     torch.scope(() => {
       const out = inception.features(get('images'), 'nhwc');
       const key = resize.replace('-', '_');
@@ -107,7 +112,10 @@ test('weights file: unreadable, corrupt or another network is an InceptionWeight
   try {
     const legacy = fixturePath('io/legacy_state.pt');
     assert.throws(() => loadInception({ weights: join(dir, 'none.pth') }), /none\.pth: no such file/);
-    assert.throws(() => loadInception({ weights: legacy }), /legacy_state\.pt: unexpected key 'conv\.weight'/);
+    assert.throws(
+      () => loadInception({ weights: legacy }),
+      /legacy_state\.pt: missing key 'Conv2d_1a_3x3\.conv\.weight' \(not the FID Inception's weights\)/,
+    );
     const cut = join(dir, 'cut.pth');
     writeFileSync(cut, readFileSync(legacy).subarray(0, 700));
     assert.throws(

@@ -21,10 +21,14 @@ import type { Tensor } from '../../torch/index.js';
 
 type Kernel = number | [number, number];
 
-/** conv (no bias) → BatchNorm2d(ε = 1e-3) → ReLU, as torchvision's `BasicConv2d`. */
+/**
+ * conv (no bias) → BatchNorm2d(ε = 1e-3) → ReLU, as torchvision's `BasicConv2d`. After
+ * {@link fuseBatchNorm} the BatchNorm is folded into the convolution (one pass instead of two).
+ */
 export class BasicConv2d extends Module {
   readonly conv: Conv2d;
   readonly bn: BatchNorm2d;
+  #fused: { weight: Tensor; bias: Tensor } | null = null;
 
   constructor(inChannels: number, outChannels: number, kernel: Kernel, { stride = 1, padding = 0 as Kernel } = {}) {
     super();
@@ -32,7 +36,35 @@ export class BasicConv2d extends Module {
     this.bn = this.child('bn', new BatchNorm2d(outChannels, 1e-3));
   }
 
+  /**
+   * Folds the BatchNorm's running statistics into the convolution, for inference: with
+   * s = γ/√(σ² + ε), W' = W·s (per output channel) and b' = β − μ·s, computed in float64. The fused
+   * tensors are non-persistent buffers (the state dict keeps the original names); call it again after
+   * loading other weights.
+   */
+  fuseBatchNorm(): void {
+    const fused = torch.noGrad(() =>
+      torch.scope(() => {
+        const { conv, bn } = this;
+        const scale = bn.weight.to('float64').div(bn.runningVar.to('float64').add(bn.eps).sqrt());
+        const weight = conv.weight
+          .to('float64')
+          .mul(scale.view(-1, 1, 1, 1))
+          .to(conv.weight.dtype);
+        const bias = bn.bias.to('float64').sub(bn.runningMean.to('float64').mul(scale)).to(conv.weight.dtype);
+        return { weight, bias };
+      }),
+    );
+    this.#fused?.weight.dispose();
+    this.#fused?.bias.dispose();
+    this.#fused = {
+      weight: this.buffer('fused_weight', fused.weight, { persistent: false }),
+      bias: this.buffer('fused_bias', fused.bias, { persistent: false }),
+    };
+  }
+
   forward(x: Tensor): Tensor {
+    if (this.#fused) return F.relu(F.conv2d(x, this.#fused.weight, this.#fused.bias, this.conv.options));
     return F.relu(this.bn.forward(this.conv.forward(x)));
   }
 }

@@ -69,6 +69,16 @@ export class FidInceptionV3 extends Module {
     this.fc = this.child('fc', new Linear(c(2048), INCEPTION_CLASSES));
   }
 
+  /** Folds every BatchNorm into its convolution for inference ({@link BasicConv2d.fuseBatchNorm}); returns this. */
+  fuseBatchNorm(): this {
+    const walk = (m: Module): void => {
+      if (m instanceof BasicConv2d) m.fuseBatchNorm();
+      for (const [, c] of m.children()) walk(c);
+    };
+    walk(this);
+    return this;
+  }
+
   /** Features of a network input `x` (N, 3, 299, 299) in [−1, 1]. */
   forward(x: Tensor): InceptionFeatures {
     const [c1, c2, c3, c4, c5] = this.stem as [BasicConv2d, BasicConv2d, BasicConv2d, BasicConv2d, BasicConv2d];

@@ -106,7 +106,7 @@ export function stateWidth(file: string, state: ReadonlyMap<string, Tensor>): nu
   return 32 / out;
 }
 
-/** The FID Inception with the weights of `file`, in eval mode on `device`. */
+/** The FID Inception with the weights of `file`, in eval mode on `device`, BatchNorms folded into the convolutions. */
 export function loadFidInception(file: string, device: Device = 'cpu'): FidInceptionV3 {
   const state = readInceptionState(file);
   let net: FidInceptionV3;
@@ -125,5 +125,5 @@ export function loadFidInception(file: string, device: Device = 'cpu'): FidIncep
   } finally {
     for (const t of state.values()) t.dispose();
   }
-  return net.to({ device }).eval();
+  return net.fuseBatchNorm().to({ device }).eval();
 }
