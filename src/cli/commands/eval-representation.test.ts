@@ -5,28 +5,40 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { trainTinyRun } from '../../../test/tiny-run.js';
 import { parseArgs, UsageError } from '../args.js';
-import { defaultRepresentationPath, evalRepresentationCommand, parseTimes } from './eval-representation.js';
+import { evalCommand } from './eval.js';
+import { defaultRepresentationPath, parseTimes } from './eval-representation.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-eval-repr-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-test('reg eval-representation: a table row per t and the JSON record beside the checkpoints', async () => {
-  const run = path.join(tmp, 'run');
-  await trainTinyRun(run);
-  const args = parseArgs(
-    [run, '--t', '0,0.5', '--probe-train', '64', '--probe-test', '32', '--probe-epochs', '5'],
-    evalRepresentationCommand.options,
-  );
+const run = (argv: string[]) => evalCommand.run(parseArgs(argv, evalCommand.options));
+
+test('reg eval --representation: a table row per t and the JSON record beside the checkpoints', async () => {
+  const dir = path.join(tmp, 'run');
+  await trainTinyRun(dir);
   const lines: string[] = [];
   const log = console.log;
   console.log = (s: string) => lines.push(s);
   try {
-    await evalRepresentationCommand.run(args);
+    await run([
+      '--representation',
+      dir,
+      '--t',
+      '0,0.5',
+      '--probe-train',
+      '64',
+      '--probe-test',
+      '32',
+      '--probe-epochs',
+      '5',
+      '--device',
+      'cpu',
+    ]);
   } finally {
     console.log = log;
   }
-  const file = path.join(run, 'representation-0000004.json');
-  assert.equal(defaultRepresentationPath(path.join(run, 'checkpoints', '0000004')), file);
+  const file = path.join(dir, 'representation-0000004.json');
+  assert.equal(defaultRepresentationPath(path.join(dir, 'checkpoints', '0000004')), file);
   assert.ok(existsSync(file));
   const record = JSON.parse(readFileSync(file, 'utf8')) as {
     reports: { t: number; block: number; images: number; cknna: { value: number } }[];
@@ -44,15 +56,13 @@ test('reg eval-representation: a table row per t and the JSON record beside the 
   assert.match(out, /\n +0\.5 +1 +[-0-9.]+ +[0-9.]+ % +[0-9.]+ % +[0-9.]+ %/);
 });
 
-test('reg eval-representation rejects bad times, a missing checkpoint and extra arguments', async () => {
+test('reg eval --representation rejects bad times and a missing checkpoint; without it --samples and --ref are required', async () => {
   assert.deepEqual(parseTimes('0, 0.25,1'), [0, 0.25, 1]);
   assert.throws(() => parseTimes('0.5,2'), /--t: '2' is not a time in \[0, 1\]/);
   assert.throws(() => parseTimes('0.5,'), /--t: '' is not a time/);
-  const run = (argv: string[]) => evalRepresentationCommand.run(parseArgs(argv, evalRepresentationCommand.options));
-  await assert.rejects(
-    () => run([path.join(tmp, 'nowhere')]),
-    (e: Error) => e instanceof UsageError && /checkpoint not found/.test(e.message),
-  );
-  await assert.rejects(() => run(['a', 'b']), /expected one argument: <checkpoint>/);
+  const usage = (pattern: RegExp) => (e: Error) => e instanceof UsageError && pattern.test(e.message);
+  await assert.rejects(() => run(['--representation', path.join(tmp, 'nowhere')]), usage(/checkpoint not found/));
+  await assert.rejects(() => run(['--representation', path.join(tmp, 'run'), '--t', '0.5,x']), usage(/--t: 'x' is not a time/));
+  await assert.rejects(() => run(['--metrics', 'fid']), usage(/--samples and --ref are required \(or --representation <checkpoint>\)/));
   assert.equal(defaultRepresentationPath('/x/ck'), '/x/ck.representation.json');
 });

@@ -1,14 +1,15 @@
 /**
- * `reg eval-representation <checkpoint>`: the representation metrics of a trained SiT
+ * `reg eval --representation <checkpoint>`: the representation metrics of a trained SiT
  * (src/eval/representation.ts) at one or more times t: CKNNA between the patch-mean hidden state of a
  * block (default: the aligned one, encoderDepth) and the encoder's features of the same images, and
  * the accuracy of a linear probe (BatchNorm1d → Linear) on that hidden state, with the same probe on
  * the encoder's features for scale. The images are the first ones of the run's own training data
- * stream. Prints a table and writes the whole record as JSON (atomically).
+ * stream. Prints a table and writes the whole record as JSON (atomically). `reg eval` (eval.ts) takes
+ * these options and hands `--representation` here, with its own --device, --batch and --out.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError, type Command, type ParsedArgs } from '../args.js';
+import { UsageError, type ParsedArgs } from '../args.js';
 import { resolveCheckpoint } from '../../models/checkpoint.js';
 import { PATH_TYPES, type PathType } from '../../diffusion/interpolants.js';
 import { evaluateRepresentation, type RepresentationReport } from '../../eval/representation.js';
@@ -19,24 +20,44 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import type { SettingTable } from '../../util/settings.js';
 import { regTsVersion } from '../../util/version.js';
 
-/** The options of the representation metrics. */
+/** The options of the representation metrics, for `reg eval` (which adds --device, --batch and --out). */
 export const REPRESENTATION_OPTIONS = {
+  representation: {
+    type: 'string',
+    help: 'a checkpoint (run or checkpoint directory): compute its representation metrics (CKNNA, linear probe) instead of scoring samples; the record goes to <run>/representation-<step>.json unless --out',
+  },
   t: {
     type: 'string',
     default: '0.5',
-    help: 'time(s) t in [0, 1] (0 = data, 1 = noise), comma-separated for a table, e.g. 0,0.25,0.5,0.75',
+    help: 'with --representation: time(s) t in [0, 1] (0 = data, 1 = noise), comma-separated for a table, e.g. 0,0.25,0.5,0.75',
   },
-  block: { type: 'integer', min: 1, help: "block whose output is read, 1-based (default: the model's encoderDepth, the aligned block)" },
-  topk: { type: 'integer', default: 10, min: 2, help: 'CKNNA: nearest neighbours per image (platonic-rep and the REPA/REG papers: 10)' },
-  probeTrain: { type: 'integer', default: 1000, min: 2, help: 'images that train the linear probe (the first of the stream)' },
-  probeTest: { type: 'integer', default: 500, min: 2, help: 'images that test it (the next ones); all enter CKNNA' },
-  probeEpochs: { type: 'integer', default: LINEAR_PROBE_DEFAULTS.epochs, min: 1, help: 'linear-probe epochs (AdamW, lr 1e-3, batch 256)' },
-  path: { type: 'string', choices: PATH_TYPES, help: "interpolant of the noising (default: the run's)" },
-  seed: { type: 'integer', default: 0, min: 0, help: 'seed of the image order, the noise and the probe' },
-  weights: { type: 'string', default: 'ema', choices: ['ema', 'model'], help: 'EMA or raw trained weights' },
-  device: { type: 'string', default: 'cpu', help: 'cpu, cuda or cuda:N' },
-  batch: { type: 'integer', default: 32, min: 1, help: 'images per forward pass' },
-  out: { type: 'string', help: 'the JSON record (default: <run>/representation-<step>.json beside the checkpoints)' },
+  block: {
+    type: 'integer',
+    min: 1,
+    help: "with --representation: 1-based block whose output is read (default: the model's encoderDepth, the aligned block)",
+  },
+  topk: {
+    type: 'integer',
+    default: 10,
+    min: 2,
+    help: 'with --representation: CKNNA nearest neighbours per image (platonic-rep and the REPA/REG papers: 10)',
+  },
+  probeTrain: {
+    type: 'integer',
+    default: 1000,
+    min: 2,
+    help: 'with --representation: images that train the linear probe (the first of the stream)',
+  },
+  probeTest: { type: 'integer', default: 500, min: 2, help: 'with --representation: images that test it (the next ones); all enter CKNNA' },
+  probeEpochs: {
+    type: 'integer',
+    default: LINEAR_PROBE_DEFAULTS.epochs,
+    min: 1,
+    help: 'with --representation: linear-probe epochs (AdamW, lr 1e-3, batch 256)',
+  },
+  path: { type: 'string', choices: PATH_TYPES, help: "with --representation: interpolant of the noising (default: the run's)" },
+  seed: { type: 'integer', default: 0, min: 0, help: 'with --representation: seed of the image order, the noise and the probe' },
+  weights: { type: 'string', default: 'ema', choices: ['ema', 'model'], help: 'with --representation: EMA or raw trained weights' },
 } as const satisfies SettingTable;
 
 /** The record's default place: `<run>/representation-<step dir>.json`, or `<dir>.representation.json` for a lone checkpoint. */
@@ -72,7 +93,7 @@ export function formatRepresentationTable(reports: readonly RepresentationReport
   return [head, ...body].map((row) => `  ${row.map((c, i) => c.padStart(widths[i]!)).join('  ')}`).join('\n');
 }
 
-/** The representation metrics with parsed options; returns the record it wrote. */
+/** `reg eval --representation <checkpoint>` with parsed options; returns the record it wrote and its reports. */
 export async function runRepresentationEval(
   checkpoint: string,
   o: ParsedArgs['options'],
@@ -80,9 +101,10 @@ export async function runRepresentationEval(
   if (!existsSync(checkpoint)) throw new UsageError(`checkpoint not found: ${checkpoint}`);
   const dir = resolveCheckpoint(checkpoint);
   const times = parseTimes(String(o.t));
+  const rawDevice = String(o.device ?? 'auto');
   let device: Device;
   try {
-    device = checkDevice(String(o.device));
+    device = rawDevice === 'auto' ? (torch.cudaAvailable() ? 'cuda' : 'cpu') : checkDevice(rawDevice);
   } catch (e) {
     throw new UsageError(`--device: ${(e as Error).message}`);
   }
@@ -102,7 +124,7 @@ export async function runRepresentationEval(
         seed: o.seed as number,
         weights: o.weights as 'ema' | 'model',
         device,
-        batchSize: o.batch as number,
+        batchSize: (o.batch as number | undefined) ?? 32,
         ...(o.block === undefined ? {} : { block: o.block as number }),
         ...(o.path === undefined ? {} : { path: o.path as PathType }),
       }),
@@ -113,23 +135,9 @@ export async function runRepresentationEval(
     `${JSON.stringify({ regTs: regTsVersion(), createdAt: new Date().toISOString(), settings: o, reports }, null, 2)}\n`,
   );
   const first = reports[0]!;
-  console.log(`reg eval-representation: ${first.checkpoint} (step ${first.step ?? '?'}), ${first.images} images of ${first.source}
+  console.log(`reg eval --representation: ${first.checkpoint} (step ${first.step ?? '?'}), ${first.images} images of ${first.source}
 ${formatRepresentationTable(reports)}
   CKNNA: hidden state (patch mean) vs the encoder's features, k = ${first.cknna.topk}; probes: test accuracy on ${Number(o.probeTest)} held-out images
   record  ${file}`);
   return { file, reports };
 }
-
-export const evalRepresentationCommand: Command = {
-  name: 'eval-representation',
-  compute: true,
-  summary: "a checkpoint's representation metrics: CKNNA of a block's hidden state against the encoder, linear-probe accuracy",
-  positionals: '<checkpoint>',
-  options: REPRESENTATION_OPTIONS,
-  async run({ options, positionals }) {
-    const [checkpoint, ...rest] = positionals;
-    if (checkpoint === undefined || rest.length > 0)
-      throw new UsageError('expected one argument: <checkpoint> (a run or checkpoint directory)');
-    await runRepresentationEval(checkpoint, options);
-  },
-};

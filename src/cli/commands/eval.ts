@@ -21,6 +21,7 @@ import { INCEPTION_RESIZES, PYTORCH_FID_WEIGHTS_FILE, type InceptionResize } fro
 import { checkDevice, type Device } from '../../torch/device.js';
 import * as torch from '../../torch/index.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { REPRESENTATION_OPTIONS, runRepresentationEval } from './eval-representation.js';
 import { Progress } from '../../util/progress.js';
 import type { SettingTable } from '../../util/settings.js';
 import { existsSync } from 'node:fs';
@@ -28,11 +29,13 @@ import { homedir } from 'node:os';
 
 /** The options of `reg eval`. */
 export const EVAL_OPTIONS = {
-  samples: { type: 'string', required: true, help: 'samples: an .npz (arr_0 uint8 N×H×W×3, as reg sample writes) or a folder of images' },
+  samples: {
+    type: 'string',
+    help: 'samples (required unless --representation): an .npz (arr_0 uint8 N×H×W×3, as reg sample writes) or a folder of images',
+  },
   ref: {
     type: 'string',
-    required: true,
-    help: 'reference: an ADM reference batch (.npz with mu, sigma, mu_s, sigma_s, arr_0; stored statistics used as they are), an .npz of images or a folder of images (statistics computed once, cached next to it)',
+    help: 'reference (required unless --representation): an ADM reference batch (.npz with mu, sigma, mu_s, sigma_s, arr_0; stored statistics used as they are), an .npz of images or a folder of images (statistics computed once, cached next to it)',
   },
   metrics: { type: 'string', default: ADM_METRICS.join(','), help: `comma-separated, of ${EVAL_METRICS.join(', ')}` },
   inception: {
@@ -59,6 +62,7 @@ export const EVAL_OPTIONS = {
   prBatch: { type: 'integer', default: 10000, min: 1, help: 'precision/recall: rows and columns per distance block' },
   refCache: { type: 'boolean', default: true, help: 'read and write reference statistics cached next to the reference' },
   out: { type: 'string', help: 'the JSON record (default: next to the samples, <samples>.eval.json)' },
+  ...REPRESENTATION_OPTIONS,
 } as const satisfies SettingTable;
 
 /** The Inception weights: the option, else pytorch-fid's file name here or in the torch hub cache. */
@@ -128,6 +132,8 @@ export function formatTable(r: EvaluationResult): string {
 
 /** `reg eval` with parsed options. */
 export async function runEval({ options: o }: ParsedArgs): Promise<EvaluationResult> {
+  if (o.samples === undefined || o.ref === undefined)
+    throw new UsageError('--samples and --ref are required (or --representation <checkpoint>)');
   const metrics = parseMetrics(String(o.metrics));
   const samples = String(o.samples);
   const ref = String(o.ref);
@@ -183,6 +189,7 @@ export const evalCommand: Command = {
   summary: 'score samples against a reference: FID, sFID, IS, precision/recall as the ADM evaluator, FD-DINOv2, FD-MobileNetV2',
   options: EVAL_OPTIONS,
   async run(args) {
-    await runEval(args);
+    if (args.options.representation !== undefined) await runRepresentationEval(String(args.options.representation), args.options);
+    else await runEval(args);
   },
 };
