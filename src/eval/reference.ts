@@ -10,7 +10,8 @@
  * Any other reference (an .npz with only `arr_0`, or a folder of images) has everything computed from
  * its images. Computed results are cached next to the reference, one pair of files per network:
  * `<ref>.reg-eval-<network>-<key>.npz` (the arrays) and `.json` (the settings that produced them),
- * where key = sha256 of {the reference's sha256, the network's info}; a later run with the same
+ * where key = sha256 of {the reference's sha256, the network's info but its weights' path (their sha256
+ * counts)}; a later run with the same
  * reference and settings reads the cache instead of the images.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -91,8 +92,10 @@ function readStored(file: string): { stored: Reference['stored']; members: strin
 
 /** The cache files of one network on one reference. */
 function cachePaths(refPath: string, refSha: string, net: FeatureNetwork): { npz: string; json: string; key: string } {
+  // the weights count by their sha256, not by where the file lies
+  const settings = Object.fromEntries(Object.entries(net.info).filter(([k]) => k !== 'weights'));
   const key = createHash('sha256')
-    .update(JSON.stringify({ format: CACHE_FORMAT, reference: refSha, network: net.info }))
+    .update(JSON.stringify({ format: CACHE_FORMAT, reference: refSha, network: settings }))
     .digest('hex')
     .slice(0, 16);
   const base = `${refPath.replace(/\/+$/, '')}.reg-eval-${net.name}-${key}`;
