@@ -99,3 +99,31 @@ test('a central-directory name that differs from its local header (an edit CRC-3
       e.message === '<buffer>: zip entry "archive/i-4": its local header names it "archive/i64" (corrupt archive)',
   );
 });
+
+test('an end record whose entry count or directory size was edited (hiding entries) is refused', () => {
+  const zip = makeZip([
+    { name: 'a', data: new Uint8Array(4) },
+    { name: 'b', data: new Uint8Array(4) },
+  ]);
+  const eocd = zip.byteLength - 22;
+  const edit = (f: (v: DataView) => void): ZipReader => {
+    const copy = zip.slice();
+    f(new DataView(copy.buffer));
+    return new ZipReader(new MemorySource(copy));
+  };
+  assert.deepEqual(edit(() => undefined).names(), ['a', 'b']);
+  const refusedWith = (f: (v: DataView) => void, message: RegExp) =>
+    assert.throws(
+      () => edit(f),
+      (e: unknown) => e instanceof SerializationError && message.test(e.message),
+    );
+  refusedWith((v) => {
+    v.setUint16(eocd + 8, 1, true);
+    v.setUint16(eocd + 10, 1, true);
+  }, /^<buffer>: central directory holds 94 bytes but its 1 entries take 47 \(corrupt archive\)$/);
+  refusedWith((v) => v.setUint16(eocd + 10, 1, true), /counts 2 entries on this disk but 1 in all/);
+  refusedWith((v) => {
+    for (const at of [8, 10, 12]) v.setUint16(eocd + at, 0, true);
+    v.setUint16(eocd + 14, 0, true);
+  }, /does not end where its end record starts/);
+});

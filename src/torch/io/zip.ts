@@ -136,8 +136,12 @@ export class ZipReader {
     const { at: eocdAt, rec } = this.findEocd();
     if (rec.u16(4) !== 0 || rec.u16(6) !== 0) this.fail('multi-disk zip archives are not supported');
     let count = rec.u16(10);
+    if (rec.u16(8) !== count)
+      this.fail(`end of central directory counts ${rec.u16(8)} entries on this disk but ${count} in all (corrupt archive)`);
     let cdSize = rec.u32(12);
     let cdOffset = rec.u32(16);
+    // where the central directory must end: at the ZIP64 end record when there is one, else at this one
+    let cdEnd = eocdAt;
     // ZIP64: a locator sits just before the EOCD and points at the ZIP64 end record
     if (eocdAt >= 20) {
       const loc = new Fields(this.src.read(eocdAt - 20, 20), this.src.name, 'ZIP64 locator');
@@ -149,10 +153,15 @@ export class ZipReader {
         count = z.u64(32);
         cdSize = z.u64(40);
         cdOffset = z.u64(48);
+        cdEnd = z64At;
       }
     }
-    if (cdOffset + cdSize > eocdAt)
-      this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at ${eocdAt} (truncated or corrupt)`);
+    if (cdOffset + cdSize > cdEnd)
+      this.fail(`central directory [${cdOffset}, ${cdOffset + cdSize}) runs past its end record at ${cdEnd} (truncated or corrupt)`);
+    if (cdOffset + cdSize !== cdEnd)
+      this.fail(
+        `central directory [${cdOffset}, ${cdOffset + cdSize}) does not end where its end record starts (${cdEnd}): corrupt archive`,
+      );
     if (count * 46 > cdSize) this.fail(`central directory of ${cdSize} bytes cannot hold ${count} entries`);
     const cd = new Fields(this.src.read(cdOffset, cdSize), this.src.name, 'central directory');
     const out: ZipEntry[] = [];
@@ -197,6 +206,8 @@ export class ZipReader {
       out.push({ name, method, crc32: crc, compressedSize, size, localHeaderOffset, flags, zip64 });
       p += 46 + nameLen + extraLen + commentLen;
     }
+    // the entries tile the directory: a count edited down would otherwise hide the entries after it
+    if (p !== cdSize) this.fail(`central directory holds ${cdSize} bytes but its ${count} entries take ${p} (corrupt archive)`);
     return out;
   }
 
