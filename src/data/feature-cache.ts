@@ -19,8 +19,8 @@
  * (including a shard that was being written), and removes stale temporary files. Opening a cache for
  * reading checks sizes and (by default) checksums and names the shard that fails.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { fileSha256 } from '../util/file-sha256.js';
 import { join } from 'node:path';
 import type { EncoderInfo, RepresentationEncoder } from '../models/encoders/encoder.js';
 import * as torch from '../torch/index.js';
@@ -104,10 +104,8 @@ export class FeatureCacheError extends Error {
 const shardFile = (i: number): string => `shard-${String(i).padStart(5, '0')}.safetensors`;
 const STALE_TEMP = /^\.(shard-\d+\.safetensors|manifest\.json)\.\d+\.[0-9a-f]+\.tmp$/;
 
-/** sha256 (hex) of a file. */
-export function fileSha256(path: string): string {
-  return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
+/** sha256 (hex) of a file (streamed; src/util/file-sha256.ts). */
+export { fileSha256 };
 
 /** Reads and shape-checks `dir/manifest.json`. */
 export function readManifest(dir: string): FeatureCacheManifest {

@@ -17,7 +17,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { FileSource } from '../torch/io/source.js';
 import { parseNpyHeader } from '../torch/io/npy.js';
-import { fileSha256 } from './inception/weights.js';
+import { fileSha256 } from '../util/file-sha256.js';
 import { readRgb } from './images.js';
 import { listNpz, readNpz } from './npz.js';
 

@@ -11,11 +11,12 @@ import * as torch from '../torch/index.js';
 import type { Device, Tensor } from '../torch/index.js';
 import { FidInceptionV3, type InceptionFeatures } from './inception/network.js';
 import { inceptionInput, RESIZE_DESCRIPTIONS, type InceptionResize } from './inception/preprocess.js';
-import { fileSha256, loadFidInception, PYTORCH_FID_SHA256_PREFIX } from './inception/weights.js';
+import { fileSha256 } from '../util/file-sha256.js';
+import { loadFidInception, PYTORCH_FID_SHA256_PREFIX } from './inception/weights.js';
 
 export { FidInceptionV3, INCEPTION_CLASSES, SPATIAL_CHANNELS, type InceptionFeatures } from './inception/network.js';
 export { INCEPTION_RESIZES, RESIZE_DESCRIPTIONS, inceptionInput, resizeTf1Legacy, type InceptionResize } from './inception/preprocess.js';
-export { InceptionWeightsError, PYTORCH_FID_WEIGHTS_FILE, checkInceptionState, fileSha256 } from './inception/weights.js';
+export { InceptionWeightsError, PYTORCH_FID_WEIGHTS_FILE, checkInceptionState } from './inception/weights.js';
 
 /** What determines the features (recorded with every result). */
 export interface InceptionInfo {

@@ -6,8 +6,6 @@
  * or unexpected key, wrong shape or dtype, non-finite values. `num_batches_tracked` counters are
  * ignored when present.
  */
-import { createHash } from 'node:crypto';
-import { closeSync, openSync, readSync } from 'node:fs';
 import * as torch from '../../torch/index.js';
 import type { Device, Tensor } from '../../torch/index.js';
 import { asStateDict, loadPt, SerializationError } from '../../torch/io/index.js';
@@ -28,19 +26,6 @@ export class InceptionWeightsError extends Error {
   ) {
     super(`${file}: ${message}`, options);
   }
-}
-
-/** sha256 of a file's bytes, hex (streamed). */
-export function fileSha256(file: string): string {
-  const h = createHash('sha256');
-  const fd = openSync(file, 'r');
-  try {
-    const buf = Buffer.alloc(1 << 22);
-    for (let n = readSync(fd, buf); n > 0; n = readSync(fd, buf)) h.update(buf.subarray(0, n));
-  } finally {
-    closeSync(fd);
-  }
-  return h.digest('hex');
 }
 
 /**

@@ -56,6 +56,15 @@ def no_grad_timer(get_fn):
     return time
 
 
+def pattern_images(batch, side):
+    """uint8 (batch, 3, side, side) images (7i + 13y + 3x + 50c) mod 256: the pattern of bench/encoder.ts."""
+    i = torch.arange(batch).view(-1, 1, 1, 1)
+    c = torch.arange(3).view(1, -1, 1, 1)
+    y = torch.arange(side).view(1, 1, -1, 1)
+    x = torch.arange(side).view(1, 1, 1, -1)
+    return ((7 * i + 13 * y + 3 * x + 50 * c) % 256).to(torch.uint8)
+
+
 def serve(handlers):
     ops = {"info": info, "threads": threads, **handlers}
     for line in sys.stdin:

@@ -15,7 +15,7 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "encoders"))
-from common import no_grad_timer, serve  # noqa: E402
+from common import no_grad_timer, pattern_images, serve  # noqa: E402
 from make_dinov2_hub import make_hub_weights, reference  # noqa: E402
 
 VIT_B = {"C": 768, "LAYERS": 12, "MLP": 3072, "M": 37}
@@ -23,19 +23,10 @@ HEADS = 12
 state = {}
 
 
-def images(batch, side):
-    """(7i + 13y + 3x + 50c) mod 256: the same pattern as bench/dinov2.ts."""
-    i = torch.arange(batch).view(-1, 1, 1, 1)
-    c = torch.arange(3).view(1, -1, 1, 1)
-    y = torch.arange(side).view(1, 1, -1, 1)
-    x = torch.arange(side).view(1, 1, 1, -1)
-    return ((7 * i + 13 * y + 3 * x + 50 * c) % 256).to(torch.uint8)
-
-
 def setup(req):
     w = make_hub_weights(torch.Generator().manual_seed(0), 0, **VIT_B)
     torch.save(w, req["file"])
-    img = images(req["batch"], req["side"])
+    img = pattern_images(req["batch"], req["side"])
     state["fn"] = lambda: reference(w, img, 224, heads=HEADS, dtype=torch.float32)
     with torch.no_grad():
         cls, patches, _ = state["fn"]()

@@ -15,25 +15,16 @@ import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "eval"))
-from common import no_grad_timer, serve  # noqa: E402
+from common import no_grad_timer, pattern_images, serve  # noqa: E402
 from fid_inception import FIDInceptionV3, hash_weights, preprocess  # noqa: E402
 
 state = {}
 
 
-def images(batch, side):
-    """(7i + 13y + 3x + 50c) mod 256: the same pattern as bench/encoder.ts."""
-    i = torch.arange(batch).view(-1, 1, 1, 1)
-    c = torch.arange(3).view(1, -1, 1, 1)
-    y = torch.arange(side).view(1, 1, -1, 1)
-    x = torch.arange(side).view(1, 1, 1, -1)
-    return ((7 * i + 13 * y + 3 * x + 50 * c) % 256).to(torch.uint8)
-
-
 def setup(req):
     net = hash_weights(FIDInceptionV3(div=1)).eval()
     torch.save(net.state_dict(), req["file"], _use_new_zipfile_serialization=False)
-    img = images(req["batch"], req["side"])
+    img = pattern_images(req["batch"], req["side"])
     state["fn"] = lambda: net(preprocess(img, "tf1-legacy"))
     with torch.no_grad():
         pool3, spatial, logits = state["fn"]()
