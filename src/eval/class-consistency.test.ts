@@ -1,53 +1,22 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { after, test } from 'node:test';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import * as torch from '../torch/index.js';
+import { samplingRunFolder, splitFashionMnist } from '../../test/embedded-fixtures.js';
 import { fixturePath } from '../../test/fixture-path.js';
 import { classConsistency, embeddedClassifier } from './class-consistency.js';
 import { datasetImages, datasetImagesAt } from './dataset-images.js';
-import { embeddedSampleScores } from './embedded-scores.js';
 import { embeddedRunScores } from './embedded-run.js';
-import { writeNpz } from './npz.js';
-import { writeCheckpoint } from '../models/checkpoint.js';
-import { resolveConfig } from '../models/configs.js';
-import { SiT } from '../models/sit.js';
+import { embeddedSampleScores } from './embedded-scores.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-class-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** IDX bytes: big-endian magic (type 0x08, `dims.length` dimensions), the sizes, then the data. */
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head.writeUInt32BE(0x0800 + dims.length, 0);
-  dims.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
-  return gzipSync(Buffer.concat([head, data]));
-}
-
-/** The 300 committed real Fashion-MNIST images as a directory with a train split (first 200) and a test split (last 100). */
-function splitFixture(): string {
-  const dir = path.join(tmp, 'fashion-mnist');
-  mkdirSync(dir);
-  const all = loadFashionMnist({ dir: fixturePath('data/fashion-mnist'), split: 'test' });
-  const pixels = new Uint8Array(300 * 784);
-  return Promise.all(Array.from({ length: 300 }, (_, i) => all.get(i).then((s) => pixels.set(s.pixels, i * 784)))).then(() => {
-    const labels = Uint8Array.from(all.labels);
-    for (const [split, from, to] of [
-      ['train', 0, 200],
-      ['t10k', 200, 300],
-    ] as const) {
-      writeFileSync(path.join(dir, `${split}-images-idx3-ubyte.gz`), idx([to - from, 28, 28], pixels.subarray(from * 784, to * 784)));
-      writeFileSync(path.join(dir, `${split}-labels-idx1-ubyte.gz`), idx([to - from], labels.subarray(from, to)));
-    }
-    return dir;
-  }) as unknown as string;
-}
-
 test('the Fashion-MNIST classifier trained on 200 real images beats chance clearly on 100 held-out ones, is cached and reused', async () => {
-  const dataDir = await splitFixture();
+  const dataDir = await splitFashionMnist(path.join(tmp, 'fashion-mnist'));
   const cacheDir = path.join(tmp, 'cache');
   const settings = { epochs: 12, batchSize: 20 };
   const a = await embeddedClassifier('fashion-mnist', 32, { dataDir, cacheDir, settings, progress: false });
@@ -126,36 +95,15 @@ test('embeddedSampleScores: FD-MobileNetV2 with its floor and class consistency 
 
 test('embeddedRunScores finds the dataset of a sampling run through its checkpoint; null for other data', async () => {
   const dataDir = path.join(tmp, 'fashion-mnist');
-  const config = resolveConfig('SiT-T/2', { inputSize: 8, depth: 1, encoderDepth: 1, inChannels: 1, zDims: [16], numClasses: 10 });
-  const model = new SiT(config);
-  const checkpoint = (name: string, data: string) => {
-    const dir = path.join(tmp, name);
-    writeCheckpoint(dir, { config, model: model.stateDict(), extra: { train: { data, dataDir } } });
-    return dir;
-  };
-  const test = loadFashionMnist({ dir: dataDir, split: 'test', resolution: 32 });
-  const images = await datasetImagesAt(
-    test,
-    Array.from({ length: 20 }, (_, i) => i),
-  );
-  const labels = Array.from(test.labels.subarray(0, 20));
-  for (const [name, data] of [
-    ['fashion', 'fashion-mnist'],
-    ['synthetic', 'synthetic'],
-  ] as const) {
-    const dir = path.join(tmp, `samples-${name}`);
-    mkdirSync(dir);
-    writeNpz(path.join(dir, 'samples.npz'), { arr_0: { dtype: 'uint8', shape: images.shape, data: images.data } });
-    writeFileSync(path.join(dir, 'samples.json'), JSON.stringify({ checkpoint: checkpoint(`ck-${name}`, data), labels }));
-  }
-  model.dispose();
+  const fashion = await samplingRunFolder(tmp, 'fashion', 'fashion-mnist', dataDir);
+  const synthetic = await samplingRunFolder(tmp, 'synthetic', 'synthetic', dataDir);
   const o = { encoderWeights: fixturePath('encoders/mobilenetv2-block10'), classifierCacheDir: path.join(tmp, 'cache-scores') };
-  const r = await embeddedRunScores(path.join(tmp, 'samples-fashion'), o);
+  const r = await embeddedRunScores(fashion, o);
   assert.ok(r);
   assert.equal(r.dataset, 'fashion-mnist');
   assert.equal(r.dataDir, dataDir);
   assert.ok(Math.abs(r.frechet.value) < 1e-3, String(r.frechet.value));
   assert.equal(r.classConsistency.samples, 20);
-  assert.equal(await embeddedRunScores(path.join(tmp, 'samples-synthetic'), o), null);
+  assert.equal(await embeddedRunScores(synthetic, o), null);
   await assert.rejects(() => embeddedRunScores(tmp, o), /samples\.json not found/);
 });

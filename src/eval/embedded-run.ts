@@ -53,14 +53,14 @@ export interface EmbeddedRunScoresOptions {
   log?: (line: string) => void;
 }
 
+/** What {@link embeddedRunScores} measured, and on which dataset. */
+export type EmbeddedRunScores = EmbeddedSampleScores & Pick<RunDataset, 'dataset' | 'dataDir'>;
+
 /**
  * FD-MobileNetV2 and class consistency of the samples in `samplesDir` (a folder with samples.npz and
  * samples.json), or null when their model was not trained on an embedded dataset.
  */
-export async function embeddedRunScores(
-  samplesDir: string,
-  o: EmbeddedRunScoresOptions = {},
-): Promise<(EmbeddedSampleScores & Pick<RunDataset, 'dataset' | 'dataDir'>) | null> {
+export async function embeddedRunScores(samplesDir: string, o: EmbeddedRunScoresOptions = {}): Promise<EmbeddedRunScores | null> {
   const recordFile = path.join(samplesDir, 'samples.json');
   const npzFile = path.join(samplesDir, 'samples.npz');
   for (const f of [recordFile, npzFile]) if (!existsSync(f)) throw new Error(`${f} not found (expected the output folder of reg sample)`);

@@ -22,6 +22,7 @@ import { checkDevice, type Device } from '../../torch/device.js';
 import * as torch from '../../torch/index.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { REPRESENTATION_OPTIONS, runRepresentationEval } from './eval-representation.js';
+import { EMBEDDED_OPTIONS, runEmbeddedEval } from './eval-embedded.js';
 import { Progress } from '../../util/progress.js';
 import type { SettingTable } from '../../util/settings.js';
 import { existsSync } from 'node:fs';
@@ -63,6 +64,7 @@ export const EVAL_OPTIONS = {
   refCache: { type: 'boolean', default: true, help: 'read and write reference statistics cached next to the reference' },
   out: { type: 'string', help: 'the JSON record (default: next to the samples, <samples>.eval.json)' },
   ...REPRESENTATION_OPTIONS,
+  ...EMBEDDED_OPTIONS,
 } as const satisfies SettingTable;
 
 /** The Inception weights: the option, else pytorch-fid's file name here or in the torch hub cache. */
@@ -190,6 +192,7 @@ export const evalCommand: Command = {
   options: EVAL_OPTIONS,
   async run(args) {
     if (args.options.representation !== undefined) await runRepresentationEval(String(args.options.representation), args.options);
+    else if (args.options.embedded === true) await runEmbeddedEval(args.options, defaultRecordPath);
     else await runEval(args);
   },
 };
