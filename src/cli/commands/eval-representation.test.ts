@@ -63,6 +63,9 @@ test('reg eval --representation rejects bad times and a missing checkpoint; with
   const usage = (pattern: RegExp) => (e: Error) => e instanceof UsageError && pattern.test(e.message);
   await assert.rejects(() => run(['--representation', path.join(tmp, 'nowhere')]), usage(/checkpoint not found/));
   await assert.rejects(() => run(['--representation', path.join(tmp, 'run'), '--t', '0.5,x']), usage(/--t: 'x' is not a time/));
-  await assert.rejects(() => run(['--metrics', 'fid']), usage(/--samples and --ref are required \(or --representation <checkpoint>\)/));
+  await assert.rejects(
+    () => run(['--metrics', 'fid']),
+    usage(/--samples and --ref are required \(or --representation <checkpoint>, or --samples <reg sample folder> --embedded\)/),
+  );
   assert.equal(defaultRepresentationPath('/x/ck'), '/x/ck.representation.json');
 });

@@ -135,7 +135,9 @@ export function formatTable(r: EvaluationResult): string {
 /** `reg eval` with parsed options. */
 export async function runEval({ options: o }: ParsedArgs): Promise<EvaluationResult> {
   if (o.samples === undefined || o.ref === undefined)
-    throw new UsageError('--samples and --ref are required (or --representation <checkpoint>)');
+    throw new UsageError(
+      '--samples and --ref are required (or --representation <checkpoint>, or --samples <reg sample folder> --embedded)',
+    );
   const metrics = parseMetrics(String(o.metrics));
   const samples = String(o.samples);
   const ref = String(o.ref);
