@@ -12,3 +12,4 @@ export * from './samplers.js';
 export * from './noise.js';
 export * from './decode.js';
 export * from './sample-images.js';
+export * from './hidden-features.js';

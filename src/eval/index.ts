@@ -1,6 +1,7 @@
 /**
  * Evaluation: the ADM evaluator's metrics on the FID Inception (FID, sFID, IS, precision/recall), Fréchet
- * distances in other feature spaces, `reg eval`'s `evaluate()`, .npz sample batches (ADM layout), PNG grids.
+ * distances in other feature spaces, `reg eval`'s `evaluate()`, .npz sample batches (ADM layout), PNG grids;
+ * the representation metrics (CKNNA, linear probe) and class consistency on the embedded datasets.
  */
 export {
   eighAvailable,
@@ -27,3 +28,24 @@ export { precisionRecall, type PrecisionRecallOptions } from './precision-recall
 export { openImageSource, ImageSourceError, type ImageSource } from './image-source.js';
 export { featurePass, joinFeatures, inceptionNetwork, encoderNetwork, type FeatureNetwork, type FeatureSet } from './feature-pass.js';
 export { evaluate, EVAL_METRICS, ADM_METRICS, type EvalMetric, type EvaluateOptions, type EvaluationResult } from './evaluate.js';
+export { cknna, hsicUnbiased, removeOutliers, type CknnaOptions } from './cknna.js';
+export { LinearProbe, linearProbe, LINEAR_PROBE_DEFAULTS, type LabelledFeatures, type LinearProbeResult } from './linear-probe.js';
+export { fitClassifier, predictClasses, accuracy, crossEntropy, type FitSettings } from './fit-classifier.js';
+export {
+  evaluateRepresentation,
+  collectPairedFeatures,
+  scorePairedFeatures,
+  type RepresentationSettings,
+  type RepresentationReport,
+} from './representation.js';
+export {
+  embeddedClassifier,
+  classConsistency,
+  CLASSIFIER_SETTINGS,
+  type ClassifierRecord,
+  type ClassConsistency,
+  type EmbeddedDataset,
+} from './class-consistency.js';
+export { SmallCnn } from './image-classifier.js';
+export { embeddedSampleScores, sampleClassConsistency, frechetWithFloor, type EmbeddedSampleScores } from './embedded-scores.js';
+export { embeddedRunScores, runDataset, type EmbeddedRunScores } from './embedded-run.js';
