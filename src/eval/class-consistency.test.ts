@@ -107,3 +107,18 @@ test('embeddedRunScores finds the dataset of a sampling run through its checkpoi
   assert.equal(await embeddedRunScores(synthetic, o), null);
   await assert.rejects(() => embeddedRunScores(tmp, o), /samples\.json not found/);
 });
+
+test('the emoji classifier holds out the images i mod 5 = 0 (emoji has no test split) and sees RGB', async () => {
+  const r = await embeddedClassifier('emoji', 16, {
+    dataDir: fixturePath('data/emoji'),
+    cacheDir: path.join(tmp, 'cache-emoji'),
+    settings: { epochs: 2, batchSize: 8 },
+    progress: false,
+  });
+  assert.equal(r.record.channels, 3);
+  assert.equal(r.record.trainImages + r.record.testImages, 27);
+  assert.equal(r.record.testImages, 6, 'images 0, 5, 10, 15, 20, 25');
+  assert.match(r.record.testSplit, /i mod 5 = 0 of the whole set \(emoji has no test split\)/);
+  assert.deepEqual(r.record.classNames, ['Smileys & Emotion', 'Animals & Nature']);
+  r.classifier.dispose();
+});
