@@ -101,7 +101,7 @@ function runChild(job: WorkerJob, timeoutMs: number, addressSpaceMb: number): Pr
       const memory = /heap out of memory|Allocation failed|std::bad_alloc|Cannot allocate memory/i.test(stderr);
       const detail = killedForTime
         ? `no answer within ${timeoutMs} ms`
-        : `exit ${code ?? signal}: ${stderr.trim().split('\n').slice(-3).join(' | ')}`;
+        : `exit ${code ?? signal}: ${stderr.trim().split('\n').slice(-8).join(' | ')}`;
       if (current === null) {
         if (code !== 0 || killedForTime) reject(new Error(`fuzz worker for ${job.format} failed outside a case: ${detail}`));
         else resolve({ results, stuck: null });
@@ -113,12 +113,27 @@ function runChild(job: WorkerJob, timeoutMs: number, addressSpaceMb: number): Pr
   });
 }
 
+/**
+ * {@link runChild}, started again (up to twice, a second apart) when the child fails outside any case:
+ * that is the harness, not a reader (e.g. dist/ rewritten by a build while the child loads it).
+ */
+async function runChildRetrying(job: WorkerJob, timeoutMs: number, addressSpaceMb: number): Promise<ChildRun> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await runChild(job, timeoutMs, addressSpaceMb);
+    } catch (e) {
+      if (attempt >= 2) throw e;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  }
+}
+
 /** Runs cases [from, to) of a format, restarting after every case that ends its child; confirms failures alone. */
 async function runRange(job: WorkerJob, timeoutMs: number, addressSpaceMb: number): Promise<CaseResult[]> {
   const out: CaseResult[] = [];
   let from = job.from;
   while (from < job.to) {
-    const run = await runChild({ ...job, from }, timeoutMs, addressSpaceMb);
+    const run = await runChildRetrying({ ...job, from }, timeoutMs, addressSpaceMb);
     out.push(...run.results);
     if (run.stuck !== null) out.push(run.stuck);
     from = (run.stuck?.index ?? run.results.at(-1)?.index ?? from - 1) + 1;
@@ -126,7 +141,7 @@ async function runRange(job: WorkerJob, timeoutMs: number, addressSpaceMb: numbe
   // every failing case once more, alone in a fresh child: the same outcome confirms it
   for (const r of out) {
     if (!BAD_OUTCOMES.includes(r.outcome)) continue;
-    const alone = await runChild({ ...job, from: r.index, to: r.index + 1 }, timeoutMs, addressSpaceMb);
+    const alone = await runChildRetrying({ ...job, from: r.index, to: r.index + 1 }, timeoutMs, addressSpaceMb);
     r.confirmed = (alone.results[0]?.outcome ?? alone.stuck?.outcome) === r.outcome;
   }
   return out;
