@@ -12,6 +12,7 @@
  * cached pass (src/eval/reference.ts).
  */
 import { createEncoder } from '../models/encoders/encoder.js';
+import * as torch from '../torch/index.js';
 import type { Device } from '../torch/index.js';
 import { regTsVersion } from '../util/version.js';
 import { encoderNetwork, featurePass, inceptionNetwork, type FeatureNetwork } from './feature-pass.js';
@@ -186,7 +187,10 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
           results.push({ metric: 'is', value: s.score, chunks: s.chunks, splitSize: o.splitSize });
         } else if (metric === 'pr') {
           const refPool3 = reference.networks.get('inception')!.pool3!;
-          const pr = precisionRecall(refPool3, features.get('inception')!.pool3!, { k: o.prK, batchSize: o.prBatchSize });
+          // the distance blocks are GEMMs: on the evaluation device
+          const pr = torch.scope(() =>
+            precisionRecall(refPool3.to(o.device), features.get('inception')!.pool3!.to(o.device), { k: o.prK, batchSize: o.prBatchSize }),
+          );
           results.push({ metric: 'pr', ...pr, k: o.prK, referenceImages: refPool3.shape[0]! });
         } else {
           frechet(metric, metric === 'fd-dinov2' ? 'dinov2' : 'mobilenetv2', 'cls');
