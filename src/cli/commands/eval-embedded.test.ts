@@ -5,6 +5,7 @@ import path from 'node:path';
 import { after, test } from 'node:test';
 import { samplingRunFolder, splitFashionMnist } from '../../../test/embedded-fixtures.js';
 import { fixturePath } from '../../../test/fixture-path.js';
+import { printedBy } from '../../../test/console-capture.js';
 import { parseArgs, UsageError } from '../args.js';
 import { evalCommand } from './eval.js';
 
@@ -23,20 +24,9 @@ const usage = (pattern: RegExp) => (e: Error) => e instanceof UsageError && patt
 test('reg eval --embedded: FD-MobileNetV2 with its floor and class consistency of a Fashion-MNIST run, the record beside the samples', async () => {
   const dataDir = await splitFashionMnist(path.join(tmp, 'fashion-mnist'));
   const samples = await samplingRunFolder(tmp, 'fashion', 'fashion-mnist', dataDir);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (s: string) => lines.push(s);
-  try {
-    await run([
-      '--samples',
-      path.join(samples, 'samples.npz'),
-      '--embedded',
-      '--mobilenet-weights',
-      fixturePath('encoders/mobilenetv2-block10'),
-    ]);
-  } finally {
-    console.log = log;
-  }
+  const out = await printedBy(() =>
+    run(['--samples', path.join(samples, 'samples.npz'), '--embedded', '--mobilenet-weights', fixturePath('encoders/mobilenetv2-block10')]),
+  );
   const file = `${samples}.eval.json`;
   assert.ok(existsSync(file));
   const record = JSON.parse(readFileSync(file, 'utf8')) as {
@@ -48,7 +38,6 @@ test('reg eval --embedded: FD-MobileNetV2 with its floor and class consistency o
   assert.ok(Math.abs(record.frechet.value) < 1e-3, 'the samples are the reference images');
   assert.equal(record.classConsistency.samples, 20);
   assert.equal(record.classConsistency.classifier.record.trainImages, 200);
-  const out = lines.join('\n');
   assert.match(out, /FD-MobileNetV2 +-?[0-9.]+ +vs fashion-mnist\/test \(first 20\)/);
   assert.match(out, /class consistency +[0-9.]+ % +the classifier's test accuracy [0-9.]+ %/);
 });

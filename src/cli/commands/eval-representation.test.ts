@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { trainTinyRun } from '../../../test/tiny-run.js';
+import { printedBy } from '../../../test/console-capture.js';
 import { parseArgs, UsageError } from '../args.js';
 import { evalCommand } from './eval.js';
 import { defaultRepresentationPath, parseTimes } from './eval-representation.js';
@@ -16,27 +17,9 @@ const run = (argv: string[]) => evalCommand.run(parseArgs(argv, evalCommand.opti
 test('reg eval --representation: a table row per t and the JSON record beside the checkpoints', async () => {
   const dir = path.join(tmp, 'run');
   await trainTinyRun(dir);
-  const lines: string[] = [];
-  const log = console.log;
-  console.log = (s: string) => lines.push(s);
-  try {
-    await run([
-      '--representation',
-      dir,
-      '--t',
-      '0,0.5',
-      '--probe-train',
-      '64',
-      '--probe-test',
-      '32',
-      '--probe-epochs',
-      '5',
-      '--device',
-      'cpu',
-    ]);
-  } finally {
-    console.log = log;
-  }
+  const out = await printedBy(() =>
+    run(['--representation', dir, '--t', '0,0.5', '--probe-train', '64', '--probe-test', '32', '--probe-epochs', '5', '--device', 'cpu']),
+  );
   const file = path.join(dir, 'representation-0000004.json');
   assert.equal(defaultRepresentationPath(path.join(dir, 'checkpoints', '0000004')), file);
   assert.ok(existsSync(file));
@@ -51,7 +34,6 @@ test('reg eval --representation: a table row per t and the JSON record beside th
     ],
   );
   assert.ok(record.reports.every((r) => Number.isFinite(r.cknna.value)));
-  const out = lines.join('\n');
   assert.match(out, /t {2}block {3}CKNNA {2}probe \(hidden\) {2}probe \(encoder\) {2}chance/);
   assert.match(out, /\n +0\.5 +1 +[-0-9.]+ +[0-9.]+ % +[0-9.]+ % +[0-9.]+ %/);
 });
