@@ -4,6 +4,7 @@ import { convertCommand } from './convert.js';
 import { demoCommand } from './demo.js';
 import { evalCommand } from './eval.js';
 import { exportCommand } from './export.js';
+import { launchCommand } from './launch.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -16,6 +17,7 @@ export const COMMANDS: readonly Command[] = [
   trainCommand,
   trainAutoencoderCommand,
   sampleCommand,
+  launchCommand,
   evalCommand,
   convertCommand,
   exportCommand,
