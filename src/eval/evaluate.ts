@@ -70,7 +70,7 @@ export interface EvaluationResult {
   regTs: string;
   createdAt: string;
   samples: { path: string; count: number; height: number; width: number; sha256: string };
-  reference: { path: string; sha256: string | undefined; statistics: Record<string, string>; cache: string[] };
+  reference: { path: string; sha256: string; statistics: Record<string, string>; cache: string[] };
   settings: Required<Omit<EvaluateOptions, 'progress' | 'log' | 'inception' | 'dinov2' | 'mobilenetWeights'>> & {
     inception: string | null;
     dinov2: string | null;

@@ -18,6 +18,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { fileSha256 } from '../util/file-sha256.js';
 import { createHash } from 'node:crypto';
 import { featurePass, type FeatureNetwork, type FeatureSet } from './feature-pass.js';
 import { gaussianStats, type GaussianStats } from './frechet.js';
@@ -44,8 +45,8 @@ export interface NetworkReference {
 /** The reference as `reg eval` uses it. */
 export interface Reference {
   readonly path: string;
-  /** sha256 of the reference file or folder, when it was read (always for computed or cached parts). */
-  readonly sha256: string | undefined;
+  /** sha256 of the reference file (or of the folder's names and files). */
+  readonly sha256: string;
   /** Statistics stored in the reference batch (FID: pool3; sFID: spatial), if it has any. */
   readonly stored: Partial<Record<'pool3' | 'spatial', GaussianStats>>;
   /** By network name. */
@@ -195,8 +196,14 @@ export async function loadReference(
     if (net === undefined) throw new Error(`loadReference: no '${name}' network given`);
     return net;
   });
-  const result: Reference = { path: refPath, sha256: undefined, stored, networks: new Map(), warnings: [] };
-  if (wanted.length === 0) return result;
+  const result = { path: refPath, stored, networks: new Map<string, NetworkReference>(), warnings: [] as string[] };
+  // stored statistics only: the file's hash is still recorded
+  if (wanted.length === 0) {
+    if (isNpz) return { ...result, sha256: fileSha256(refPath) };
+    const folder = await openImageSource(refPath);
+    folder.close();
+    return { ...result, sha256: folder.fingerprint() };
+  }
 
   let source: ImageSource;
   try {

@@ -70,7 +70,7 @@ test('reg eval: FID, sFID, IS, P/R against an image reference; the JSON record; 
   assert.ok(record.warnings.some((w) => /sfid: 12 samples for 2023 feature dimensions/.test(w)));
   assert.equal(record.samples.count, 12);
   assert.match(record.samples.sha256, /^[0-9a-f]{64}$/);
-  assert.match(record.reference.sha256!, /^[0-9a-f]{64}$/);
+  assert.match(record.reference.sha256, /^[0-9a-f]{64}$/);
   assert.equal(record.settings.resize, 'tf1-legacy');
   assert.equal(record.reference.statistics.inception, 'computed from 10 images');
   assert.equal(record.reference.cache.length, 1);
@@ -114,6 +114,10 @@ test('reg eval: a reference batch is used with its stored mu/sigma; without mu_s
   const out = path.join(dir, 'batch.json');
   const r = await run(['--samples', samples, '--ref', batch, '--metrics', 'fid,is', '--out', out]);
   assert.equal(r.reference.statistics.pool3, 'stored in the reference batch');
+  assert.match(r.reference.sha256, /^[0-9a-f]{64}$/);
+  // IS alone needs nothing of the reference, whose hash is recorded all the same
+  const isOnly = await run(['--samples', samples, '--ref', batch, '--metrics', 'is', '--out', path.join(dir, 'is.json')]);
+  assert.equal(isOnly.reference.sha256, r.reference.sha256);
   const fid = (x: EvaluationResult) => x.metrics.find((m) => m.metric === 'fid')!;
   assert.equal((fid(r) as { value: number }).value, (fid(viaImages) as { value: number }).value);
   rmSync(out);
