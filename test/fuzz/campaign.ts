@@ -39,6 +39,8 @@ export interface FormatSummary {
   counts: Record<Outcome, number>;
   /** Slowest case, in ms. */
   maxMs: number;
+  /** Largest growth of peak memory during one case, in MB. */
+  maxGrowthMb: number;
   /** Wall time of the format's batches, in ms. */
   wallMs: number;
   /** Every case whose outcome is in BAD_OUTCOMES. */
@@ -180,6 +182,7 @@ export async function runCampaign(options: CampaignOptions): Promise<FormatSumma
       cases: rs.length,
       counts,
       maxMs: Math.max(0, ...rs.map((r) => r.ms)),
+      maxGrowthMb: Math.max(0, ...rs.map((r) => r.peakGrowthMb ?? 0)),
       wallMs: wall.get(format)!,
       failures: rs.filter((r) => BAD_OUTCOMES.includes(r.outcome)),
     };
@@ -188,18 +191,20 @@ export async function runCampaign(options: CampaignOptions): Promise<FormatSumma
 
 /** The summaries as a Markdown table (one row per format, one column per outcome). */
 export function summaryTable(summaries: readonly FormatSummary[]): string {
-  const head = ['format', 'cases', ...OUTCOMES, 'slowest case (ms)', 'wall (s)'];
+  const head = ['format', 'cases', ...OUTCOMES, 'slowest case (ms)', 'most memory growth in a case (MB)', 'wall (s)'];
   const rows = summaries.map((s) => [
     s.format,
     String(s.cases),
     ...OUTCOMES.map((o) => String(s.counts[o])),
     s.maxMs.toFixed(0),
+    s.maxGrowthMb.toFixed(0),
     (s.wallMs / 1000).toFixed(1),
   ]);
   const total = [
     '**all**',
     String(summaries.reduce((n, s) => n + s.cases, 0)),
     ...OUTCOMES.map((o) => String(summaries.reduce((n, s) => n + s.counts[o], 0))),
+    '',
     '',
     '',
   ];

@@ -35,6 +35,8 @@ export interface CaseResult {
   size: number;
   outcome: Outcome;
   ms: number;
+  /** How much the process's peak memory (max RSS) grew during the case, in MB (0 when it stayed under an earlier peak). */
+  peakGrowthMb?: number;
   message?: string;
   /** Set by the campaign when a failing case was run again alone. */
   confirmed?: boolean;

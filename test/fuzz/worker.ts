@@ -56,6 +56,7 @@ async function main(): Promise<void> {
     }
     result.ms = performance.now() - t0;
     const grewMb = (process.resourceUsage().maxRSS - Math.max(before, kbAtStart)) / 1024;
+    result.peakGrowthMb = grewMb;
     if (grewMb > job.memLimitMb) result = { ...result, outcome: 'over-memory', message: `peak memory grew by ${grewMb.toFixed(0)} MB` };
     process.stdout.write(`R ${JSON.stringify(result)}\n`);
     if (result.outcome === 'over-memory') break;
