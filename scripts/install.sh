@@ -11,7 +11,7 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
 # libblas3 is netlib's reference BLAS: never selected (OpenBLAS below wins), but kept installed so the
 # test suite can check that reg warns when a process runs on it
-apt_packages=(libtorch-dev libgloo-dev dataset-fashion-mnist g++ make python3 python3-numpy libblas3)
+apt_packages=(libtorch-dev libgloo-dev dataset-fashion-mnist g++ make python3 python3-numpy libblas3 chromium)
 # --bench: also Debian's PyTorch, the other side of every benchmark (npm run bench)
 if [ "${1:-}" = "--bench" ]; then apt_packages+=(python3-torch); fi
 
