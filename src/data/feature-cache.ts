@@ -27,6 +27,8 @@ import * as torch from '../torch/index.js';
 import type { Device, Tensor } from '../torch/index.js';
 import { loadSafetensors, SerializationError, writeSafetensorsItems } from '../torch/io/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import type { ProcessGroup } from '../torch/distributed.js';
+import { broadcastJson } from '../torch/distributed-values.js';
 import { Progress } from '../util/progress.js';
 import { imageBytes, type ImageDataset } from './dataset.js';
 import type { PosteriorEncoder } from './latents.js';
@@ -181,6 +183,11 @@ export interface PrepareFeatureCacheOptions {
   readonly progress?: boolean;
   /** Messages (default: none). */
   readonly log?: (line: string) => void;
+  /**
+   * Share the work with the other ranks of this group: rank r of W encodes every W-th missing shard into
+   * `out` (a directory every rank sees), and rank 0 alone writes the manifest.
+   */
+  readonly group?: ProcessGroup;
 }
 
 /** What {@link prepareFeatureCache} did. */
@@ -243,42 +250,35 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
     latents,
   };
   const numShards = Math.ceil(count / shardSize);
-  mkdirSync(out, { recursive: true });
-  for (const f of readdirSync(out)) if (STALE_TEMP.test(f)) unlinkSync(join(out, f));
-
-  // Resume: keep the listed shards that are still intact.
+  const { group } = options;
+  const lead = (group?.rank ?? 0) === 0;
   const done = new Map<number, ShardRecord>();
-  if (existsSync(join(out, MANIFEST_FILE))) {
-    const old = readManifest(out);
-    const diff = differences(settingsOf(old), settings);
-    if (diff.length > 0) {
-      throw new FeatureCacheError(
-        `${out} holds a feature cache made with other settings (${diff.slice(0, 6).join(', ')} differ); use another --out or delete it`,
-      );
-    }
-    for (const s of old.shards) {
-      const problem = shardProblem(out, s, true);
-      if (problem === null) done.set(s.index, s);
-      else options.log?.(`${problem}; recomputing it`);
-    }
+  if (lead) {
+    mkdirSync(out, { recursive: true });
+    for (const f of readdirSync(out)) if (STALE_TEMP.test(f)) unlinkSync(join(out, f));
+    keepIntactShards(out, settings, done, options.log);
   }
+  const manifestOf = (complete: boolean): FeatureCacheManifest => ({
+    ...settings,
+    numShards,
+    complete,
+    shards: [...done.values()].sort((a, b) => a.index - b.index),
+  });
   const writeManifest = (complete: boolean): FeatureCacheManifest => {
-    const manifest: FeatureCacheManifest = {
-      ...settings,
-      numShards,
-      complete,
-      shards: [...done.values()].sort((a, b) => a.index - b.index),
-    };
-    writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+    const manifest = manifestOf(complete);
+    if (lead) writeFileAtomic(join(out, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
     return manifest;
   };
   writeManifest(done.size === numShards);
+  // every rank learns from rank 0 which shards are done (rank 0 checked them)
+  if (group) for (const r of await broadcastJson(group, [...done.values()])) done.set(r.index, r);
   const reused = done.size;
   const doneImages = [...done.values()].reduce((n, s) => n + s.count, 0);
   if (reused > 0) options.log?.(`${out}: ${reused}/${numShards} shards already done (${doneImages} images)`);
 
   const what = `${encoder.name}${autoencoder ? ' + autoencoder' : ''}`;
-  const progress = options.progress === false ? null : new Progress(`prepare ${what}`, count, { unit: 'img', initial: doneImages });
+  const progress =
+    options.progress === false || !lead ? null : new Progress(`prepare ${what}`, count, { unit: 'img', initial: doneImages });
   const bytesPerImage = imageBytes(dataset);
   const loadRange = async (start: number, n: number): Promise<{ images: Uint8Array; labels: Int32Array }> => {
     const images = new Uint8Array(n * bytesPerImage);
@@ -298,8 +298,7 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
   let computed = 0;
   let encodedImages = 0;
   const tEncode = performance.now();
-  for (let shard = 0; shard < numShards; shard++) {
-    if (done.has(shard)) continue;
+  const computeShard = async (shard: number): Promise<ShardRecord> => {
     const start = shard * shardSize;
     const n = Math.min(shardSize, count - start);
     const item = dtype === 'float16' ? 2 : 4;
@@ -327,7 +326,6 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
         if (autoencoder) posteriorBuf.set(autoencoder.moments(x).toTypedArray() as Float32Array, off * momentSize);
       });
       progress?.tick(b);
-      encodedImages += b;
     }
     const file = shardFile(shard);
     const path = join(out, file);
@@ -350,14 +348,53 @@ export async function prepareFeatureCache(options: PrepareFeatureCacheOptions): 
       ],
       { start: String(start), count: String(n), format: FEATURE_CACHE_FORMAT },
     );
-    const record: ShardRecord = { index: shard, file, start, count: n, bytes: statSync(path).size, sha256: fileSha256(path) };
-    done.set(shard, record);
+    return { index: shard, file, start, count: n, bytes: statSync(path).size, sha256: fileSha256(path) };
+  };
+
+  // In rounds: rank r computes shard todo[round·W + r]; then every rank's record reaches rank 0's manifest.
+  const todo = Array.from({ length: numShards }, (_, i) => i).filter((i) => !done.has(i));
+  const world = group?.worldSize ?? 1;
+  for (let round = 0; round < todo.length; round += world) {
+    const shard = todo[round + (group?.rank ?? 0)];
+    const mine = shard === undefined ? null : await computeShard(shard);
+    const records = group ? await gatherJson(group, mine) : [mine];
+    for (const [r, rec] of records.entries()) {
+      if (rec === null) continue;
+      done.set(rec.index, rec);
+      computed++;
+      encodedImages += rec.count;
+      if (r !== (group?.rank ?? 0)) progress?.tick(rec.count);
+    }
     writeManifest(done.size === numShards);
-    computed++;
   }
   const manifest = writeManifest(true);
   const seconds = (performance.now() - t0) / 1000;
   return { manifest, reused, computed, seconds, imagesPerSecond: encodedImages / Math.max((performance.now() - tEncode) / 1000, 1e-9) };
+}
+
+/** Every rank's `value`, in rank order, on every rank. */
+async function gatherJson<T>(group: ProcessGroup, value: T): Promise<T[]> {
+  const out: T[] = [];
+  for (let r = 0; r < group.worldSize; r++) out.push(await broadcastJson(group, value, r));
+  return out;
+}
+
+/** Resume: adds to `done` the shards listed in `out`'s manifest that are still intact (refuses other settings). */
+function keepIntactShards(out: string, settings: FeatureCacheSettings, done: Map<number, ShardRecord>, log?: (line: string) => void): void {
+  if (existsSync(join(out, MANIFEST_FILE))) {
+    const old = readManifest(out);
+    const diff = differences(settingsOf(old), settings);
+    if (diff.length > 0) {
+      throw new FeatureCacheError(
+        `${out} holds a feature cache made with other settings (${diff.slice(0, 6).join(', ')} differ); use another --out or delete it`,
+      );
+    }
+    for (const s of old.shards) {
+      const problem = shardProblem(out, s, true);
+      if (problem === null) done.set(s.index, s);
+      else log?.(`${problem}; recomputing it`);
+    }
+  }
 }
 
 // -------------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ import type { PosteriorEncoder } from '../../data/latents.js';
 import { IMAGENET256_RESOLUTION } from '../../data/latent-source.js';
 import { loadAutoencoder } from '../../models/autoencoders/load.js';
 import { createEncoder, encoderNames } from '../../models/encoders/encoder.js';
-import { checkDevice } from '../../torch/device.js';
+import { checkDevice, type Device } from '../../torch/device.js';
+import { joinLaunchedRun } from '../launch-group.js';
 import { formatDuration } from '../../util/progress.js';
 
 /** Options of {@link openDatasetSpec}. */
@@ -119,54 +120,65 @@ export const prepareCommand: Command = {
   async run({ options: o }) {
     const name = String(o['data'] ?? o['dataset']);
     const vaePath = o['vae'] as string | undefined;
-    const device = checkDevice(String(o['device']));
-    const folderDefault = vaePath !== undefined && name.startsWith('folder') ? IMAGENET256_RESOLUTION : undefined;
-    const dataset = await openDatasetSpec(name, {
-      resolution: (o['resolution'] as number | undefined) ?? folderDefault,
-      dir: o['dataDir'] as string | undefined,
-    });
-    let autoencoder: PosteriorEncoder | undefined;
-    if (vaePath !== undefined) {
-      autoencoder = vaePosterior(loadAutoencoder(vaePath, { device }), vaePath);
-      console.error(
-        `vae      ${vaePath}: ${autoencoder.latentChannels} latent channels, ×${autoencoder.downsampling} → posterior ${2 * autoencoder.latentChannels}×${dataset.height / autoencoder.downsampling}×${dataset.width / autoencoder.downsampling}`,
+    const launched = await joinLaunchedRun(checkDevice(String(o['device'])));
+    const { group } = launched;
+    const device = launched.device as Device;
+    const say = (line: string): void => {
+      if ((group?.rank ?? 0) === 0) console.error(line);
+    };
+    try {
+      const folderDefault = vaePath !== undefined && name.startsWith('folder') ? IMAGENET256_RESOLUTION : undefined;
+      const dataset = await openDatasetSpec(name, {
+        resolution: (o['resolution'] as number | undefined) ?? folderDefault,
+        dir: o['dataDir'] as string | undefined,
+      });
+      let autoencoder: PosteriorEncoder | undefined;
+      if (vaePath !== undefined) {
+        autoencoder = vaePosterior(loadAutoencoder(vaePath, { device }), vaePath);
+        say(
+          `vae      ${vaePath}: ${autoencoder.latentChannels} latent channels, ×${autoencoder.downsampling} → posterior ${2 * autoencoder.latentChannels}×${dataset.height / autoencoder.downsampling}×${dataset.width / autoencoder.downsampling}`,
+        );
+      }
+      const encoder = await createEncoder(String(o['encoder']), {
+        inputSize: o['inputSize'] as number | undefined,
+        weights: o['encoderWeights'] as string | undefined,
+        device,
+        layer: o['encoderLayer'] as string | undefined,
+        clsPooling: o['clsPooling'] as string,
+        log: say,
+      });
+      say(
+        `dataset  ${dataset.name}: ${dataset.length} images ${dataset.channels}×${dataset.height}×${dataset.width}, ${dataset.numClasses} classes`,
       );
+      say(
+        `encoder  ${encoder.name}: ${encoder.dim}-d, ${encoder.grid[0]}×${encoder.grid[1]} tokens at ${encoder.inputSize} px; ${encoder.info.preprocessing}`,
+      );
+      const report = await prepareFeatureCache({
+        dataset,
+        datasetSpec: name,
+        encoder,
+        ...(autoencoder ? { autoencoder } : {}),
+        out: String(o['out']),
+        dtype: o['dtype'] as FeatureDType,
+        shardSize: o['shardSize'] as number,
+        batchSize: o['batchSize'] as number,
+        limit: o['limit'] as number | undefined,
+        log: say,
+        ...(group ? { group } : {}),
+      });
+      encoder.dispose();
+      autoencoder?.dispose();
+      if ((group?.rank ?? 0) !== 0) return;
+      const m = report.manifest;
+      const bytes = m.shards.reduce((n, s) => n + s.bytes, 0);
+      const latents = m.latents ? ` + posterior ${m.latents.shape.join('×')} (float32)` : '';
+      console.log(
+        `feature cache ${String(o['out'])}: ${m.count} images × (1 + ${m.tokens}) tokens × ${m.dim} (${m.dtype})${latents}, ${m.numShards} shards, ` +
+          `${(bytes / 2 ** 20).toFixed(1)} MiB; ${report.computed} shards computed, ${report.reused} reused` +
+          (report.computed > 0 ? `, ${report.imagesPerSecond.toFixed(1)} images/s, ${formatDuration(report.seconds)}` : ''),
+      );
+    } finally {
+      await group?.destroy();
     }
-    const encoder = await createEncoder(String(o['encoder']), {
-      inputSize: o['inputSize'] as number | undefined,
-      weights: o['encoderWeights'] as string | undefined,
-      device,
-      layer: o['encoderLayer'] as string | undefined,
-      clsPooling: o['clsPooling'] as string,
-      log: (line) => console.error(line),
-    });
-    console.error(
-      `dataset  ${dataset.name}: ${dataset.length} images ${dataset.channels}×${dataset.height}×${dataset.width}, ${dataset.numClasses} classes`,
-    );
-    console.error(
-      `encoder  ${encoder.name}: ${encoder.dim}-d, ${encoder.grid[0]}×${encoder.grid[1]} tokens at ${encoder.inputSize} px; ${encoder.info.preprocessing}`,
-    );
-    const report = await prepareFeatureCache({
-      dataset,
-      datasetSpec: name,
-      encoder,
-      ...(autoencoder ? { autoencoder } : {}),
-      out: String(o['out']),
-      dtype: o['dtype'] as FeatureDType,
-      shardSize: o['shardSize'] as number,
-      batchSize: o['batchSize'] as number,
-      limit: o['limit'] as number | undefined,
-      log: (line) => console.error(line),
-    });
-    const m = report.manifest;
-    const bytes = m.shards.reduce((n, s) => n + s.bytes, 0);
-    const latents = m.latents ? ` + posterior ${m.latents.shape.join('×')} (float32)` : '';
-    console.log(
-      `feature cache ${String(o['out'])}: ${m.count} images × (1 + ${m.tokens}) tokens × ${m.dim} (${m.dtype})${latents}, ${m.numShards} shards, ` +
-        `${(bytes / 2 ** 20).toFixed(1)} MiB; ${report.computed} shards computed, ${report.reused} reused` +
-        (report.computed > 0 ? `, ${report.imagesPerSecond.toFixed(1)} images/s, ${formatDuration(report.seconds)}` : ''),
-    );
-    encoder.dispose();
-    autoencoder?.dispose();
   },
 };
