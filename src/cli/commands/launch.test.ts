@@ -100,6 +100,36 @@ describe('reg launch', () => {
     for (let s = 0; s < 6; s++) assert.ok(Math.abs(a![s]!.loss - b![s]!.loss) <= 1e-5 * a![s]!.loss, `step ${s + 1}`);
   });
 
+  it('two "machines" on 127.0.0.1 (--nnodes 2, node ranks 0 and 1, one process each) train as one run of 2 processes', async () => {
+    const port = String(await freePort());
+    const dir = path.join(tmp, 'nodes');
+    const node = (rank: number) =>
+      reg([
+        'launch',
+        '--nnodes',
+        '2',
+        '--node-rank',
+        String(rank),
+        '--nproc-per-node',
+        '1',
+        '--master-port',
+        port,
+        '--',
+        'train',
+        '--config',
+        config,
+        '--output-dir',
+        dir,
+      ]);
+    const [n0, n1] = await Promise.all([node(0), node(1)]);
+    assert.equal(n0.code, 0, n0.stderr);
+    assert.equal(n1.code, 0, n1.stderr);
+    assert.match(n0.stderr, /finished at step 6 \(2 processes\)/);
+    assert.doesNotMatch(n1.stderr, /training|finished/, 'node 1 reports nothing but the launcher note');
+    const [a, b] = [path.join(tmp, 'one'), dir].map((d) => readMetrics(path.join(d, 'metrics.jsonl')));
+    for (let s = 0; s < 6; s++) assert.ok(Math.abs(a![s]!.loss - b![s]!.loss) <= 1e-5 * a![s]!.loss, `step ${s + 1}`);
+  });
+
   it('a rank killed with SIGKILL stops the other and fails the launch, leaving no process behind', async () => {
     const port = String(await freePort());
     const dir = path.join(tmp, 'killed');
