@@ -8,14 +8,20 @@
  *
  * Every input is checked before any network runs (files, sample count, the reference batch's stored
  * statistics); the sample features come from one pass over the samples through every network needed
- * (src/eval/feature-pass.ts, sliceable for sharding), the reference's from its stored statistics or a
- * cached pass (src/eval/reference.ts).
+ * (src/eval/feature-pass.ts), the reference's from its stored statistics or a cached pass
+ * (src/eval/reference.ts).
+ *
+ * In a launched run (`group`), the passes are split across the ranks and their features gathered
+ * (src/eval/feature-shard.ts); rank 0 alone computes the metrics, and every rank returns its record.
  */
 import { createEncoder } from '../models/encoders/encoder.js';
+import type { ProcessGroup } from '../torch/distributed.js';
+import { broadcastJson } from '../torch/distributed-values.js';
 import * as torch from '../torch/index.js';
 import type { Device } from '../torch/index.js';
 import { regTsVersion } from '../util/version.js';
-import { encoderNetwork, featurePass, inceptionNetwork, type FeatureNetwork } from './feature-pass.js';
+import { encoderNetwork, inceptionNetwork, type FeatureNetwork } from './feature-pass.js';
+import { shardedFeaturePass, shardLength } from './feature-shard.js';
 import { frechetDistanceReport, gaussianStats, type FrechetReport } from './frechet.js';
 import { checkSameSize, ImageSourceError, openImageSource } from './image-source.js';
 import { loadInception, type InceptionResize } from './inception.js';
@@ -57,6 +63,12 @@ export interface EvaluateOptions {
   /** Progress: called once per feature pass with a label and the image count; returns the per-batch tick. */
   progress?: (label: string, total: number) => (n: number) => void;
   log?: (line: string) => void;
+  /**
+   * The process group of a launched run: each rank passes its slice of the images (progress counts
+   * this rank's share), rank 0 computes the metrics and writes the reference cache, and every rank
+   * returns rank 0's record. Every rank must call with the same options.
+   */
+  group?: ProcessGroup | null;
 }
 
 /** One metric's result. */
@@ -71,7 +83,7 @@ export interface EvaluationResult {
   createdAt: string;
   samples: { path: string; count: number; height: number; width: number; sha256: string };
   reference: { path: string; sha256: string; statistics: Record<string, string>; cache: string[] };
-  settings: Required<Omit<EvaluateOptions, 'progress' | 'log' | 'inception' | 'dinov2' | 'mobilenetWeights'>> & {
+  settings: Required<Omit<EvaluateOptions, 'progress' | 'log' | 'group' | 'inception' | 'dinov2' | 'mobilenetWeights'>> & {
     inception: string | null;
     dinov2: string | null;
     mobilenetWeights: string | null;
@@ -79,6 +91,8 @@ export interface EvaluationResult {
   networks: Record<string, Readonly<Record<string, unknown>>>;
   metrics: MetricResult[];
   warnings: string[];
+  /** Processes that shared the feature passes (1 alone). */
+  processes: number;
   seconds: number;
 }
 
@@ -147,12 +161,20 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
         o.ref,
         { fid: metrics.includes('fid'), sfid: metrics.includes('sfid'), pr: metrics.includes('pr'), encoders },
         networks,
-        { batchSize: o.batchSize, cache: o.cacheReference, ...(o.progress ? { progress: o.progress } : {}) },
+        { batchSize: o.batchSize, cache: o.cacheReference, group: o.group ?? null, ...(o.progress ? { progress: o.progress } : {}) },
       );
       warnings.push(...reference.warnings);
 
-      const tick = o.progress?.(`samples ${[...networks.keys()].join(' + ')}`, samples.count);
-      const features = await featurePass(samples, [...networks.values()], { batchSize: o.batchSize, ...(tick ? { onBatch: tick } : {}) });
+      const tick = o.progress?.(`samples ${[...networks.keys()].join(' + ')}`, shardLength(samples.count, o.group, o.batchSize));
+      const features = await shardedFeaturePass(samples, [...networks.values()], {
+        batchSize: o.batchSize,
+        group: o.group ?? null,
+        ...(tick ? { onBatch: tick } : {}),
+      });
+      if ((o.group?.rank ?? 0) !== 0) {
+        for (const set of features.values()) for (const t of Object.values(set)) t.dispose();
+        return (await broadcastJson<EvaluationResult | null>(o.group!, null))!;
+      }
       const n = samples.count;
       const results: MetricResult[] = [];
       const frechet = (
@@ -200,7 +222,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
       const statistics: Record<string, string> = {};
       for (const k of Object.keys(reference.stored)) statistics[k] = 'stored in the reference batch';
       for (const [name, r] of reference.networks) statistics[name] = `${r.origin}${r.count === undefined ? '' : ` from ${r.count} images`}`;
-      return {
+      const record: EvaluationResult = {
         regTs: regTsVersion(),
         createdAt: new Date().toISOString(),
         samples: { path: o.samples, count: n, height: samples.height, width: samples.width, sha256: samples.fingerprint() },
@@ -230,8 +252,11 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
         networks: Object.fromEntries([...networks].map(([k, v]) => [k, v.info])),
         metrics: results,
         warnings,
+        processes: o.group?.worldSize ?? 1,
         seconds: (performance.now() - t0) / 1000,
       };
+      if (o.group) await broadcastJson(o.group, record);
+      return record;
     } finally {
       for (const net of networks.values()) net.dispose();
     }

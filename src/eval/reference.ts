@@ -13,6 +13,11 @@
  * where key = sha256 of {the reference's sha256, the network's info but its weights' path (their sha256
  * counts)}; a later run with the same
  * reference and settings reads the cache instead of the images.
+ *
+ * In a launched run (a process group), rank 0 decides which networks the cache lacks, the ranks share
+ * their pass (src/eval/feature-shard.ts), rank 0 alone computes the statistics and writes the cache,
+ * and the others wait at a barrier until it is written. The other ranks compute no metrics: their
+ * Reference holds no statistics and no hash.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import * as torch from '../torch/index.js';
@@ -20,7 +25,10 @@ import type { Tensor } from '../torch/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { fileSha256 } from '../util/file-sha256.js';
 import { createHash } from 'node:crypto';
-import { featurePass, type FeatureNetwork, type FeatureSet } from './feature-pass.js';
+import type { ProcessGroup } from '../torch/distributed.js';
+import { broadcastJson } from '../torch/distributed-values.js';
+import type { FeatureNetwork, FeatureSet } from './feature-pass.js';
+import { shardedFeaturePass, shardLength } from './feature-shard.js';
 import { gaussianStats, type GaussianStats } from './frechet.js';
 import { ImageSourceError, openImageSource, type ImageSource } from './image-source.js';
 import { listNpz, readNpzArrays, writeNpz, type NpyArray } from './npz.js';
@@ -165,6 +173,8 @@ export interface ReferenceOptions {
   cache?: boolean;
   /** A progress callback factory: called once per pass with its label and image count; returns the per-batch tick. */
   progress?: (label: string, total: number) => (n: number) => void;
+  /** The process group of a launched run (see the file comment). */
+  group?: ProcessGroup | null;
 }
 
 /**
@@ -175,8 +185,9 @@ export async function loadReference(
   refPath: string,
   needs: ReferenceNeeds,
   networks: ReadonlyMap<string, FeatureNetwork>,
-  { batchSize = 64, cache = true, progress }: ReferenceOptions = {},
+  { batchSize = 64, cache = true, progress, group = null }: ReferenceOptions = {},
 ): Promise<Reference> {
+  const lead = (group?.rank ?? 0) === 0;
   const isNpz = !statSync(refPath).isDirectory();
   const { stored, members } = isNpz ? readStored(refPath) : { stored: {}, members: [] as string[] };
   const isBatch = members.includes('mu') || members.includes('mu_s');
@@ -199,6 +210,7 @@ export async function loadReference(
   const result = { path: refPath, stored, networks: new Map<string, NetworkReference>(), warnings: [] as string[] };
   // stored statistics only: the file's hash is still recorded
   if (wanted.length === 0) {
+    if (!lead) return { ...result, sha256: '' };
     if (isNpz) return { ...result, sha256: fileSha256(refPath) };
     const folder = await openImageSource(refPath);
     folder.close();
@@ -216,18 +228,31 @@ export async function loadReference(
     );
   }
   try {
-    const sha = source.fingerprint();
-    const todo: FeatureNetwork[] = [];
-    for (const net of wanted) {
-      const paths = cachePaths(refPath, sha, net);
-      const hit = cache ? readCache(paths, net) : undefined;
-      if (hit) result.networks.set(net.name, hit);
-      else todo.push(net);
+    const sha = lead ? source.fingerprint() : '';
+    let todo: FeatureNetwork[] = [];
+    if (lead) {
+      for (const net of wanted) {
+        const paths = cachePaths(refPath, sha, net);
+        const hit = cache ? readCache(paths, net) : undefined;
+        if (hit) result.networks.set(net.name, hit);
+        else todo.push(net);
+      }
+    }
+    if (group) {
+      const names = await broadcastJson(
+        group,
+        todo.map((n) => n.name),
+      );
+      todo = wanted.filter((n) => names.includes(n.name));
     }
     if (todo.length > 0) {
-      const tick = progress?.(`reference ${todo.map((n) => n.name).join(' + ')}`, source.count);
-      const features = await featurePass(source, todo, { batchSize, ...(tick ? { onBatch: tick } : {}) });
+      const tick = progress?.(`reference ${todo.map((n) => n.name).join(' + ')}`, shardLength(source.count, group, batchSize));
+      const features = await shardedFeaturePass(source, todo, { batchSize, group, ...(tick ? { onBatch: tick } : {}) });
       for (const net of todo) {
+        if (!lead) {
+          for (const t of Object.values(features.get(net.name)!)) t.dispose();
+          continue;
+        }
         const ref = fromFeatures(net, features.get(net.name)!, source.count);
         if (cache) {
           const paths = cachePaths(refPath, sha, net);
@@ -240,6 +265,8 @@ export async function loadReference(
         }
         result.networks.set(net.name, ref);
       }
+      // the cache is written before any rank goes on
+      if (group) await group.barrier().wait();
     }
     return { ...result, sha256: sha };
   } finally {

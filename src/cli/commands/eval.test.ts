@@ -6,6 +6,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { fixturePath } from '../../../test/fixture-path.js';
 import { writeHashInception } from '../../../test/inception-weights.js';
+import { patternImages } from '../../../test/pattern-images.js';
 import { encodePng } from '../../eval/images.js';
 import { readNpzArrays, writeNpz } from '../../eval/npz.js';
 import type { EvaluationResult } from '../../eval/evaluate.js';
@@ -16,12 +17,7 @@ const dir = mkdtempSync(path.join(tmpdir(), 'reg-eval-'));
 const weights = path.join(dir, 'inception_w16.pth');
 writeHashInception(weights, 16);
 
-/** n deterministic uint8 RGB images of side s (a pattern shifted by `seed`). */
-function images(n: number, s: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n * s * s * 3);
-  for (let i = 0; i < out.length; i++) out[i] = (Math.imul(i + seed * 7919, 2654435761) >>> 24) & 0xff;
-  return out;
-}
+const images = patternImages;
 function npz(
   name: string,
   n: number,

@@ -5,6 +5,9 @@
  * prints a table, with the whole record (every setting, input hashes, warnings) written atomically as
  * JSON next to the samples (`<samples>.eval.json`, or --out). The work is `evaluate()` in
  * src/eval/evaluate.ts; this file parses the options and shows the result.
+ *
+ * Started by a launcher (`reg launch --nproc-per-node N -- eval …`, torchrun, Slurm's srun), the ranks
+ * share the feature passes; rank 0 alone prints and writes the record.
  */
 import path from 'node:path';
 import { UsageError, type Command, type ParsedArgs } from '../args.js';
@@ -27,6 +30,7 @@ import { Progress } from '../../util/progress.js';
 import type { SettingTable } from '../../util/settings.js';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
+import { joinLaunchedRun } from '../launch-group.js';
 
 /** The options of `reg eval`. */
 export const EVAL_OPTIONS = {
@@ -151,6 +155,8 @@ export async function runEval({ options: o }: ParsedArgs): Promise<EvaluationRes
   if (dinov2 !== undefined && !existsSync(dinov2)) throw new UsageError(`--dinov2 ${dinov2}: no such file`);
   const out = o.out === undefined ? defaultRecordPath(samples) : String(o.out);
   const inception = inceptionWeights(o.inception as string | undefined);
+  const { group, device } = await joinLaunchedRun(parseDevice(String(o.device)));
+  const lead = (group?.rank ?? 0) === 0;
   let result: EvaluationResult;
   try {
     result = await evaluate({
@@ -163,22 +169,30 @@ export async function runEval({ options: o }: ParsedArgs): Promise<EvaluationRes
       dinov2InputSize: o.dinov2InputSize as number,
       ...(o.mobilenetWeights === undefined ? {} : { mobilenetWeights: String(o.mobilenetWeights) }),
       mobilenetInputSize: o.mobilenetInputSize as number,
-      device: parseDevice(String(o.device)),
+      device: device as Device,
       batchSize: o.batch as number,
       splitSize: o.splitSize as number,
       prK: o.prK as number,
       prBatchSize: o.prBatch as number,
       cacheReference: o.refCache as boolean,
-      progress: (label, total) => {
-        const bar = new Progress(label, total, { unit: 'images' });
-        return (n) => bar.tick(n);
-      },
-      log: (line) => console.error(`  ${line}`),
+      group,
+      ...(lead
+        ? {
+            progress: (label: string, total: number) => {
+              const bar = new Progress(label, total, { unit: 'images' });
+              return (n: number) => bar.tick(n);
+            },
+            log: (line: string) => console.error(`  ${line}`),
+          }
+        : {}),
     });
   } catch (e) {
     if (e instanceof EvaluateError) throw new UsageError(e.message);
     throw e;
+  } finally {
+    await group?.destroy();
   }
+  if (!lead) return result;
   writeFileAtomic(out, `${JSON.stringify(result, null, 2)}\n`);
   for (const w of result.warnings) console.error(`warning: ${w}`);
   console.log(`reg eval: ${result.samples.count} samples (${result.samples.width}×${result.samples.height}) vs ${ref}
