@@ -1,6 +1,6 @@
 // The layers of src/ and the direction of their imports (docs/architecture.md):
 //
-//   util · torch → nn → models → diffusion → train → data → eval → pipelines → cli
+//   util · torch → nn → models → diffusion → train → data → eval → pipelines → serve → cli
 //
 // A file may import its own folder, `util/`, and any layer to its left; never one to its right.
 // Tests obey the same rule (a test of a layer exercises that layer and the ones below it; CLI tests
@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { fixturePath } from './fixture-path.js';
 
 /** Layers from bottom to top; `util` is a leaf every layer may use. */
-const LAYERS = ['util', 'torch', 'nn', 'models', 'diffusion', 'train', 'data', 'eval', 'pipelines', 'cli'] as const;
+const LAYERS = ['util', 'torch', 'nn', 'models', 'diffusion', 'train', 'data', 'eval', 'pipelines', 'serve', 'cli'] as const;
 
 const root = path.resolve(fixturePath(), '..', '..');
 const src = path.join(root, 'src');

@@ -7,6 +7,7 @@ import { exportCommand } from './export.js';
 import { launchCommand } from './launch.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 import { trainAutoencoderCommand } from './train-autoencoder.js';
 import { versionCommand } from './version.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   sampleCommand,
   launchCommand,
   evalCommand,
+  serveCommand,
   convertCommand,
   exportCommand,
   versionCommand,
