@@ -25,9 +25,10 @@ import {
   type EmbeddedDataset,
 } from './class-consistency.js';
 import { datasetImages, type RgbBatch } from './dataset-images.js';
+import { classTokens } from './feature-pass.js';
 import { frechetDistance, gaussianStats } from './frechet.js';
 
-/** Encodes uint8 NHWC images (N, H, W, 3) into the encoder's class tokens (N, C) (MobileNetV2: mean-pooled features). */
+/** The encoder's {@link classTokens} (N, C) of uint8 NHWC images (N, H, W, 3), in batches. */
 export function pooledFeatures(encoder: RepresentationEncoder, images: RgbBatch, batch = 64): Tensor {
   const [n, h, w, c] = images.shape as [number, number, number, number];
   const parts: Tensor[] = [];
@@ -35,8 +36,7 @@ export function pooledFeatures(encoder: RepresentationEncoder, images: RgbBatch,
     const m = Math.min(batch, n - i);
     parts.push(
       torch.scope(() => {
-        const x = torch.fromBytes(images.data.subarray(i * h * w * c, (i + m) * h * w * c), 'uint8', [m, h, w, c]).permute(0, 3, 1, 2);
-        return encoder.encode(x).cls;
+        return classTokens(encoder, torch.fromBytes(images.data.subarray(i * h * w * c, (i + m) * h * w * c), 'uint8', [m, h, w, c]));
       }),
     );
   }

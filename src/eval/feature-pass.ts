@@ -34,12 +34,20 @@ export function inceptionNetwork(inception: InceptionExtractor): FeatureNetwork 
   };
 }
 
-/** A representation encoder (DINOv2: its final-LayerNorm CLS token; MobileNetV2: mean-pooled features) as `cls`. */
+/**
+ * The class tokens (N, C) of uint8 NHWC RGB images (N, H, W, 3): DINOv2's final-LayerNorm CLS token,
+ * MobileNetV2's mean-pooled features. The one place `reg eval` and the embedded scores take them.
+ */
+export function classTokens(encoder: RepresentationEncoder, images: Tensor): Tensor {
+  return encoder.encode(images.permute(0, 3, 1, 2)).cls;
+}
+
+/** A representation encoder as a network of the pass: its {@link classTokens} as `cls`. */
 export function encoderNetwork(encoder: RepresentationEncoder): FeatureNetwork {
   return {
     name: encoder.name,
     info: encoder.info,
-    features: (images) => ({ cls: encoder.encode(images.permute(0, 3, 1, 2)).cls }),
+    features: (images) => ({ cls: classTokens(encoder, images) }),
     dispose: () => encoder.dispose(),
   };
 }

@@ -26,7 +26,16 @@ export {
 export { inceptionScore, IS_SPLIT_SIZE, type InceptionScore } from './inception-score.js';
 export { precisionRecall, type PrecisionRecallOptions } from './precision-recall.js';
 export { openImageSource, ImageSourceError, type ImageSource } from './image-source.js';
-export { featurePass, joinFeatures, inceptionNetwork, encoderNetwork, type FeatureNetwork, type FeatureSet } from './feature-pass.js';
+export {
+  featurePass,
+  joinFeatures,
+  inceptionNetwork,
+  encoderNetwork,
+  classTokens,
+  type FeatureNetwork,
+  type FeatureSet,
+} from './feature-pass.js';
+export { shardedFeaturePass, shardSlice } from './feature-shard.js';
 export { evaluate, EVAL_METRICS, ADM_METRICS, type EvalMetric, type EvaluateOptions, type EvaluationResult } from './evaluate.js';
 export { cknna, hsicUnbiased, removeOutliers, type CknnaOptions } from './cknna.js';
 export { LinearProbe, linearProbe, LINEAR_PROBE_DEFAULTS, type LabelledFeatures, type LinearProbeResult } from './linear-probe.js';
