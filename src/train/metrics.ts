@@ -34,6 +34,8 @@ export interface StepMetrics {
   gflops: number;
   /** Wall time of this step. */
   stepSeconds: number;
+  /** Data-parallel runs: seconds of this step spent averaging the gradients over the ranks (after backward). */
+  allreduceSeconds?: number;
   /** Images trained on so far. */
   images: number;
 }

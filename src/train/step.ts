@@ -33,6 +33,12 @@ export interface StepLosses {
   cls?: number;
 }
 
+/** What {@link forwardBackward} measured besides the losses. */
+export interface StepTimes {
+  /** Seconds spent averaging the gradients over the ranks (data-parallel runs only). */
+  allreduceSeconds?: number;
+}
+
 /** What {@link applyGradients} did. */
 export interface StepUpdate {
   /** Total gradient 2-norm before clipping. */
@@ -142,7 +148,7 @@ async function meanOverRanks(run: TrainingRun, terms: StepLosses): Promise<StepL
  * holds the step's gradient over the global batch (times the fp16 loss scale), on every rank. Returns
  * the mean loss terms.
  */
-export async function forwardBackward(run: TrainingRun): Promise<StepLosses> {
+export async function forwardBackward(run: TrainingRun): Promise<{ losses: StepLosses; times: StepTimes }> {
   const accum = run.cfg.gradientAccumulationSteps;
   run.optimizer.zeroGrad();
   const sums: Required<StepLosses> = { loss: 0, denoise: 0, proj: 0, cls: 0 };
@@ -169,8 +175,10 @@ export async function forwardBackward(run: TrainingRun): Promise<StepLosses> {
   const local = { loss: sums.loss, denoise: sums.denoise, ...(hasProj ? { proj: sums.proj } : {}), ...(hasCls ? { cls: sums.cls } : {}) };
   const losses = await meanOverRanks(run, local);
   checkFiniteLoss(run, losses);
-  await run.reducer?.allreduce();
-  return losses;
+  if (!run.reducer) return { losses, times: {} };
+  const t0 = performance.now();
+  await run.reducer.allreduce();
+  return { losses, times: { allreduceSeconds: (performance.now() - t0) / 1000 } };
 }
 
 /** (fp16: unscale) → clip → AdamW → EMA, from the gradients {@link forwardBackward} left. */
@@ -191,7 +199,7 @@ export function applyGradients(run: TrainingRun, losses: StepLosses): StepUpdate
 }
 
 /** Counts the step done (started at `t0`, a performance.now() time) and returns its metrics line. */
-export function completeStep(run: TrainingRun, losses: StepLosses, update: StepUpdate, t0: number): StepMetrics {
+export function completeStep(run: TrainingRun, losses: StepLosses, update: StepUpdate, t0: number, times: StepTimes = {}): StepMetrics {
   const { cfg, scaler } = run;
   run.step++;
   run.imagesSeen += cfg.batchSize;
@@ -207,6 +215,7 @@ export function completeStep(run: TrainingRun, losses: StepLosses, update: StepU
     imagesPerSec: cfg.batchSize / seconds,
     gflops: run.stepFlops / seconds / 1e9,
     stepSeconds: seconds,
+    ...times,
     images: run.imagesSeen,
   };
 }

@@ -103,9 +103,9 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   try {
     while (run.step < cfg.maxTrainSteps) {
       const t0 = performance.now();
-      const losses = await forwardBackward(run); // the step's gradients are ready here
+      const { losses, times } = await forwardBackward(run); // the step's gradients are ready here
       const update = applyGradients(run, losses);
-      const record = completeStep(run, losses, update, t0);
+      const record = completeStep(run, losses, update, t0, times);
       run.files?.logStep(record);
       opts.onStep?.(record);
       progress?.tick(1, `loss ${record.loss.toFixed(4)} ${record.imagesPerSec.toFixed(1)} img/s ${record.gflops.toFixed(0)} GFLOP/s`);
