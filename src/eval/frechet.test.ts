@@ -52,7 +52,7 @@ function retryPair(): { a: GaussianStats; b: GaussianStats; eps: number; fdAdm: 
 
 test('the 1e-6·I retry: where the first square root is not finite, the retry gives the ADM evaluator’s value', () => {
   const { a, b, eps, fdAdm } = retryPair();
-  // Newton–Schulz on this singular product diverges (a rounding-negative eigenvalue); with 1e-6·I it converges
+  // Σ₁ is singular (eigenvalues ±3e-16 from rounding): Newton–Schulz diverges on it, and converges with 1e-6·I
   const r = frechetDistanceReport(a, b, { method: 'newton-schulz', eps });
   assert.equal(r.regularised, true);
   // measured 4.9e-12 relative: scipy's Schur sqrtm and Newton–Schulz of the same regularised matrices
