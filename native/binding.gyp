@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "regts",
-      "sources": ["src/addon.cc", "src/dispatch.cc", "src/tensor_data.cc", "src/runtime.cc", "src/blas.cc", "src/distributed.cc"],
+      "sources": ["src/addon.cc", "src/dispatch.cc", "src/tensor_data.cc", "src/runtime.cc", "src/blas.cc", "src/distributed.cc", "src/allocator.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "<!@(node find-libtorch.mjs --include)"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "<!@(node find-libtorch.mjs --defines)"],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -282,6 +282,7 @@ void rethrowAsJs(Napi::Env env) {
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   regts::operatorTable(env);  // creates this environment's tables
+  regts::registerAllocator(env, exports);  // first: every tensor from here on uses it
   regts::registerDispatch(env, exports);
   regts::registerTensorData(env, exports);
   regts::registerRuntime(env, exports);

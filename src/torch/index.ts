@@ -14,6 +14,7 @@ export { noGrad, enableGrad, isGradEnabled } from './autograd.js';
 export { autocast, autocastDtypes, isAutocastEnabled } from './autocast.js';
 export { scope, keep, scopeDepth } from './scope.js';
 export { op, hasOp } from './ops.js';
+export { memoryStats, emptyCache, type MemoryStats } from './allocator.js';
 export { buildInfo, cudaAvailable, cudaDeviceCount, setNumThreads, getNumThreads, liveTensors, MAX_THREADS } from './runtime.js';
 export {
   blasInfo,

@@ -40,6 +40,9 @@ interface LoopReport {
   loss0: number;
   loss999: number;
   released: boolean;
+  losses: number[];
+  /** Blocks the caching allocator handed out again (−1: libtorch's own allocator). */
+  cacheHits: number;
 }
 
 /** The training loop; returns what the parent process asserts. */
@@ -84,7 +87,10 @@ function trainLoop(): LoopReport {
   }
   const rss1000 = process.memoryUsage.rss();
   for (const t of [...params, x, target]) t.dispose();
+  const stats = torch.memoryStats();
   return {
+    losses,
+    cacheHits: stats.caching ? stats.hits : -1,
     liveTensorsFlat: firstBadIteration === 0,
     firstBadIteration,
     rss200,
@@ -96,9 +102,9 @@ function trainLoop(): LoopReport {
   };
 }
 
-/** Runs the loop in a child process with glibc's default malloc settings. */
-function runChild(): LoopReport {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, REGTS_MEMORY_CHILD: '1' };
+/** Runs the loop in a child process with glibc's default malloc settings (and `env`). */
+function runChild(env: Record<string, string> = {}): LoopReport {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, REGTS_MEMORY_CHILD: '1', ...env };
   delete childEnv.NODE_TEST_CONTEXT;
   for (const k of Object.keys(childEnv)) if (k.startsWith('MALLOC_') || k === 'GLIBC_TUNABLES') delete childEnv[k];
   const child = spawnSync(process.execPath, [fileURLToPath(import.meta.url)], { env: childEnv, encoding: 'utf8', timeout: 120_000 });
@@ -110,8 +116,7 @@ function runChild(): LoopReport {
 if (process.env.REGTS_MEMORY_CHILD) {
   process.stdout.write(`${JSON.stringify(trainLoop())}\n`);
 } else {
-  test('1,000 training iterations: live tensors return to baseline and RSS stays flat (default allocator)', () => {
-    const r = runChild();
+  const checkFlat = (r: LoopReport): void => {
     assert.ok(r.liveTensorsFlat, `live tensors left the baseline at iteration ${r.firstBadIteration}`);
     assert.ok(r.released, 'disposing the parameters and data releases every handle');
     const growth = r.rss1000 - r.rss200;
@@ -123,6 +128,20 @@ if (process.env.REGTS_MEMORY_CHILD) {
         `RSS ${((r.rss1000 - r.rss200) / MB).toFixed(1)} MB from iteration 200 to 1000 (peak +${(r.peakGrowth / MB).toFixed(1)} MB)`,
       );
     }
+  };
+  let plain: LoopReport | undefined;
+
+  test("1,000 training iterations: live tensors return to baseline and RSS stays flat (libtorch's allocator)", () => {
+    plain = runChild({ REGTS_CPU_ALLOCATOR: '0' });
+    assert.equal(plain.cacheHits, -1, 'REGTS_CPU_ALLOCATOR=0 leaves libtorch its own allocator');
+    checkFlat(plain);
+  });
+
+  test('the same with the caching allocator: flat RSS, blocks reused, every loss bit-identical', () => {
+    const cached = runChild();
+    checkFlat(cached);
+    assert.ok(cached.cacheHits >= 1000, `the activations' blocks are reused (${cached.cacheHits} hits)`);
+    assert.deepEqual(cached.losses, plain!.losses);
   });
 
   test('the same loop in this process: live tensors exact', () => {

@@ -109,6 +109,8 @@ export interface NativeAddon {
   setNumInteropThreads(n: number): void;
   buildInfo(): BuildInfo;
   blasInfo(): NativeBlasInfo;
+  memoryStats(): import('./allocator.js').MemoryStats;
+  emptyCache(): void;
   /** c10d backends compiled in ('gloo', 'nccl'); the dist* functions exist only with 'gloo'. */
   distBackends(): string[];
   distCreateGroup?(opts: NativeGroupOptions): Promise<GroupHandle>;
