@@ -13,4 +13,6 @@ export const BENCHMARK_MODULES: readonly string[] = [
   'vae',
   'dinov2',
   'inception',
+  'allreduce',
+  'ddp',
 ];

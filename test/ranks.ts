@@ -46,13 +46,15 @@ export interface RunRanksOptions {
   onSpawn?: (rank: number, child: ChildProcess) => void;
   /** Use this port instead of a free one. */
   port?: number;
+  /** The program that runs `script` (default: this Node). */
+  command?: string;
 }
 
-/** Starts `worldSize` ranks of `script` (a .js file) and resolves with their results once all have exited. */
+/** Starts `worldSize` ranks of `script` (a .js file, or a program for `command`) and resolves with their results once all have exited. */
 export async function runRanks(script: string, worldSize: number, opts: RunRanksOptions = {}): Promise<RankResult[]> {
   const port = opts.port ?? (await freePort());
   const children = Array.from({ length: worldSize }, (_, rank) =>
-    spawn(process.execPath, [script, ...(opts.args ?? [])], {
+    spawn(opts.command ?? process.execPath, [script, ...(opts.args ?? [])], {
       env: {
         ...process.env,
         RANK: String(rank),
