@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -46,6 +48,10 @@ struct Block {
   void* ptr;
   size_t size;
 };
+
+[[noreturn]] void outOfMemory(size_t size) {
+  TORCH_CHECK(false, "CachingCpuAllocator: can't allocate memory: you tried to allocate ", size, " bytes (", std::strerror(errno), ")");
+}
 
 class CachingCpuAllocator final : public c10::Allocator {
  public:
@@ -104,8 +110,18 @@ class CachingCpuAllocator final : public c10::Allocator {
       if (allocated_ > peak_) peak_ = allocated_;
     }
     if (ptr == nullptr) ptr = mapBlock(size);
-    return c10::DataPtr(ptr, new Block{ptr, size}, &CachingCpuAllocator::release, c10::Device(c10::DeviceType::CPU));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      live_[ptr] = size;
+    }
+    // the context is the data pointer itself, so that raw_allocate/raw_deallocate (oneDNN uses them) work
+    return c10::DataPtr(ptr, ptr, &CachingCpuAllocator::release, c10::Device(c10::DeviceType::CPU));
   }
+
+ public:
+  c10::DeleterFnPtr raw_deleter() const override { return &CachingCpuAllocator::release; }
+
+ private:
 
   void* mapBlock(size_t size) const {
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -113,9 +129,11 @@ class CachingCpuAllocator final : public c10::Allocator {
       const_cast<CachingCpuAllocator*>(this)->emptyCache();  // memory pressure: give the cache back, retry
       p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
       if (p == MAP_FAILED) {
-        std::lock_guard<std::mutex> lock(mu_);
-        allocated_ -= size;
-        throw std::bad_alloc();
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          allocated_ -= size;
+        }
+        outOfMemory(size);
       }
     }
 #ifdef MADV_HUGEPAGE
@@ -124,19 +142,29 @@ class CachingCpuAllocator final : public c10::Allocator {
     return p;
   }
 
-  void recycle(Block* b) {
+  /** Takes back a block this allocator mapped; a pointer it does not know came from the fallback (small blocks). */
+  void recycle(void* ptr) {
+    size_t size = 0;
     bool keep = false;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      allocated_ -= b->size;
-      if (cached_ + b->size <= cap_) {
-        free_[b->size].push_back(b->ptr);
-        cached_ += b->size;
-        keep = true;
+      auto it = live_.find(ptr);
+      if (it != live_.end()) {
+        size = it->second;
+        live_.erase(it);
+        allocated_ -= size;
+        if (cached_ + size <= cap_) {
+          free_[size].push_back(ptr);
+          cached_ += size;
+          keep = true;
+        }
       }
     }
-    if (!keep) munmap(b->ptr, b->size);
-    delete b;
+    if (size == 0) {
+      fallback_->raw_deleter()(ptr);
+      return;
+    }
+    if (!keep) munmap(ptr, size);
   }
 
   static void release(void* ctx);
@@ -145,6 +173,7 @@ class CachingCpuAllocator final : public c10::Allocator {
   const size_t cap_;
   mutable std::mutex mu_;
   mutable std::unordered_map<size_t, std::vector<void*>> free_;
+  mutable std::unordered_map<void*, size_t> live_;
   mutable size_t allocated_ = 0, cached_ = 0, peak_ = 0;
   mutable uint64_t hits_ = 0, misses_ = 0, reusedBytes_ = 0;
 };
@@ -152,7 +181,7 @@ class CachingCpuAllocator final : public c10::Allocator {
 /** The installed allocator (never destroyed: tensors may outlive every JavaScript environment). */
 CachingCpuAllocator* installed = nullptr;
 
-void CachingCpuAllocator::release(void* ctx) { installed->recycle(static_cast<Block*>(ctx)); }
+void CachingCpuAllocator::release(void* ptr) { installed->recycle(ptr); }
 
 size_t defaultCap() {
   if (const char* mb = std::getenv("REGTS_CPU_CACHE_MB")) return static_cast<size_t>(std::strtoull(mb, nullptr, 10)) << 20;
