@@ -21,7 +21,7 @@ import * as torch from '../torch/index.js';
 import type { Device } from '../torch/index.js';
 import { regTsVersion } from '../util/version.js';
 import { encoderNetwork, inceptionNetwork, type FeatureNetwork } from './feature-pass.js';
-import { shardedFeaturePass, shardLength } from './feature-shard.js';
+import { shardedFeaturePass } from './feature-shard.js';
 import { frechetDistanceReport, gaussianStats, type FrechetReport } from './frechet.js';
 import { checkSameSize, ImageSourceError, openImageSource } from './image-source.js';
 import { loadInception, type InceptionResize } from './inception.js';
@@ -165,11 +165,11 @@ export async function evaluate(options: EvaluateOptions): Promise<EvaluationResu
       );
       warnings.push(...reference.warnings);
 
-      const tick = o.progress?.(`samples ${[...networks.keys()].join(' + ')}`, shardLength(samples.count, o.group, o.batchSize));
       const features = await shardedFeaturePass(samples, [...networks.values()], {
         batchSize: o.batchSize,
         group: o.group ?? null,
-        ...(tick ? { onBatch: tick } : {}),
+        label: `samples ${[...networks.keys()].join(' + ')}`,
+        ...(o.progress ? { progress: o.progress } : {}),
       });
       if ((o.group?.rank ?? 0) !== 0) {
         for (const set of features.values()) for (const t of Object.values(set)) t.dispose();

@@ -24,32 +24,33 @@ export function shardSlice(count: number, rank: number, worldSize: number, batch
 }
 
 /** Options of {@link shardedFeaturePass}. */
-export interface ShardedPassOptions extends Pick<FeaturePassOptions, 'batchSize' | 'onBatch'> {
+export interface ShardedPassOptions extends Pick<FeaturePassOptions, 'batchSize'> {
   /** The group of a launched run; null or absent: one process does the whole pass. */
   group?: ProcessGroup | null;
-}
-
-/** The images this rank's pass covers (all of them without a group). */
-export function shardLength(count: number, group: ProcessGroup | null | undefined, batchSize = 64): number {
-  if (!group) return count;
-  const { start, end } = shardSlice(count, group.rank, group.worldSize, batchSize);
-  return end - start;
+  /** Progress: called once with a label and this rank's image count; returns the per-batch tick. */
+  progress?: (label: string, total: number) => (n: number) => void;
+  /** What the pass is, for the progress label (in a group it gets "rank r: a of n images"). */
+  label?: string;
 }
 
 /**
  * Features of every image of `source` from every network, on every rank: each rank runs its slice
- * (`onBatch` ticks for its own images only), then the slices are gathered. Without a group (or in a
+ * (its progress counts its own images), then the slices are gathered. Without a group (or in a
  * world of one) it is {@link featurePass}.
  */
 export async function shardedFeaturePass(
   source: ImageSource,
   networks: readonly FeatureNetwork[],
-  { group, batchSize = 64, onBatch }: ShardedPassOptions = {},
+  { group, batchSize = 64, progress, label = 'features' }: ShardedPassOptions = {},
 ): Promise<Map<string, FeatureSet>> {
-  const pass = { batchSize, ...(onBatch ? { onBatch } : {}) };
-  if (!group || group.worldSize === 1 || source.count === 0) return featurePass(source, networks, pass);
+  if (!group || group.worldSize === 1 || source.count === 0) {
+    const onBatch = progress?.(label, source.count);
+    return featurePass(source, networks, { batchSize, ...(onBatch ? { onBatch } : {}) });
+  }
   const slices = Array.from({ length: group.worldSize }, (_, r) => shardSlice(source.count, r, group.worldSize, batchSize));
-  const mine = await featurePass(source, networks, { ...slices[group.rank]!, ...pass });
+  const { start, end } = slices[group.rank]!;
+  const onBatch = progress?.(`${label} (rank ${group.rank}: ${end - start} of ${source.count} images)`, end - start);
+  const mine = await featurePass(source, networks, { start, end, batchSize, ...(onBatch ? { onBatch } : {}) });
   // rank 0's slice is the longest and never empty: its feature widths are every rank's
   const widths = await broadcastJson(
     group,

@@ -28,7 +28,7 @@ import { createHash } from 'node:crypto';
 import type { ProcessGroup } from '../torch/distributed.js';
 import { broadcastJson } from '../torch/distributed-values.js';
 import type { FeatureNetwork, FeatureSet } from './feature-pass.js';
-import { shardedFeaturePass, shardLength } from './feature-shard.js';
+import { shardedFeaturePass } from './feature-shard.js';
 import { gaussianStats, type GaussianStats } from './frechet.js';
 import { ImageSourceError, openImageSource, type ImageSource } from './image-source.js';
 import { listNpz, readNpzArrays, writeNpz, type NpyArray } from './npz.js';
@@ -246,8 +246,8 @@ export async function loadReference(
       todo = wanted.filter((n) => names.includes(n.name));
     }
     if (todo.length > 0) {
-      const tick = progress?.(`reference ${todo.map((n) => n.name).join(' + ')}`, shardLength(source.count, group, batchSize));
-      const features = await shardedFeaturePass(source, todo, { batchSize, group, ...(tick ? { onBatch: tick } : {}) });
+      const label = `reference ${todo.map((n) => n.name).join(' + ')}`;
+      const features = await shardedFeaturePass(source, todo, { batchSize, group, label, ...(progress ? { progress } : {}) });
       for (const net of todo) {
         if (!lead) {
           for (const t of Object.values(features.get(net.name)!)) t.dispose();

@@ -31,12 +31,12 @@ const samples = npz('samples.npz', 12, 32, 1);
 const ref = npz('ref.npz', 10, 40, 2);
 
 /** `reg eval` on `world` processes; the record rank 0 wrote. */
-async function evalOn(world: number, out: string, extra: string[]): Promise<{ record: EvaluationResult; stdout: string }> {
+async function evalOn(world: number, out: string, extra: string[]): Promise<{ record: EvaluationResult; stdout: string; stderr: string }> {
   const args = ['eval', '--samples', samples, '--ref', ref, '--inception', weights, '--device', 'cpu', '--out', out, ...extra];
   const results = await runRanks(REG, world, { args, env: { OMP_NUM_THREADS: '1' }, timeoutMs: 120_000 });
   for (const r of results) assert.equal(r.code, 0, `rank ${r.rank} of ${world}: ${r.stderr}`);
   for (const r of results.slice(1)) assert.deepEqual([r.stdout, r.stderr], ['', ''], `rank ${r.rank} prints nothing`);
-  return { record: JSON.parse(readFileSync(out, 'utf8')) as EvaluationResult, stdout: results[0]!.stdout };
+  return { record: JSON.parse(readFileSync(out, 'utf8')) as EvaluationResult, stdout: results[0]!.stdout, stderr: results[0]!.stderr };
 }
 
 /**
@@ -60,6 +60,8 @@ describe('reg eval on 1 and 2 processes', () => {
     assert.equal(one.record.processes, 1);
     assert.equal(two.record.processes, 2);
     assert.match(two.stdout, /reg eval: 12 samples/);
+    assert.match(two.stderr, /samples inception \(rank 0: 8 of 12 images\)/);
+    assert.match(two.stderr, /reference inception \(rank 0: 8 of 10 images\)/);
     assert.equal(two.record.reference.statistics.inception, 'computed from 10 images');
     assert.ok(existsSync(two.record.reference.cache[0]!), 'rank 0 wrote the cache');
     assert.deepEqual(
