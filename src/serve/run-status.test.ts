@@ -29,7 +29,8 @@ test('running within the heartbeat, with ETA = steps left × mean step time', ()
   });
 });
 
-test('silent runs: finished at maxTrainSteps, stopped on a checkpoint of the last step, failed otherwise', () => {
+test('finished at maxTrainSteps (also while the files are fresh); silent runs: stopped on a checkpoint of the last step, failed otherwise', () => {
+  assert.deepEqual(runStatus(facts({ step: 100, checkpointStep: 100 })), { state: 'finished', heartbeatSeconds: 30, etaSeconds: null });
   const quiet = { idleSeconds: 31 };
   assert.equal(runStatus(facts({ ...quiet, step: 100, checkpointStep: 100 })).state, 'finished');
   assert.equal(runStatus(facts({ ...quiet })).state, 'stopped');

@@ -1,9 +1,9 @@
 /**
  * The state of a training run, from its files alone (the dashboard never talks to the trainer):
  *
+ *   finished   a checkpoint of step ≥ maxTrainSteps exists
  *   running    metrics.jsonl (or, before the first step, config.json) changed within the heartbeat,
  *              max(30 s, 10 × the last step's seconds)
- *   finished   not running, and a checkpoint of step ≥ maxTrainSteps exists
  *   stopped    not running, and the last logged step has its checkpoint (interrupt or time budget)
  *   failed     not running, and steps were logged after the last checkpoint (or none at all)
  *
@@ -44,12 +44,13 @@ export function runStatus(f: RunFacts): RunStatus {
   const recent = f.recentStepSeconds.slice(-ETA_WINDOW);
   const last = recent.at(-1) ?? 0;
   const heartbeatSeconds = Math.max(30, 10 * last);
+  if (f.checkpointStep !== null && f.maxSteps !== null && f.checkpointStep >= f.maxSteps)
+    return { state: 'finished', heartbeatSeconds, etaSeconds: null };
   if (f.idleSeconds <= heartbeatSeconds) {
     const mean = recent.length > 0 ? recent.reduce((a, b) => a + b, 0) / recent.length : null;
     const etaSeconds = f.maxSteps !== null && mean !== null ? Math.max(0, f.maxSteps - f.step) * mean : null;
     return { state: 'running', heartbeatSeconds, etaSeconds };
   }
-  const done = f.checkpointStep !== null && f.maxSteps !== null && f.checkpointStep >= f.maxSteps;
-  const state: RunState = done ? 'finished' : f.step > 0 && f.checkpointStep === f.step ? 'stopped' : 'failed';
+  const state: RunState = f.step > 0 && f.checkpointStep === f.step ? 'stopped' : 'failed';
   return { state, heartbeatSeconds, etaSeconds: null };
 }

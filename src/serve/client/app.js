@@ -148,13 +148,12 @@ function seriesOf(name, metric, opts) {
   return { name, type: 'line', showSymbol: false, sampling: 'lttb', data };
 }
 
-function chartFor(metric, title) {
+function chartFor(metric) {
   let chart = state.charts.get(metric);
   if (!chart) {
     const div = element('div', { class: 'chart', id: `chart-${metric}`, 'data-metric': metric });
     $('charts').append(div);
     chart = echarts.init(div);
-    chart.setOption({ title: { text: title, textStyle: { fontSize: 13 } } });
     state.charts.set(metric, chart);
   }
   return chart;
@@ -174,13 +173,13 @@ function drawCharts() {
   $('smoothing-value').textContent = opts.smoothing.toFixed(2);
   for (const [metric, title] of METRICS) {
     const series = state.selected.map((n) => seriesOf(n, metric, opts));
-    const chart = chartFor(metric, title);
+    const chart = chartFor(metric);
     chart.setOption(
       {
-        title: { text: title, textStyle: { fontSize: 13 } },
+        title: { text: title, left: 0, textStyle: { fontSize: 13 } },
         tooltip: { trigger: 'axis' },
-        legend: { top: 20, data: state.selected },
-        grid: { top: 50, left: 55, right: 15, bottom: 30 },
+        legend: { top: 0, right: 0, data: state.selected },
+        grid: { top: 40, left: 60, right: 40, bottom: 30 },
         animation: false,
         xAxis: { type: 'value', name: opts.xAxis === 'time' ? 's' : 'step', scale: true },
         yAxis: { type: opts.log ? 'log' : 'value', scale: true },
