@@ -9,6 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync 
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
+import { printedBy } from '../../../test/console-capture.js';
 import { fixturePath } from '../../../test/fixture-path.js';
 import { readNpz } from '../../eval/npz.js';
 import { parseArgs } from '../args.js';
@@ -61,7 +62,10 @@ test('reg demo runs end to end at a tiny size', { timeout: 240_000 }, async () =
   const out = path.join(tmp, 'demo');
   const argv = tinyDemoArgs(out);
   const settings = parseArgs(argv, demoCommand.options).options as unknown as DemoSettings;
-  const summary = await runDemo(settings);
+  let summary!: Awaited<ReturnType<typeof runDemo>>;
+  const printed = await printedBy(async () => (summary = await runDemo(settings)));
+  const dashboard = printed.split('\n').find((l) => l.startsWith('  dashboard '));
+  assert.equal(dashboard?.split(/ {2,}/)[2], `reg serve --runs ${out}`, printed);
 
   assert.equal(summary.features.images, 128);
   assert.equal(summary.features.tokens, 16);

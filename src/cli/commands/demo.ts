@@ -428,7 +428,8 @@ reg demo finished in ${formatDuration(summary.seconds.total)}${
                     ${floor.toFixed(3)} for ${s.evalSamples} real training images, the floor at this sample size)
   class consistency ${(consistency.score * 100).toFixed(1)} %   (samples the ${trainSet.name} classifier assigns to their requested class;
                     its test accuracy ${(consistency.classifier.record.testAccuracy * 100).toFixed(1)} % on ${consistency.classifier.record.testSplit})
-  summary           ${summaryFile}`);
+  summary           ${summaryFile}
+  dashboard         reg serve --runs ${out}   (curves, sample grids and configs in a browser)`);
   return summary;
 }
 
