@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { coreTypeWarning } from './blas.js';
 import * as torch from './index.js';
 
 // A configuration check of the install, not a timing: scripts/install.sh must leave an optimised BLAS
@@ -52,4 +53,12 @@ test('gemmProbe measures a positive, finite rate over at least three products', 
   assert.equal(probe.n, 64);
   assert.ok(probe.reps >= 3);
   assert.ok(Number.isFinite(probe.gflops) && probe.gflops > 0, String(probe.gflops));
+});
+
+test('OPENBLAS_CORETYPE forcing non-AVX-512 kernels on an AVX-512 CPU is named, and nothing else is', () => {
+  const avx512 = new Set(['sse2', 'avx2', 'avx512f']);
+  assert.match(coreTypeWarning('Haswell', avx512)!, /OPENBLAS_CORETYPE=Haswell makes OpenBLAS use kernels without AVX-512/);
+  assert.equal(coreTypeWarning('SkylakeX', avx512), null);
+  assert.equal(coreTypeWarning(undefined, avx512), null);
+  assert.equal(coreTypeWarning('Haswell', new Set(['avx2'])), null);
 });

@@ -6,6 +6,7 @@
  * 1024³ GEMM some 30× slower than OpenBLAS: everything here (training, sampling, encoding) then crawls.
  * These functions say which library is loaded, and warn when it is the reference one.
  */
+import { readFileSync } from 'node:fs';
 import { randn } from './creation.js';
 import { native } from './native.js';
 import { getNumThreads } from './runtime.js';
@@ -131,4 +132,31 @@ export function warnIfReferenceBlas(write: (line: string) => void = (line) => vo
 /** libtorch intra-op threads and BLAS threads, for headers: `1 intra-op, BLAS 2`. */
 export function describeThreads(info: BlasInfo = blasInfo()): string {
   return `${getNumThreads()} intra-op${info.threads !== undefined ? `, BLAS ${info.threads}` : ''}`;
+}
+
+/** OpenBLAS core types whose kernels use AVX-512. */
+const AVX512_CORES = new Set(['skylakex', 'cooperlake', 'sapphirerapids']);
+
+/** The CPU's feature flags (Linux /proc/cpuinfo; empty elsewhere). */
+function cpuFlags(): Set<string> {
+  try {
+    const line = readFileSync('/proc/cpuinfo', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('flags'));
+    return new Set(line ? line.split(':')[1]!.trim().split(/\s+/) : []);
+  } catch {
+    return new Set();
+  }
+}
+
+/**
+ * A warning when OPENBLAS_CORETYPE forces kernels without AVX-512 on a CPU that has it (measured here:
+ * it halves GEMM throughput), else null.
+ */
+export function coreTypeWarning(
+  coretype: string | undefined = process.env.OPENBLAS_CORETYPE,
+  flags: ReadonlySet<string> = cpuFlags(),
+): string | null {
+  if (!coretype || !flags.has('avx512f') || AVX512_CORES.has(coretype.toLowerCase())) return null;
+  return `warning: OPENBLAS_CORETYPE=${coretype} makes OpenBLAS use kernels without AVX-512 on this AVX-512 CPU (about half the GEMM speed here); unset it, or set SkylakeX`;
 }

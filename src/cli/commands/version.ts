@@ -1,6 +1,7 @@
 /** `reg version`: versions of reg-ts, Node and libtorch, the devices libtorch sees, and the BLAS it runs on. */
 import type { Command } from '../args.js';
-import { blasInfo, describeBlas, describeThreads, gemmProbe, referenceBlasWarning } from '../../torch/blas.js';
+import { blasInfo, coreTypeWarning, describeBlas, describeThreads, gemmProbe, referenceBlasWarning } from '../../torch/blas.js';
+import { memoryStats } from '../../torch/allocator.js';
 import { buildInfo } from '../../torch/runtime.js';
 import { regTsVersion } from '../../util/version.js';
 
@@ -21,7 +22,10 @@ export const versionCommand: Command = {
     console.log(`blas     ${describeBlas(blas)}`);
     if (blas.config) console.log(`         ${blas.config}`);
     console.log(`gemm     ${probe.gflops.toFixed(1)} GFLOP/s (${probe.n}³ float32 on the CPU, median of ${probe.reps} in ${0.2} s)`);
-    const warning = referenceBlasWarning(blas);
-    if (warning) console.error(warning);
+    const mem = memoryStats();
+    console.log(
+      `memory   ${mem.caching ? `caching CPU allocator, cache cap ${(mem.capBytes / 2 ** 30).toFixed(1)} GiB (REGTS_CPU_ALLOCATOR=0: libtorch's own)` : "libtorch's CPU allocator (REGTS_CPU_ALLOCATOR=0)"}`,
+    );
+    for (const warning of [referenceBlasWarning(blas), coreTypeWarning()]) if (warning) console.error(warning);
   },
 };
