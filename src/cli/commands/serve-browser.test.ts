@@ -129,4 +129,42 @@ describe('reg serve in chromium', { timeout: 60_000 }, () => {
     const shot = process.env.REG_SERVE_SCREENSHOT;
     if (shot) await page.screenshot({ path: shot, fullPage: true });
   });
+
+  it(
+    'smoothing 0 draws the logged values; log scale drops points ≤ 0; the time axis is the running sum of stepSeconds',
+    { timeout: 15_000 },
+    async () => {
+      const logged = readFileSync(path.join(runs, 'finished', 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { step: number; loss: number; proj: number; stepSeconds: number });
+      const series = (metric: string) =>
+        `echarts.getInstanceByDom(document.querySelector('#chart-${metric}')).getOption().series.find((s) => s.name === 'finished').data`;
+      await page.evaluate(
+        `(() => { const e = document.querySelector('#smoothing'); e.value = '0'; e.dispatchEvent(new Event('input')); })()`,
+      );
+      await inPage(`${series('loss')}[1][1] === ${logged[1]!.loss}`); // the first point is the same smoothed or not
+      assert.deepEqual(
+        await page.evaluate(series('loss')),
+        logged.map((r) => [r.step, r.loss]),
+      );
+
+      const positive = logged.filter((r) => r.proj > 0).length;
+      assert.ok(positive < logged.length, 'the alignment loss (−cos) goes below 0');
+      await page.check('#log-scale');
+      await inPage(`${pointsOf('proj')}.finished === ${positive}`);
+      assert.equal((await points('loss')).finished, 60);
+      await page.uncheck('#log-scale');
+
+      await page.selectOption('#x-axis', 'time');
+      let t = 0;
+      const times = logged.map((r) => (t += r.stepSeconds));
+      await inPage(`${series('loss')}[0][0] === ${times[0]}`);
+      const drawn = (await page.evaluate(series('loss'))) as [number, number][];
+      assert.deepEqual(
+        drawn.map(([x]) => x),
+        times,
+      );
+    },
+  );
 });
