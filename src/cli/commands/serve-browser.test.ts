@@ -3,7 +3,8 @@
  * process trains a tiny run while the page is open, beside a finished run with checkpoint grids.
  *
  *   the runs appear with their states · the live curve gains points while the run trains · a grid
- *   image loads · ticking both runs overlays their curves and diffs their configs
+ *   image loads · ticking both runs overlays their curves and diffs their configs · smoothing, log
+ *   scale and the time axis draw what they say · an evaluation record shows up
  *
  * Every step has a time limit; the trainer, the browser and the server are stopped in `after`.
  * REG_SERVE_SCREENSHOT=<file.png> saves a screenshot of the comparison view (docs/dashboard.png).
@@ -167,4 +168,14 @@ describe('reg serve in chromium', { timeout: 60_000 }, () => {
       );
     },
   );
+
+  it('shows the evaluation records found in a run', { timeout: 15_000 }, async () => {
+    writeFileSync(path.join(runs, 'finished', 'samples.eval.json'), JSON.stringify({ metrics: { fid: 12.5 }, samples: 20 }));
+    await page.uncheck('#runs input[data-run="finished"]');
+    await page.check('#runs input[data-run="finished"]');
+    const summary = page.locator('#evaluations summary', { hasText: 'finished/samples.eval.json' });
+    await summary.waitFor();
+    const rows = await page.locator('#evaluations details tr').allTextContents();
+    assert.deepEqual(rows, ['metrics.fid12.5', 'samples20']);
+  });
 });
