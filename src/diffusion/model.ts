@@ -31,6 +31,8 @@ export interface VelocityModelConfig extends VariantSettings {
 export interface ForwardOptions {
   /** Labels to replace by the null label (label dropout driven by the caller, shape (B,) bool). */
   dropMask?: Tensor;
+  /** Compute the alignment projections (default true); false returns zs = [] and saves the projector MLPs. */
+  projections?: boolean;
 }
 
 /**

@@ -166,7 +166,8 @@ function evaluate(net: Net, x: Tensor, c: Tensor | null, y: Tensor, tCur: number
   const yin = guided ? torch.cat([y, torch.fullLike(y, net.guidance.nullLabel)], 0) : y;
   const n = xin.shape[0]!;
   const tvec = torch.full([n], tCur, { dtype: net.dtype, device: x.device });
-  const call = () => net.model.forward(xin.to(net.dtype), tvec, yin, cin === null ? null : cin.to(net.dtype));
+  // the projector MLPs only serve the alignment loss: sampling skips them (the official sampler runs them)
+  const call = () => net.model.forward(xin.to(net.dtype), tvec, yin, cin === null ? null : cin.to(net.dtype), { projections: false });
   const out = net.amp ? torch.autocast(call, { device: x.device, dtype: net.amp }) : call();
   if (net.token && !out.vCls) throw new TypeError('the model has a class token but returned no class-token velocity');
   const v = out.vImg.to('float64');

@@ -324,6 +324,30 @@ test('fused and explicit attention agree', () => {
   });
 });
 
+test('projections: false skips the projector MLPs (zs = []) and leaves the velocities bit-identical', () => {
+  const cfg = resolveConfig('SiT-T/2', { inputSize: 8, zDims: [16] });
+  const m = new SiT(cfg, { generator: new torch.Generator(5) });
+  torch.scope(() => {
+    torch.noGrad(() => {
+      for (const p of m.parameters())
+        if (p !== m.pos_embed) p.copy_(torch.randn(p.shape, { generator: new torch.Generator(p.numel) }).mul(0.1));
+    });
+    m.eval();
+    const args = [
+      torch.randn([2, 4, 8, 8], { generator: new torch.Generator(9) }),
+      torch.tensor([0.3, 0.6]),
+      torch.tensor([1, 2], { dtype: 'int64' }),
+      torch.randn([2, 16], { generator: new torch.Generator(10) }),
+    ] as const;
+    const full = m.forward(...args);
+    const lean = m.forward(...args, { projections: false });
+    assert.equal(full.zs.length, 1);
+    assert.deepEqual(lean.zs, []);
+    assert.equal(full.vImg.sub(lean.vImg).abs().max().item(), 0);
+    assert.equal(full.vCls!.sub(lean.vCls!).abs().max().item(), 0);
+  });
+});
+
 test('SiT-S/2 works (final layer as wide as the trunk)', () => {
   const m = createSiT('SiT-S/2', { inputSize: 8 });
   assert.deepEqual(m.final_layer.linear.weight.shape, [16, 384]);

@@ -308,6 +308,8 @@ export class Projector extends ModuleList<Linear> {
 export interface SiTForwardOptions extends LabelDropOptions {
   /** Also return the tokens after every block and the conditioning vector. */
   returnHidden?: boolean;
+  /** Compute the alignment projections zs (default true; sampling skips them: only the loss uses them). */
+  projections?: boolean;
 }
 
 /** What SiT.forward returns. */
@@ -529,7 +531,8 @@ export class SiT extends Module {
       (blk, hIn, i) => {
         const hOut = blk.forward(hIn, c);
         if (keepAll) hidden.push(hOut);
-        if (this.hasAlign && i + 1 === this.config.encoderDepth) zs = this.projectors!.items.map((p) => p.forward(hOut));
+        if (this.hasAlign && opts.projections !== false && i + 1 === this.config.encoderDepth)
+          zs = this.projectors!.items.map((p) => p.forward(hOut));
         return hOut;
       },
       { keepAll },
