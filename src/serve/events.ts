@@ -25,11 +25,15 @@ export function streamMetrics(res: ServerResponse, runs: ReadonlyMap<string, str
   const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
   const poll = () => {
     for (const [name, dir] of runs) {
-      const chunk = readMetricsFrom(path.join(dir, 'metrics.jsonl'), offsets.get(name)!);
-      offsets.set(name, chunk.offset);
-      if (chunk.records.length === 0 && !chunk.reset) continue;
-      for (let i = 0; i === 0 || i < chunk.records.length; i += RECORDS_PER_EVENT)
-        send('metrics', { run: name, reset: chunk.reset && i === 0, records: chunk.records.slice(i, i + RECORDS_PER_EVENT) });
+      // a long history goes out in reads of 4 MiB, each as events of at most RECORDS_PER_EVENT records
+      for (let more = true; more;) {
+        const chunk = readMetricsFrom(path.join(dir, 'metrics.jsonl'), offsets.get(name)!);
+        offsets.set(name, chunk.offset);
+        more = chunk.more;
+        if (chunk.records.length === 0 && !chunk.reset) continue;
+        for (let i = 0; i === 0 || i < chunk.records.length; i += RECORDS_PER_EVENT)
+          send('metrics', { run: name, reset: chunk.reset && i === 0, records: chunk.records.slice(i, i + RECORDS_PER_EVENT) });
+      }
     }
   };
   poll();

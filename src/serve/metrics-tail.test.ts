@@ -12,7 +12,7 @@ const line = (step: number) => `${JSON.stringify({ step, loss: 1 / step })}\n`;
 
 test('readMetricsFrom: new complete lines after the offset; a partial line waits; a shorter file resets', () => {
   const file = path.join(tmp, 'metrics.jsonl');
-  assert.deepEqual(readMetricsFrom(file, 0), { records: [], reset: false, offset: 0 });
+  assert.deepEqual(readMetricsFrom(file, 0), { records: [], reset: false, offset: 0, more: false });
   writeFileSync(file, line(1) + line(2) + '{"step": 3, "lo');
   const a = readMetricsFrom(file, 0);
   assert.deepEqual(
@@ -34,6 +34,26 @@ test('readMetricsFrom: new complete lines after the offset; a partial line waits
   appendFileSync(file, line(2));
   const c = readMetricsFrom(file, b.offset);
   assert.deepEqual([c.reset, c.records.map((r) => r.step)], [true, [1, 2]]);
+});
+
+test('readMetricsFrom with maxBytes: whole lines only, `more` until the end; an overlong line is stepped over', () => {
+  const file = path.join(tmp, 'chunks.jsonl');
+  const long = `{"step": 2, "pad": "${'x'.repeat(100)}"}\n`;
+  writeFileSync(file, line(1) + long + line(3));
+  const n = Buffer.byteLength(line(1));
+  const a = readMetricsFrom(file, 0, 50);
+  assert.deepEqual([a.records.map((r) => r.step), a.offset, a.more], [[1], n, true]);
+  const b = readMetricsFrom(file, a.offset, 50); // inside the 120-byte line: no newline in 50 bytes
+  assert.deepEqual([b.records, b.offset, b.more], [[], n + 50, true]);
+  let c = readMetricsFrom(file, b.offset, 50);
+  const steps = [...c.records.map((r) => r.step)];
+  while (c.more) {
+    c = readMetricsFrom(file, c.offset, 50);
+    steps.push(...c.records.map((r) => r.step));
+  }
+  // the rest of the long line is not a record; the line after it is read whole
+  assert.deepEqual(steps, [3]);
+  assert.equal(c.offset, Buffer.byteLength(line(1) + long + line(3)));
 });
 
 test('lastRecords: the records of the last 64 KiB, none of them cut', () => {

@@ -16,6 +16,8 @@ export interface MetricsChunk {
   reset: boolean;
   /** Offset for the next read. */
   offset: number;
+  /** True when the read stopped at `maxBytes` and complete lines may follow. */
+  more: boolean;
 }
 
 /** Parses one line; null unless it is a JSON object with a numeric `step`. */
@@ -66,12 +68,22 @@ function withFile<T>(file: string, missing: T, read: (fd: number, size: number) 
   }
 }
 
-/** The complete lines of `file` after byte `offset` (a missing file reads as empty, and as a reset when offset > 0). */
-export function readMetricsFrom(file: string, offset: number): MetricsChunk {
-  return withFile(file, { records: [], reset: offset > 0, offset: 0 }, (fd, size) => {
+/** Bytes one {@link readMetricsFrom} reads at most by default (about 10,000 lines). */
+export const METRICS_READ_BYTES = 4 << 20;
+
+/**
+ * The complete lines of `file` after byte `offset`, from at most `maxBytes` bytes (a missing file reads
+ * as empty, and as a reset when offset > 0). A line longer than `maxBytes` is skipped.
+ */
+export function readMetricsFrom(file: string, offset: number, maxBytes = METRICS_READ_BYTES): MetricsChunk {
+  return withFile(file, { records: [], reset: offset > 0, offset: 0, more: false }, (fd, size) => {
     const reset = size < offset;
-    const { records, end } = readLines(fd, reset ? 0 : offset, size);
-    return { records, reset, offset: end };
+    const from = reset ? 0 : offset;
+    const to = Math.min(size, from + maxBytes);
+    const { records, end } = readLines(fd, from, to);
+    const more = to < size;
+    // a full read without a newline is one overlong line: step over it
+    return { records, reset, offset: more && end === from ? to : end, more };
   });
 }
 
