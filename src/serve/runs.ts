@@ -5,7 +5,9 @@
  * checkpoint grids and evaluation records. Everything is read, nothing written.
  *
  *   evaluations: files named *.eval.json, representation-*.json, *.representation.json or
- *                *study*.json, found up to 3 folders deep in the run
+ *                *study*.json, found up to 3 folders deep in the run; and for a study's run
+ *                <study>/runs/<name>, its evaluations <study>/evals/<name>/step-<N>.json
+ *                (src/pipelines/study.ts), by step
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +41,7 @@ export interface RunDetails extends RunSummary {
 
 const EVALUATION_FILE = /(\.eval\.json|^representation-.*\.json|\.representation\.json|study.*\.json)$/;
 const GRID_FILE = /^(\d{7,})\.png$/;
+const STUDY_EVALUATION = /^step-(\d+)\.json$/;
 /** Evaluation records larger than this are listed without their content. */
 const MAX_RECORD_BYTES = 1 << 20;
 
@@ -146,6 +149,31 @@ function findEvaluations(dir: string, rel = '', depth = 3): string[] {
   return out;
 }
 
+/**
+ * A study's evaluations of the run in `dir` = <study>/runs/<name>: <study>/evals/<name>/step-<N>.json
+ * by step, as paths relative to `dir` (only when they lie inside `runsDir`).
+ */
+function findStudyEvaluations(runsDir: string, dir: string): string[] {
+  if (path.basename(path.dirname(dir)) !== 'runs') return [];
+  const name = path.basename(dir);
+  const evals = resolveInside(
+    runsDir,
+    path
+      .relative(runsDir, path.join(dir, '..', '..', 'evals', name))
+      .split(path.sep)
+      .map(encodeURIComponent),
+  );
+  if (evals === null) return [];
+  let files: string[];
+  try {
+    files = readdirSync(evals).filter((f) => STUDY_EVALUATION.test(f));
+  } catch {
+    return [];
+  }
+  const step = (f: string) => Number(STUDY_EVALUATION.exec(f)![1]);
+  return files.sort((a, b) => step(a) - step(b)).map((f) => path.relative(dir, path.join(evals, f)).split(path.sep).join('/'));
+}
+
 function readRecord(file: string): unknown {
   try {
     return statSync(file).size > MAX_RECORD_BYTES ? null : (JSON.parse(readFileSync(file, 'utf8')) as unknown);
@@ -170,6 +198,9 @@ export function runDetails(runsDir: string, name: string, nowMs = Date.now()): R
     config: readRunConfig(dir),
     checkpoints: listCheckpoints(dir).map((c) => c.step),
     grids,
-    evaluations: findEvaluations(dir).map((file) => ({ file, record: readRecord(path.join(dir, file)) })),
+    evaluations: [...findEvaluations(dir), ...findStudyEvaluations(runsDir, dir)].map((file) => ({
+      file,
+      record: readRecord(path.join(dir, file)),
+    })),
   };
 }

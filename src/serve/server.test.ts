@@ -41,6 +41,14 @@ async function makeTree(): Promise<void> {
   const old = new Date(Date.now() - 3600_000);
   for (const f of [path.join(runs, ODD, 'metrics.jsonl'), path.join(runs, 'group', 'b', 'metrics.jsonl')]) utimesSync(f, old, old);
   symlinkSync(path.join(tmp, 'outside', 'run'), path.join(runs, 'out'));
+  // a study: <study>/runs/<name> and its evaluations <study>/evals/<name>/step-<N>.json
+  mkdirSync(path.join(runs, 'study', 'runs', 'reg-s0'), { recursive: true });
+  writeFileSync(path.join(runs, 'study', 'runs', 'reg-s0', 'metrics.jsonl'), line(1));
+  mkdirSync(path.join(runs, 'study', 'evals', 'reg-s0', 'step-10'), { recursive: true });
+  for (const n of [10, 5]) writeFileSync(path.join(runs, 'study', 'evals', 'reg-s0', `step-${n}.json`), JSON.stringify({ step: n }));
+  writeFileSync(path.join(runs, 'study', 'evals', 'reg-s0', 'notes.json'), '{}');
+  const older = new Date(Date.now() - 7200_000);
+  utimesSync(path.join(runs, 'study', 'runs', 'reg-s0', 'metrics.jsonl'), older, older);
 }
 
 interface Reply {
@@ -90,7 +98,7 @@ after(async () => {
 });
 
 describe('reg serve: what it lists and serves', () => {
-  it('lists the runs up to 3 levels down, by path, with their state; not the link out', async () => {
+  it('lists the runs up to 3 levels down, by path, newest change first, with their state; not the link out', async () => {
     assert.match(dash.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     const list = JSON.parse((await get(dash, '/api/runs')).body) as {
       name: string;
@@ -104,6 +112,7 @@ describe('reg serve: what it lists and serves', () => {
         ['a', 'running', 2, 10],
         ['group/b', 'failed', 1, 10],
         [ODD, 'failed', 1, null],
+        ['study/runs/reg-s0', 'failed', 1, null],
       ],
     );
   });
@@ -114,6 +123,11 @@ describe('reg serve: what it lists and serves', () => {
     assert.deepEqual(a.evaluations, [{ file: 'samples.eval.json', record: { fid: 12.5 } }]);
     assert.deepEqual(a.config, { train: { maxTrainSteps: 10, learningRate: 1e-4 } });
     assert.equal((await get(dash, `/api/run?name=${encodeURIComponent(ODD)}`)).status, 200);
+    const study = JSON.parse((await get(dash, '/api/run?name=study%2Fruns%2Freg-s0')).body) as Record<string, unknown>;
+    assert.deepEqual(study.evaluations, [
+      { file: '../../evals/reg-s0/step-5.json', record: { step: 5 } },
+      { file: '../../evals/reg-s0/step-10.json', record: { step: 10 } },
+    ]);
     for (const name of ['out', 'nope', '../outside/run', 'a/..', '', 'a/samples', '/a', 'a\\b'])
       assert.equal((await get(dash, `/api/run?name=${encodeURIComponent(name)}`)).status, 404, name);
   });
