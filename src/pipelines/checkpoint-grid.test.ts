@@ -13,6 +13,8 @@ import { train } from '../train/trainer.js';
 import { readRgb } from '../eval/images.js';
 import { TINY_TRAIN_CONFIG } from '../../test/tiny-train-config.js';
 import { checkpointGridFile, writeCheckpointGrid } from './checkpoint-grid.js';
+import { readMetrics } from '../train/metrics.js';
+import { stepValues } from '../../test/step-values.js';
 
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-grid-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -38,4 +40,18 @@ test('writeCheckpointGrid: <run>/samples/<step>.png per checkpoint, identical wh
   assert.notDeepEqual(readFileSync(files[1]!), first, 'the weights of step 4 draw other images');
   // a run directory stands for its latest checkpoint
   assert.equal(await writeCheckpointGrid(runDir, { numSteps: 4 }), files[1]);
+});
+
+test('a run that draws its grids at every checkpoint (train onCheckpoint) has the same loss curve as one that does not', async () => {
+  const plain = path.join(tmp, 'plain');
+  const gridded = path.join(tmp, 'gridded');
+  await train(resolveTrainConfig({ ...TINY_TRAIN_CONFIG, outputDir: plain }), { log: () => undefined });
+  const drawn: string[] = [];
+  await train(resolveTrainConfig({ ...TINY_TRAIN_CONFIG, outputDir: gridded }), {
+    log: () => undefined,
+    onCheckpoint: async (dir) => void drawn.push(await writeCheckpointGrid(dir, { numSteps: 4 })),
+  });
+  assert.deepEqual(drawn, [checkpointGridFile(gridded, 2), checkpointGridFile(gridded, 4)]);
+  const curve = (dir: string) => readMetrics(path.join(dir, 'metrics.jsonl')).map(stepValues);
+  assert.deepEqual(curve(gridded), curve(plain));
 });

@@ -36,6 +36,11 @@ export interface TrainOptions {
   /** Called after every step with its metrics. */
   onStep?: (m: StepMetrics) => void;
   /**
+   * Called on rank 0 after each checkpoint is written, with its directory, before training goes on
+   * (`reg train` draws the checkpoint's sample grid there, pipelines/checkpoint-grid.ts).
+   */
+  onCheckpoint?: (checkpointDir: string) => Promise<unknown> | void;
+  /**
    * Train data-parallel over this c10d group: each rank takes its slice of every global batch; rank 0
    * writes the run directory (the other ranks log nothing).
    */
@@ -112,7 +117,10 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
 
       await yieldToEventLoop();
       reason = await agreeOnStop(run, stopReason(run, record.stepSeconds, sessionStart, opts.signal));
-      if (checkpointDue(run, reason)) run.lastCheckpoint = saveRunCheckpoint(run);
+      if (checkpointDue(run, reason)) {
+        run.lastCheckpoint = saveRunCheckpoint(run);
+        if (run.lastCheckpoint) await opts.onCheckpoint?.(run.lastCheckpoint);
+      }
       if (reason !== 'done') break;
     }
   } finally {

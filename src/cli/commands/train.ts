@@ -21,7 +21,10 @@ import {
 import { latestCheckpoint, resolveCheckpoint } from '../../models/checkpoint.js';
 import { readTrainingConfig } from '../../train/checkpoint.js';
 import { train } from '../../train/trainer.js';
+import type { Device } from '../../torch/device.js';
 import { registerDatasetSources } from '../../data/train-sources.js';
+import { joinLaunchedRun } from '../launch-group.js';
+import { writeCheckpointGrid } from '../../pipelines/checkpoint-grid.js';
 
 /** configs/ of the installed package (presets can be named without a path: `--config cpu-tiny`). */
 const PRESETS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../configs');
@@ -97,15 +100,27 @@ export const trainCommand: Command = {
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    const { group, device } = await joinLaunchedRun(parsed.config.device);
     try {
       registerDatasetSources();
-      const result = await train(parsed.config, { resume: parsed.resume, signal: controller.signal });
-      process.stderr.write(
-        `${result.reason === 'done' ? 'finished' : 'stopped'} at step ${result.step}; metrics ${result.metricsFile}${result.checkpoint ? `; checkpoint ${result.checkpoint}` : ''}\n`,
+      const result = await train(
+        { ...parsed.config, device },
+        {
+          resume: parsed.resume,
+          signal: controller.signal,
+          // a fixed-seed sample grid of every checkpoint, for `reg serve` (<run>/samples/<step>.png)
+          onCheckpoint: (dir) => writeCheckpointGrid(dir, { device: device as Device }),
+          ...(group ? { group } : {}),
+        },
       );
+      if ((group?.rank ?? 0) === 0)
+        process.stderr.write(
+          `${result.reason === 'done' ? 'finished' : 'stopped'} at step ${result.step}${group ? ` (${group.worldSize} processes)` : ''}; metrics ${result.metricsFile}${result.checkpoint ? `; checkpoint ${result.checkpoint}` : ''}\n`,
+        );
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
+      await group?.destroy();
     }
   },
 };
