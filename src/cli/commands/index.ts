@@ -8,6 +8,7 @@ import { launchCommand } from './launch.js';
 import { prepareCommand } from './prepare.js';
 import { sampleCommand } from './sample.js';
 import { serveCommand } from './serve.js';
+import { studyCommand } from './study.js';
 import { trainCommand } from './train.js';
 import { trainAutoencoderCommand } from './train-autoencoder.js';
 import { versionCommand } from './version.js';
@@ -17,6 +18,7 @@ export const COMMANDS: readonly Command[] = [
   prepareCommand,
   trainCommand,
   trainAutoencoderCommand,
+  studyCommand,
   sampleCommand,
   launchCommand,
   evalCommand,

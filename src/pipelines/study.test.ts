@@ -1,0 +1,185 @@
+/**
+ * `reg study` end to end on the committed quick spec (configs/study-quick.json: sit and reg × 2 seeds,
+ * 4 steps, evaluated at steps 2 and 4) with the committed Fashion-MNIST slice and MobileNetV2 weights:
+ * the layout of study.json, a run interrupted mid-training that resumes to the same numbers as an
+ * uninterrupted study, and the report's plots (valid SVG with the expected series, PNG of the SVG's size).
+ */
+import assert from 'node:assert/strict';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+import sharp from 'sharp';
+import { fixturePath } from '../../test/fixture-path.js';
+import { runStudy, type StudyOptions, type StudyResult } from './study.js';
+import { writeStudyReport } from './study-report.js';
+import { evaluationSteps, parseStudySpec, readStudySpec, StudySpecError } from './study-spec.js';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'regts-study-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** The committed slice has only the test split: a Fashion-MNIST directory that serves it as the train split too. */
+function fashionMnistDir(): string {
+  const data = path.join(tmp, 'fashion-mnist');
+  if (existsSync(data)) return data;
+  mkdirSync(data);
+  for (const kind of ['images-idx3', 'labels-idx1']) {
+    const src = fixturePath(`data/fashion-mnist/t10k-${kind}-ubyte.gz`);
+    copyFileSync(src, path.join(data, `t10k-${kind}-ubyte.gz`));
+    copyFileSync(src, path.join(data, `train-${kind}-ubyte.gz`));
+  }
+  return data;
+}
+
+const specFile = path.join(import.meta.dirname, '../../../configs/study-quick.json');
+
+function options(out: string, extra: Partial<StudyOptions> = {}): StudyOptions {
+  return {
+    spec: readStudySpec(specFile),
+    specFile,
+    out,
+    dataDir: fashionMnistDir(),
+    encoderWeights: fixturePath('encoders/mobilenetv2-block10'),
+    log: () => undefined,
+    ...extra,
+  };
+}
+
+let uninterrupted: StudyResult | undefined;
+
+test(
+  'reg study runs the quick spec end to end: every run evaluated at steps 2 and 4 with the three metrics',
+  { timeout: 120_000 },
+  async () => {
+    const out = path.join(tmp, 'whole');
+    const progress: string[] = [];
+    const study = await runStudy(
+      options(out, { progressEvery: 2, onProgress: (p) => progress.push(`${p.run}/${p.runs} ${p.name} ${p.step}/${p.steps}`) }),
+    );
+    uninterrupted = study;
+    assert.equal(study.status, 'complete');
+    assert.deepEqual(
+      study.runs.map((r) => `${r.config}-s${r.seed} ${r.variant}`),
+      ['sit-s0 sit', 'reg-s0 reg', 'sit-s1 sit', 'reg-s1 reg'],
+    );
+    assert.deepEqual(study.session, { ...study.session, trained: 4, resumed: 0, reusedRuns: 0, evaluated: 8, reusedEvaluations: 0 });
+    for (const r of study.runs) {
+      assert.deepEqual(
+        r.evaluations.map((e) => e.step),
+        [2, 4],
+      );
+      for (const e of r.evaluations) {
+        assert.ok(Number.isFinite(e.fd) && e.fd > e.fdFloor, JSON.stringify(e));
+        assert.ok(e.classConsistency >= 0 && e.classConsistency <= 1);
+        assert.ok(e.denoiseLoss > 0);
+        // CKNNA only where the variant aligns (reg), a number in [−1, 1].
+        if (r.variant === 'sit') assert.equal(e.cknna, null);
+        else assert.ok(e.cknna !== null && Math.abs(e.cknna) <= 1, String(e.cknna));
+      }
+    }
+    // Progress: each run's training steps 2 and 4, then its two evaluations.
+    assert.deepEqual(progress.slice(0, 4), ['1/4 sit-s0 2/4', '1/4 sit-s0 4/4', '1/4 sit-s0 2/4', '1/4 sit-s0 4/4']);
+    assert.equal(progress.length, 16);
+    assert.equal(study.classifier !== null, true);
+    const written = JSON.parse(readFileSync(path.join(out, 'study.json'), 'utf8')) as StudyResult;
+    assert.deepEqual(written.runs, JSON.parse(JSON.stringify(study.runs)));
+
+    // A rerun redoes nothing.
+    const again = await runStudy(options(out));
+    assert.deepEqual(again.session, { ...again.session, trained: 0, resumed: 0, reusedRuns: 4, evaluated: 0, reusedEvaluations: 8 });
+    assert.deepEqual(again.runs, study.runs);
+  },
+);
+
+test(
+  'reg study resumes after an interrupt: finished runs and evaluations are kept, the cut run continues to the same numbers',
+  { timeout: 120_000 },
+  async () => {
+    assert.ok(uninterrupted, 'the end-to-end test runs first');
+    const out = path.join(tmp, 'cut');
+    const controller = new AbortController();
+    const first = await runStudy(
+      options(out, {
+        progressEvery: 1,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.name === 'reg-s0' && p.step === 3) controller.abort();
+        },
+      }),
+    );
+    assert.equal(first.status, 'interrupted');
+    assert.deepEqual(
+      first.runs.map((r) => r.evaluations.length),
+      [2, 0],
+    );
+    const resumed = await runStudy(options(out));
+    assert.equal(resumed.status, 'complete');
+    assert.deepEqual(resumed.session, { ...resumed.session, trained: 2, resumed: 1, reusedRuns: 1, evaluated: 6, reusedEvaluations: 2 });
+    const steps = readFileSync(path.join(out, 'runs', 'reg-s0', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { step: number }).step);
+    assert.deepEqual(steps, [1, 2, 3, 4]);
+    // Bit-exact resume and seeded evaluation: the same scores as the uninterrupted study.
+    const scores = (s: StudyResult) => s.runs.map((r) => r.evaluations.map(({ seconds: _, ...e }) => e));
+    assert.deepEqual(scores(resumed), scores(uninterrupted));
+  },
+);
+
+test('the study report writes tables and valid SVG + PNG plots with one series per configuration', { timeout: 60_000 }, async () => {
+  assert.ok(uninterrupted, 'the end-to-end test runs first');
+  const file = path.join(tmp, 'report', 'study.md');
+  const plots = await writeStudyReport(uninterrupted, { file, command: 'reg study configs/study-quick.json' });
+  const md = readFileSync(file, 'utf8');
+  assert.match(md, /^# Study: quick/);
+  assert.match(md, /`reg study configs\/study-quick\.json`/);
+  assert.match(md, /\| sit \| 4 \| 2 \| /);
+  assert.match(md, /\| reg \| 4 \| 2 \| /);
+  assert.match(md, /within the seed spread|exceeds the seed spread/);
+  const svgFiles = plots.filter((p) => p.endsWith('.svg'));
+  // FD, class consistency, CKNNA (reg only: no bar chart of one bar) and loss lines; bars for three.
+  assert.deepEqual(
+    svgFiles.map((p) => path.basename(p)),
+    [
+      'quick-variants-fd.svg',
+      'quick-variants-fd-last.svg',
+      'quick-variants-classConsistency.svg',
+      'quick-variants-classConsistency-last.svg',
+      'quick-variants-cknna.svg',
+      'quick-variants-denoiseLoss.svg',
+      'quick-variants-denoiseLoss-last.svg',
+    ],
+  );
+  for (const svgFile of svgFiles) {
+    const svg = readFileSync(svgFile, 'utf8');
+    assert.match(svg, /^<svg [^>]*width="640" height="400"/);
+    assert.ok(svg.trimEnd().endsWith('</svg>'));
+    assert.ok(md.includes(`study-plots/${path.basename(svgFile)}`));
+    const png = await sharp(svgFile.replace(/\.svg$/, '.png')).metadata();
+    assert.deepEqual([png.format, png.width, png.height], ['png', 640, 400]);
+  }
+  const fdLines = readFileSync(svgFiles[0]!, 'utf8');
+  // The legend names each configuration; the band and the mean are three line series per configuration.
+  for (const name of ['sit', 'reg']) assert.match(fdLines, new RegExp(`>${name}</text>`));
+  const cknnaLines = readFileSync(svgFiles[4]!, 'utf8');
+  assert.match(cknnaLines, />reg<\/text>/);
+  assert.doesNotMatch(cknnaLines, />sit<\/text>/, 'sit has no CKNNA');
+});
+
+test('study specs: defaults, evaluation steps, and errors that name the file and the field', () => {
+  const spec = parseStudySpec({ steps: 10, evalEvery: 4, configs: [{ name: 'a' }] }, 's.json');
+  assert.deepEqual(evaluationSteps(spec), [4, 8, 10]);
+  assert.deepEqual([spec.dataset, spec.seeds, spec.trainImages, spec.configs[0]!.group], ['fashion-mnist', [0], 4096, 'variants']);
+  const bad = (raw: unknown, message: RegExp) =>
+    assert.throws(
+      () => parseStudySpec(raw, 's.json'),
+      (e: unknown) => e instanceof StudySpecError && message.test(e.message),
+    );
+  bad({ configs: [{ name: 'a' }] }, /^s\.json: steps: must be an integer ≥ 1/);
+  bad({ steps: 2, configs: [] }, /^s\.json: configs: must be a non-empty list/);
+  bad({ steps: 2, configs: [{ name: 'a' }, { name: 'a' }] }, /^s\.json: configs\[1\]\.name: "a" appears twice/);
+  bad({ steps: 2, configs: [{ name: 'a', train: { seed: 3 } }] }, /^s\.json: configs\[0\]\.train\.seed: is set by the study itself/);
+  bad({ steps: 2, seeds: [1, 1], configs: [{ name: 'a' }] }, /^s\.json: seeds: /);
+  bad({ steps: 2, eval: { sampler: 'x' }, configs: [{ name: 'a' }] }, /^s\.json: eval\.sampler: must be one of sde, euler, heun/);
+  bad({ steps: 2, typo: 1, configs: [{ name: 'a' }] }, /^s\.json: typo: unknown field/);
+});
