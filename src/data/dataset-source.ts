@@ -2,8 +2,8 @@
  * The batch source over an image dataset that every dataset source builds: a seeded, resumable
  * {@link BatchLoader}, the encoder targets the model variant needs (from a feature cache, or an encoder
  * run on every batch), and the model input x: pixels/127.5 − 1, or, in latent space, a fresh posterior
- * sample (latents.ts). Its position is the loader's (epoch, index) plus, in latent space, the posterior
- * generator's state, so a resumed run sees exactly the batches an uninterrupted one would.
+ * sample (latents.ts; its ε is a function of the seed, the epoch and the image). Its position is the
+ * loader's (epoch, index), so a resumed run sees exactly the batches an uninterrupted one would.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -94,6 +94,7 @@ export class DatasetSource implements BatchSource {
   readonly #latents: Latents | null;
   readonly #model: SiTConfig;
   readonly #shape: number[];
+  readonly #length: number;
 
   /** `latents` null: pixel space, x = pixels/127.5 − 1. A dataset of 0-channel images delivers labels only (cached latents and targets). */
   constructor(dataset: ImageDataset, provider: TargetProvider | null, latents: Latents | null, ctx: SourceContext) {
@@ -102,7 +103,13 @@ export class DatasetSource implements BatchSource {
     this.#latents = latents;
     this.#shape = [dataset.channels, dataset.height, dataset.width];
     const start = (ctx.start as { loader?: LoaderPosition } | null)?.loader;
-    this.#loader = new BatchLoader(dataset, { batchSize: ctx.microBatch, seed: ctx.config.seed, ...(start ? { start } : {}) });
+    this.#length = dataset.length;
+    this.#loader = new BatchLoader(dataset, {
+      batchSize: ctx.microBatch,
+      seed: ctx.config.seed,
+      ...(start ? { start } : {}),
+      ...(ctx.shard ? { rank: ctx.shard.rank, worldSize: ctx.shard.worldSize } : {}),
+    });
     const shown = latents
       ? `${latents.moments.description} → latents ${latents.moments.shape[0] / 2}×${latents.moments.shape[1]}×${latents.moments.shape[2]}`
       : this.#shape.join('×');
@@ -115,7 +122,11 @@ export class DatasetSource implements BatchSource {
       const images = this.#shape[0] === 0 ? null : torch.fromBytes(batch.images, 'uint8', [batch.size, ...this.#shape]);
       const targets = this.#provider ? this.#provider.targets(batch.indices, images) : null;
       const x = this.#latents
-        ? this.#latents.sampler.sample(this.#latents.moments.moments(batch.indices, images))
+        ? this.#latents.sampler.sample(this.#latents.moments.moments(batch.indices, images), {
+            indices: batch.indices,
+            epoch: batch.epoch,
+            length: this.#length,
+          })
         : images!.to('float32').div(127.5).sub(1);
       return assemble(this.#model, x, batch.labels, targets);
     });
@@ -123,7 +134,7 @@ export class DatasetSource implements BatchSource {
 
   position(): Json {
     const { epoch, index } = this.#loader.position;
-    return { loader: { epoch, index }, ...(this.#latents ? { posterior: { ...this.#latents.sampler.state() } } : {}) };
+    return { loader: { epoch, index } };
   }
 
   epoch(): number {

@@ -149,6 +149,6 @@ export async function imagenet256Source(ctx: SourceContext): Promise<BatchSource
     data.moments.close();
     throw err;
   }
-  const sampler = new PosteriorSampler(config.seed, scaling, (ctx.start as { posterior?: unknown } | null)?.posterior);
+  const sampler = new PosteriorSampler(config.seed, scaling);
   return new DatasetSource(opened.dataset, opened.provider, { moments: data.moments, sampler }, ctx);
 }

@@ -7,13 +7,13 @@
  *   x       = (mean + std·ε − shift)·scale,   ε ~ N(0, I)
  *
  * SD-VAE: scale 0.18215, shift 0 (the official `latents_scale`; its `latents_bias` is −shift·scale).
- * ε comes from the source's own CPU generator, whose state travels in the source's position (and so in
- * every checkpoint): a resumed run draws exactly the ε an uninterrupted one would, on any device.
+ * ε of image i in epoch e is drawn from a CPU generator of its own, seeded from (seed, e·N + i) for a
+ * dataset of N images (train/sample-random.ts): a resumed run draws exactly the ε an uninterrupted one
+ * would, on any device and with any number of processes, and no generator state needs saving.
  */
 import * as torch from '../torch/index.js';
 import type { Tensor } from '../torch/index.js';
-import { decodeRng, encodeRng, type SavedRng } from '../train/checkpoint.js';
-import { DataSourceError, mixSeed } from '../train/data.js';
+import { drawPerSample } from '../train/sample-random.js';
 
 /** How posterior samples become model inputs: x = (z − shift)·scale. */
 export interface LatentScaling {
@@ -44,48 +44,37 @@ export interface MomentsProvider {
   close(): void;
 }
 
-/** x = (mean + std·ε − shift)·scale for moments (B, 2C, h, w), ε drawn from `generator`. */
-export function samplePosterior(moments: Tensor, generator: torch.Generator, { scale, shift }: LatentScaling): Tensor {
+/** x = (mean + std·ε − shift)·scale for moments (B, 2C, h, w) and ε of the same shape as the mean. */
+export function samplePosterior(moments: Tensor, eps: Tensor, { scale, shift }: LatentScaling): Tensor {
   return torch.scope(() => {
     const c = moments.shape[1]! / 2;
     const mean = moments.slice(1, 0, c);
     const std = moments.slice(1, c, 2 * c);
-    const z = mean.add(std.mul(torch.randn(mean.shape, { generator })));
+    const z = mean.add(std.mul(eps));
     return (shift === 0 ? z : z.sub(shift)).mul(scale);
   });
 }
 
-/** Stream number of the posterior generator in mixSeed. */
+/** Stream number of the posterior draws in mixSeed. */
 const POSTERIOR_STREAM = 0x1a7e;
 
-/**
- * The posterior sampler of a latent source: a CPU generator seeded from the run's seed, or restored
- * from the state a checkpoint saved ({@link PosteriorSampler.state}).
- */
+/** The posterior sampler of a latent source: ε per (epoch, image) from the run's seed. */
 export class PosteriorSampler {
-  readonly #generator: torch.Generator;
-
   constructor(
-    seed: number,
+    readonly seed: number,
     readonly scaling: LatentScaling,
-    saved?: unknown,
-  ) {
-    this.#generator = new torch.Generator(mixSeed(seed, POSTERIOR_STREAM));
-    if (saved !== undefined) {
-      const s = saved as Partial<SavedRng>;
-      if (typeof s !== 'object' || s === null || s.device !== 'cpu' || typeof s.state !== 'string')
-        throw new DataSourceError(`latent source: bad saved posterior generator ${JSON.stringify(saved)?.slice(0, 80)}`);
-      torch.scope(() => this.#generator.setState(decodeRng(s as SavedRng)));
-    }
-  }
+  ) {}
 
-  /** Model inputs x for moments (B, 2C, h, w); advances the generator. */
-  sample(moments: Tensor): Tensor {
-    return samplePosterior(moments, this.#generator, this.scaling);
-  }
-
-  /** The generator's state (JSON), to hand back to the constructor. */
-  state(): SavedRng {
-    return torch.scope(() => encodeRng('cpu', this.#generator.getState()));
+  /**
+   * Model inputs x for the moments (B, 2C, h, w) of images `indices` of a dataset of `length` images
+   * in epoch `epoch`.
+   */
+  sample(moments: Tensor, { indices, epoch, length }: { indices: Int32Array; epoch: number; length: number }): Tensor {
+    const shape = [1, moments.shape[1]! / 2, ...moments.shape.slice(2)];
+    const keys = Array.from(indices, (i) => epoch * length + i);
+    return torch.scope(() => {
+      const { eps } = drawPerSample(this.seed, POSTERIOR_STREAM, keys, (generator) => ({ eps: torch.randn(shape, { generator }) }));
+      return samplePosterior(moments, eps, this.scaling);
+    });
   }
 }

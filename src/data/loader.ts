@@ -8,6 +8,7 @@
  * consecutive permuted indices is split by striding (rank r takes elements r, r+W, …), as PyTorch's
  * DistributedSampler does.
  */
+import { shardPositions } from '../util/shard.js';
 import { imageBytes, type ImageDataset } from './dataset.js';
 import { forEachConcurrent } from './pool.js';
 import { epochPermutation } from './shuffle.js';
@@ -112,8 +113,7 @@ export class BatchPlanner {
     const { epoch, index } = this.normalize(position);
     const order = this.#order(epoch);
     const take = Math.min(this.#globalBatch, this.#perEpoch - index);
-    const mine: number[] = [];
-    for (let k = this.#rank; k < take; k += this.#worldSize) mine.push(order[index + k]!);
+    const mine = shardPositions(take, this.#rank, this.#worldSize).map((k) => order[index + k]!);
     return { epoch, indices: Int32Array.from(mine), end: this.normalize({ epoch, index: index + take }) };
   }
 

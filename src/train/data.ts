@@ -20,7 +20,10 @@ import type { Device, Tensor } from '../torch/index.js';
 import type { SiTConfig } from '../models/configs.js';
 import { hasAlign, hasClsInput, hasToken } from '../models/variant.js';
 import type { TrainConfig } from './config.js';
-import { fmix32 } from '../diffusion/noise.js';
+import { shardPositions } from '../util/shard.js';
+import { drawPerSample, mixSeed } from './sample-random.js';
+
+export { mixSeed } from './sample-random.js';
 
 /** One micro-batch. */
 export interface TrainBatch {
@@ -55,6 +58,12 @@ export interface SourceContext {
   model: Readonly<SiTConfig>;
   /** Images per micro-batch on this process. */
   microBatch: number;
+  /**
+   * This process's share of a data-parallel run (default: alone). The global micro-batch is
+   * microBatch·worldSize samples, split as util/shard.ts says; positions count global samples, so a run
+   * resumes with any number of processes.
+   */
+  shard?: { rank: number; worldSize: number };
   /** Where the trainer runs (a source may return CPU tensors; the trainer moves them). */
   device: Device;
   /** Position to start from (from a checkpoint), or null for the beginning. */
@@ -91,34 +100,27 @@ export async function createSource(name: string, ctx: SourceContext): Promise<Ba
 // =================================================================================================
 
 /**
- * A 32-bit generator seed for stream `stream` at counter `k` of global seed `seed` (libtorch's CPU
- * generator keeps only 32 bits of a seed, so everything is mixed down to 32 bits).
- */
-export function mixSeed(seed: number, stream: number, k = 0): number {
-  const lo = seed >>> 0;
-  const hi = Math.floor(seed / 2 ** 32) >>> 0;
-  const kLo = k >>> 0;
-  const kHi = Math.floor(k / 2 ** 32) >>> 0;
-  return fmix32(fmix32(fmix32(lo ^ Math.imul(stream, 0x9e3779b9)) ^ hi) ^ fmix32(kLo + 0x6a09e667) ^ kHi);
-}
-
-/**
  * Deterministic random data shaped for `model`: each class has a fixed mean image, class token and
  * feature vector; a sample is its class's values plus Gaussian noise, so a model can learn something.
- * Micro-batch k is drawn from its own generator seeded by (seed, k): the position is just k.
+ * Sample n (global micro-batch k holds n = k·G … k·G + G − 1, G = microBatch·worldSize) draws its label
+ * and noises from its own generator seeded by (seed, n), so the data do not depend on the number of
+ * processes. The position is k.
  */
 export class SyntheticSource implements BatchSource {
   readonly name: string;
   readonly #model: Readonly<SiTConfig>;
-  readonly #B: number;
+  readonly #globalBatch: number;
+  readonly #mine: number[];
   readonly #seed: number;
   readonly #device: Device;
   readonly #means: { x: Tensor; cls: Tensor; feat: Tensor };
   #k: number;
 
-  constructor(ctx: Pick<SourceContext, 'model' | 'microBatch' | 'device' | 'start'> & { seed: number }) {
+  constructor(ctx: Pick<SourceContext, 'model' | 'microBatch' | 'device' | 'start' | 'shard'> & { seed: number }) {
     const m = (this.#model = ctx.model);
-    this.#B = ctx.microBatch;
+    const { rank, worldSize } = ctx.shard ?? { rank: 0, worldSize: 1 };
+    this.#globalBatch = ctx.microBatch * worldSize;
+    this.#mine = shardPositions(this.#globalBatch, rank, worldSize);
     this.#seed = ctx.seed;
     this.#device = ctx.device;
     const start = ctx.start as { batch?: unknown } | null;
@@ -141,28 +143,30 @@ export class SyntheticSource implements BatchSource {
   async next(): Promise<TrainBatch> {
     const k = this.#k++;
     const m = this.#model;
-    const B = this.#B;
-    const g = new torch.Generator(mixSeed(this.#seed, 0xda7a, k));
+    const dz = m.zDims[0] ?? 1;
+    const T = (m.inputSize / m.patchSize) ** 2;
+    const keys = this.#mine.map((p) => k * this.#globalBatch + p);
     return torch.scope(() => {
-      const y = torch.randint(0, m.numClasses, [B], { generator: g });
-      const x = this.#means.x.indexSelect(0, y).add(torch.randn([B, m.inChannels, m.inputSize, m.inputSize], { generator: g }), 0.5);
-      const dz = m.zDims[0] ?? 1;
-      const signal = hasToken(m) ? this.#means.cls.indexSelect(0, y).add(torch.randn([B, dz], { generator: g }), 0.1) : null;
+      const d = drawPerSample(this.#seed, 0xda7a, keys, (generator) => ({
+        y: torch.randint(0, m.numClasses, [1], { generator }),
+        x: torch.randn([1, m.inChannels, m.inputSize, m.inputSize], { generator }),
+        cls: torch.randn([1, dz], { generator }),
+        feat: torch.randn([1, T, dz], { generator }),
+      }));
+      const B = keys.length;
+      const x = this.#means.x.indexSelect(0, d.y).add(d.x, 0.5);
+      const signal = hasToken(m) ? this.#means.cls.indexSelect(0, d.y).add(d.cls, 0.1) : null;
       const clsTarget = hasClsInput(m) ? signal : null;
       let alignTarget: Tensor | null = null;
       if (hasAlign(m)) {
-        const T = (m.inputSize / m.patchSize) ** 2;
-        const feats = this.#means.feat
-          .indexSelect(0, y)
-          .expand(B, T, dz)
-          .add(torch.randn([B, T, dz], { generator: g }), 0.5);
+        const feats = this.#means.feat.indexSelect(0, d.y).expand(B, T, dz).add(d.feat, 0.5);
         alignTarget = signal ? torch.cat([signal.unsqueeze(1), feats], 1) : feats;
       }
-      const out: TrainBatch = { x, y, clsTarget, alignTarget };
+      const out: TrainBatch = { x, y: d.y, clsTarget, alignTarget };
       if (this.#device === 'cpu') return out;
       return {
         x: x.to({ device: this.#device }),
-        y: y.to({ device: this.#device }),
+        y: d.y.to({ device: this.#device }),
         clsTarget: clsTarget?.to({ device: this.#device }) ?? null,
         alignTarget: alignTarget?.to({ device: this.#device }) ?? null,
       };

@@ -84,25 +84,33 @@ export interface RunPosition {
   data: Json;
   /** metrics.jsonl's cursor (undefined: a new file). */
   metrics: TrainerState['metrics'] | undefined;
+  /** fp16 loss scaling state (null: none saved). */
+  lossScaler: TrainerState['lossScaler'];
 }
 
 /** The position of a fresh run. */
-export const START: Readonly<RunPosition> = Object.freeze({ step: 0, imagesSeen: 0, trainSeconds: 0, data: null, metrics: undefined });
+export const START: Readonly<RunPosition> = Object.freeze({
+  step: 0,
+  imagesSeen: 0,
+  trainSeconds: 0,
+  data: null,
+  metrics: undefined,
+  lossScaler: null,
+});
 
 /** What {@link restoreCheckpoint} restores in place. */
 export interface Restorable {
   model: SiT;
   ema: EMA;
   optimizer: Optimizer;
-  /** The trainer's own generator. */
-  rng: torch.Generator;
   scaler: DynamicLossScaler | null;
   device: Device;
 }
 
 /**
- * Loads the checkpoint in `dir` into the model, EMA, optimizer, loss scaler and generators (the global
- * ones and the trainer's) and returns where the run stands.
+ * Loads the checkpoint in `dir` into the model, EMA, optimizer, loss scaler and the global generators and
+ * returns where the run stands. (The objective's noise is drawn per sample from the seed, so it needs no
+ * saved state; a trainer generator saved by an older version is not used.)
  */
 export function restoreCheckpoint(dir: string, into: Restorable): RunPosition {
   const ck = loadCheckpoint(dir, { device: into.device });
@@ -116,12 +124,16 @@ export function restoreCheckpoint(dir: string, into: Restorable): RunPosition {
     for (const m of [ck.model, ck.ema, ck.optimizer]) for (const t of m.values()) t.dispose();
   }
   const s = ck.trainer;
-  const own = s.rng.generators.trainer;
-  if (!own) throw new CheckpointError(`${dir}/trainer.json has no state for the trainer's generator`);
   torch.scope(() => {
     for (const g of s.rng.global) torch.setRngState(decodeRng(g), g.device as Device);
-    into.rng.setState(decodeRng(own));
   });
   if (into.scaler && s.lossScaler) into.scaler.load(s.lossScaler);
-  return { step: s.step, imagesSeen: s.imagesSeen, trainSeconds: s.trainSeconds, data: s.data, metrics: s.metrics };
+  return {
+    step: s.step,
+    imagesSeen: s.imagesSeen,
+    trainSeconds: s.trainSeconds,
+    data: s.data,
+    metrics: s.metrics,
+    lossScaler: s.lossScaler,
+  };
 }
