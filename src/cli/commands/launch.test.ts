@@ -11,34 +11,14 @@ import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { readMetrics } from '../../train/metrics.js';
 import { freePort } from '../../../test/ranks.js';
+import { TINY_TRAIN_CONFIG } from '../../../test/tiny-train-config.js';
 
 const REG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-launch-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const config = path.join(tmp, 'tiny.json');
-writeFileSync(
-  config,
-  JSON.stringify({
-    model: 'SiT-T/2',
-    depth: 1,
-    hiddenSize: 32,
-    numHeads: 2,
-    encoderDepth: 1,
-    encoderDim: 16,
-    projectorDim: 32,
-    inputSize: 8,
-    inChannels: 4,
-    numClasses: 5,
-    data: 'synthetic',
-    batchSize: 8,
-    learningRate: 1e-3,
-    maxTrainSteps: 6,
-    checkpointingSteps: 3,
-    threads: 1,
-    progress: false,
-  }),
-);
+writeFileSync(config, JSON.stringify({ ...TINY_TRAIN_CONFIG, maxTrainSteps: 6, checkpointingSteps: 3 }));
 
 /** Runs `reg …` to its end: exit code, stderr and the pids of its direct children seen while it ran. */
 function reg(args: string[], onRunning?: (pid: number) => void): Promise<{ code: number | null; stderr: string }> {

@@ -14,6 +14,7 @@ import { latestCheckpoint } from '../../models/checkpoint.js';
 import { loadCheckpoint } from '../../train/checkpoint.js';
 import { readMetrics } from '../../train/metrics.js';
 import { runRanks, type RankResult } from '../../../test/ranks.js';
+import { TINY_TRAIN_CONFIG } from '../../../test/tiny-train-config.js';
 
 const REG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../main.js');
 const tmp = mkdtempSync(path.join(tmpdir(), 'reg-ddp-'));
@@ -21,26 +22,12 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** A tiny REG run on synthetic data: global batch 12 in 2 micro-batches, so 1, 2 and 3 processes split it evenly. */
 const CONFIG = {
-  model: 'SiT-T/2',
-  depth: 2,
-  hiddenSize: 32,
-  numHeads: 2,
-  encoderDepth: 1,
-  encoderDim: 16,
-  projectorDim: 32,
-  inputSize: 8,
-  inChannels: 4,
-  numClasses: 5,
-  data: 'synthetic',
+  ...TINY_TRAIN_CONFIG,
   batchSize: 12,
   gradientAccumulationSteps: 2,
-  learningRate: 1e-3,
   labelDropout: 0.1,
-  emaDecay: 0.9,
   maxTrainSteps: 20,
   checkpointingSteps: 10,
-  threads: 1,
-  progress: false,
 };
 const configFile = path.join(tmp, 'tiny.json');
 writeFileSync(configFile, JSON.stringify(CONFIG));
