@@ -71,3 +71,22 @@ export function firstSamples(dataset: ImageDataset, count: number): ImageDataset
     },
   };
 }
+
+/** The samples `indices` of `dataset`, in that order, as a dataset named `name`. */
+export function samplesAt(dataset: ImageDataset, indices: readonly number[], name: string): ImageDataset {
+  for (const i of indices) checkIndex(i, dataset.length, dataset.name);
+  return {
+    name,
+    length: indices.length,
+    channels: dataset.channels,
+    height: dataset.height,
+    width: dataset.width,
+    numClasses: dataset.numClasses,
+    classNames: dataset.classNames,
+    labels: Int32Array.from(indices, (i) => dataset.labels[i]!),
+    get(index: number) {
+      checkIndex(index, indices.length, name);
+      return dataset.get(indices[index]!);
+    },
+  };
+}

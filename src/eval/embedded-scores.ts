@@ -9,9 +9,11 @@
  *   class consistency   the share of samples that the dataset's classifier assigns to their requested
  *                       class (src/eval/class-consistency.ts), with the classifier's test accuracy
  *
- * Emoji has no test split: its "test" images are the whole set, as the demo's.
+ * Emoji has no test split: its FD reference is the images i mod 5 = 0 (the classifier's held-out set)
+ * and its floor's real set the other images ({@link frechetSplits}), so that the floor compares two
+ * disjoint real sets, not the whole set with itself (which printed −0.000).
  */
-import type { ImageDataset } from '../data/dataset.js';
+import { samplesAt, type ImageDataset } from '../data/dataset.js';
 import { loadEmoji } from '../data/emoji.js';
 import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
@@ -43,6 +45,32 @@ export function pooledFeatures(encoder: RepresentationEncoder, images: RgbBatch,
   const all = torch.cat(parts, 0);
   for (const p of parts) p.dispose();
   return all;
+}
+
+/**
+ * The reference (`test`) and floor (`train`) sets of the Fréchet distance: the splits themselves for
+ * Fashion-MNIST; for emoji, which has no test split (`test` and `train` are the whole set), the images
+ * i mod 5 = 0 of `train` and the others.
+ */
+export function frechetSplits(
+  dataset: EmbeddedDataset,
+  test: ImageDataset,
+  train: ImageDataset,
+): { test: ImageDataset; train: ImageDataset } {
+  if (dataset === 'fashion-mnist') return { test, train };
+  const all = Array.from({ length: train.length }, (_, i) => i);
+  return {
+    test: samplesAt(
+      train,
+      all.filter((i) => i % 5 === 0),
+      `${train.name} (images i mod 5 = 0)`,
+    ),
+    train: samplesAt(
+      train,
+      all.filter((i) => i % 5 !== 0),
+      `${train.name} (images i mod 5 ≠ 0)`,
+    ),
+  };
 }
 
 /** FD-MobileNetV2 of `samples` against the first N `test` images, and the floor: the first N `train` images against the same. */
@@ -90,7 +118,7 @@ export async function embeddedSampleScores(o: EmbeddedSampleScoresOptions): Prom
     o.dataset === 'fashion-mnist'
       ? loadFashionMnist({ split, resolution: size, fit: size >= 28 ? 'pad' : 'resize', ...dir })
       : loadEmoji({ labels: 'category', resolution: size, ...dir });
-  const [train, test] = [await open('train'), await open('test')];
+  const { train, test } = frechetSplits(o.dataset, await open('test'), await open('train'));
   const encoder = await createEncoder('mobilenetv2', {
     inputSize: o.encoderInputSize ?? 64,
     ...(o.encoderWeights ? { weights: o.encoderWeights } : {}),

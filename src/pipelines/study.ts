@@ -25,7 +25,7 @@ import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { prepareFeatureCache } from '../data/feature-cache.js';
 import { registerDatasetSources } from '../data/train-sources.js';
 import { PixelDecoder } from '../diffusion/decode.js';
-import { frechetWithFloor, sampleClassConsistency } from '../eval/embedded-scores.js';
+import { frechetSplits, frechetWithFloor, sampleClassConsistency } from '../eval/embedded-scores.js';
 import { readNpz } from '../eval/npz.js';
 import { evaluateRepresentation } from '../eval/representation.js';
 import { listCheckpoints } from '../models/checkpoint.js';
@@ -192,8 +192,8 @@ class StudyClock {
 interface EvalContext {
   o: StudyOptions;
   encoder: RepresentationEncoder;
-  trainSet: ImageDataset;
-  testSet: ImageDataset;
+  /** The FD reference and floor sets (frechetSplits). */
+  fdSets: { test: ImageDataset; train: ImageDataset };
   labels: Int32Array;
   classifier: StudyResult['classifier'];
 }
@@ -239,7 +239,7 @@ async function evaluateCheckpoint(ctx: EvalContext, run: StudyRun, step: number,
     model.dispose();
   }
   const samples = readNpz(samplesFile).get('arr_0')!;
-  const fd = await frechetWithFloor(ctx.encoder, samples, ctx.testSet, ctx.trainSet);
+  const fd = await frechetWithFloor(ctx.encoder, samples, ctx.fdSets.test, ctx.fdSets.train);
   const consistency = await sampleClassConsistency(spec.dataset, samples, ctx.labels, {
     ...(ctx.o.dataDir ? { dataDir: ctx.o.dataDir } : {}),
     ...(ctx.o.classifierCacheDir ? { classifierCacheDir: ctx.o.classifierCacheDir } : {}),
@@ -288,8 +288,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const ctx: EvalContext = {
     o,
     encoder,
-    trainSet,
-    testSet,
+    fdSets: frechetSplits(spec.dataset, testSet, trainSet),
     labels: Int32Array.from({ length: spec.eval.samples }, (_, i) => i % trainSet.numClasses),
     classifier: null,
   };

@@ -33,7 +33,7 @@ import { PixelDecoder, type Autoencoder } from '../../diffusion/decode.js';
 import { SAMPLERS } from '../../diffusion/samplers.js';
 import { generateSamples } from '../../pipelines/generate.js';
 import { readNpz } from '../../eval/npz.js';
-import { frechetWithFloor, sampleClassConsistency, type EmbeddedSampleScores } from '../../eval/embedded-scores.js';
+import { frechetSplits, frechetWithFloor, sampleClassConsistency, type EmbeddedSampleScores } from '../../eval/embedded-scores.js';
 import { createEncoder } from '../../models/encoders/encoder.js';
 import type { AutoencoderKL } from '../../models/autoencoders/autoencoder-kl.js';
 import { LatentDecoder } from '../../models/autoencoders/autoencoder-kl.js';
@@ -144,7 +144,7 @@ function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDatas
   // The autoencoder of --latent encodes RGB (grey repeated over three channels).
   const channels = s.latent ? 3 : 1;
   if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels, ...dir });
-  // Emoji has no test split: the demo compares samples with the whole set.
+  // Emoji has no test split: the demo trains on the whole set; its FD holds out images i mod 5 = 0 (frechetSplits).
   return loadEmoji({ labels: 'category', resolution: s.imageSize, ...dir });
 }
 
@@ -373,7 +373,10 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     }),
   );
   const samples = readNpz(evalRun.files.npz!).get('arr_0')!;
-  const { value: fd, realVsReal: floor } = await stage('Fréchet distance', () => frechetWithFloor(encoder, samples, testSet, trainSet));
+  const fdSets = frechetSplits(s.dataset, testSet, trainSet);
+  const { value: fd, realVsReal: floor } = await stage('Fréchet distance', () =>
+    frechetWithFloor(encoder, samples, fdSets.test, fdSets.train),
+  );
   const consistency = await stage('class consistency', () =>
     sampleClassConsistency(s.dataset, samples, evalLabels, {
       ...(s.dataDir ? { dataDir: s.dataDir } : {}),
@@ -403,7 +406,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     evaluation: {
       metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)',
       samples: s.evalSamples,
-      reference: `${testSet.name} (first ${s.evalSamples})`,
+      reference: `${fdSets.test.name} (first ${Math.min(s.evalSamples, fdSets.test.length)})`,
       value: fd,
       realVsReal: floor,
       npz: evalRun.files.npz,
@@ -424,8 +427,8 @@ reg demo finished in ${formatDuration(summary.seconds.total)}${
   metrics           ${path.join(runDir, 'metrics.jsonl')}
   sample grid       ${gridRun.files.grid}   (row i = class ${trainSet.classNames.map((n, i) => `${i} ${n}`).join(', ')})
   eval samples      ${evalRun.files.npz}
-  FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${s.evalSamples} ${testSet.name} images; lower is better;
-                    ${floor.toFixed(3)} for ${s.evalSamples} real training images, the floor at this sample size)
+  FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${Math.min(s.evalSamples, fdSets.test.length)} ${fdSets.test.name} images; lower is better;
+                    ${floor.toFixed(3)} for ${Math.min(s.evalSamples, fdSets.train.length)} real images of ${fdSets.train.name}, the floor at this sample size)
   class consistency ${(consistency.score * 100).toFixed(1)} %   (samples the ${trainSet.name} classifier assigns to their requested class;
                     its test accuracy ${(consistency.classifier.record.testAccuracy * 100).toFixed(1)} % on ${consistency.classifier.record.testSplit})
   summary           ${summaryFile}
