@@ -28,7 +28,8 @@ async function round(script: string, python: boolean, reps: number): Promise<Map
     ...(python ? { command: pythonExe } : {}),
     env: { OMP_NUM_THREADS: '1' },
   });
-  for (const r of results) if (r.code !== 0) throw new Error(`${python ? 'PyTorch' : 'reg-ts'} rank ${r.rank} failed: ${r.stderr.slice(-2000)}`);
+  for (const r of results)
+    if (r.code !== 0) throw new Error(`${python ? 'PyTorch' : 'reg-ts'} rank ${r.rank} failed: ${r.stderr.slice(-2000)}`);
   return new Map(jsonLines<{ bytes: number; times: number[] }>(results[0]!).map((l) => [l.bytes, l.times]));
 }
 
