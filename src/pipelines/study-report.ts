@@ -94,6 +94,10 @@ function comparisons(study: StudyResult, configs: readonly string[]): string[] {
         const worse = better === a ? b : a;
         const delta = Math.abs(a.s.mean - b.s.mean);
         const spread = a.s.std + b.s.std;
+        if (delta === 0) {
+          lines.push(`- ${m.label}: ${a.config} and ${b.config} are equal (${a.s.mean.toFixed(m.digits)})`);
+          continue;
+        }
         lines.push(
           `- ${m.label}: **${better.config}** ${better.s.mean.toFixed(m.digits)} vs ${worse.config} ${worse.s.mean.toFixed(m.digits)} (|Δ| ${delta.toFixed(m.digits)}, spread std₁ + std₂ ${spread.toFixed(m.digits)}): ${delta > spread ? 'exceeds the seed spread' : 'within the seed spread — not a difference at this number of seeds'}`,
         );
@@ -129,7 +133,7 @@ export async function writeStudyReport(study: StudyResult, o: StudyReportOptions
     '',
     `Evaluation at each checkpoint (EMA weights): ${spec.eval.samples} samples (${spec.eval.sampler}, ${spec.eval.samplingSteps} steps, guidance ${spec.eval.cfg} for t ≤ ${spec.eval.guidanceHigh}, the same seed for every run) → ${study.metric}, against as many test images; class consistency by the dataset's classifier${study.classifier ? ` (test accuracy ${(study.classifier.testAccuracy * 100).toFixed(1)} % on ${study.classifier.testSplit})` : ''}; CKNNA (k = ${spec.eval.cknnaTopk}) of the aligned block's patch-mean hidden state at t = ${spec.eval.cknnaT} vs the encoder's feature on ${spec.eval.cknnaImages} training images (only variants that align). Values are mean ± sample std over the seeds.`,
     '',
-    `FD at ${spec.eval.samples} samples is biased upwards (the real-vs-real floor at this size is in study.json, fdFloor, about ${meanStd(study.runs.flatMap((r) => r.evaluations.map((e: StudyEvaluation) => e.fdFloor))).mean.toFixed(2)}): compare configurations with each other, not with published FIDs.`,
+    `FD at ${spec.eval.samples} samples is biased upwards (the real-vs-real floor at this size is in study.json, fdFloor, about ${meanStd(study.runs.flatMap((r) => r.evaluations.map((e: StudyEvaluation) => e.fdFloor))).mean.toFixed(2)}): compare configurations with each other, not with published FIDs. With ${spec.seeds.length} seed(s) the standard deviations are themselves rough: "exceeds the seed spread" is a screen, not a significance test.`,
     '',
   ];
   for (const g of groups) {
