@@ -354,12 +354,16 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
         log(
           `study ${i + 1}/${plan.length} ${name}: ${last ? `resuming at step ${last}` : 'training'} (${cfg.variant}, ${spec.steps} steps)`,
         );
+        let previousStep: number | null = null;
         const trained = await train(cfg, {
           ...(last ? { resume: true } : {}),
           ...(o.signal ? { signal: o.signal } : {}),
           log: (l) => log(`   ${l}`),
           onStep: (m) => {
-            clock.step(m.stepSeconds);
+            // Wall time between steps (data, logging and checkpoints included); the step's own time for the first.
+            const now = performance.now();
+            clock.step(previousStep === null ? m.stepSeconds : (now - previousStep) / 1000);
+            previousStep = now;
             stepsLeft--;
             if (m.step % every === 0 || m.step === spec.steps) {
               const p = report(m.step);
