@@ -60,9 +60,13 @@ export const studyCommand: Command = {
         ...(options.encoderWeights ? { encoderWeights: options.encoderWeights as string } : {}),
       });
       const report = (options.report as string | undefined) ?? path.join(out, 'study.md');
-      const command = ['reg study', file, ...(options.out ? ['--out', out] : []), ...(options.report ? ['--report', report] : [])].join(
-        ' ',
-      );
+      const command = [
+        'reg study',
+        file,
+        ...(options.out ? ['--out', out] : []),
+        ...(options.report ? ['--report', report] : []),
+        ...(threads > 0 ? ['--threads', threads] : []),
+      ].join(' ');
       const plots = await writeStudyReport(study, { file: report, command });
       console.log(
         `study ${spec.name} ${study.status}: ${study.runs.length} run(s); this session trained ${study.session.trained}, resumed ${study.session.resumed}, reused ${study.session.reusedRuns}; evaluated ${study.session.evaluated}, reused ${study.session.reusedEvaluations}
