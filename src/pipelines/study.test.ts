@@ -1,15 +1,16 @@
 /**
  * `reg study` end to end on the committed quick spec (configs/study-quick.json: sit and reg × 2 seeds,
- * 4 steps, evaluated at steps 2 and 4) with the committed Fashion-MNIST slice and MobileNetV2 weights:
+ * 4 steps, evaluated at steps 2 and 4) with the committed Fashion-MNIST slice (200 train, 100 test images) and MobileNetV2 weights:
  * the layout of study.json, a run interrupted mid-training that resumes to the same numbers as an
  * uninterrupted study, and the report's plots (valid SVG with the expected series, PNG of the SVG's size).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import sharp from 'sharp';
+import { splitFashionMnist } from '../../test/embedded-fixtures.js';
 import { fixturePath } from '../../test/fixture-path.js';
 import { runStudy, type StudyOptions, type StudyResult } from './study.js';
 import { writeStudyReport } from './study-report.js';
@@ -18,27 +19,16 @@ import { evaluationSteps, parseStudySpec, readStudySpec, StudySpecError } from '
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'regts-study-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** The committed slice has only the test split: a Fashion-MNIST directory that serves it as the train split too. */
-function fashionMnistDir(): string {
-  const data = path.join(tmp, 'fashion-mnist');
-  if (existsSync(data)) return data;
-  mkdirSync(data);
-  for (const kind of ['images-idx3', 'labels-idx1']) {
-    const src = fixturePath(`data/fashion-mnist/t10k-${kind}-ubyte.gz`);
-    copyFileSync(src, path.join(data, `t10k-${kind}-ubyte.gz`));
-    copyFileSync(src, path.join(data, `train-${kind}-ubyte.gz`));
-  }
-  return data;
-}
+const dataDir = splitFashionMnist(path.join(tmp, 'fashion-mnist'));
 
 const specFile = path.join(import.meta.dirname, '../../../configs/study-quick.json');
 
-function options(out: string, extra: Partial<StudyOptions> = {}): StudyOptions {
+async function options(out: string, extra: Partial<StudyOptions> = {}): Promise<StudyOptions> {
   return {
     spec: readStudySpec(specFile),
     specFile,
     out,
-    dataDir: fashionMnistDir(),
+    dataDir: await dataDir,
     encoderWeights: fixturePath('encoders/mobilenetv2-block10'),
     log: () => undefined,
     ...extra,
@@ -54,7 +44,7 @@ test(
     const out = path.join(tmp, 'whole');
     const progress: string[] = [];
     const study = await runStudy(
-      options(out, { progressEvery: 2, onProgress: (p) => progress.push(`${p.run}/${p.runs} ${p.name} ${p.step}/${p.steps}`) }),
+      await options(out, { progressEvery: 2, onProgress: (p) => progress.push(`${p.run}/${p.runs} ${p.name} ${p.step}/${p.steps}`) }),
     );
     uninterrupted = study;
     assert.equal(study.status, 'complete');
@@ -85,7 +75,7 @@ test(
     assert.deepEqual(written.runs, JSON.parse(JSON.stringify(study.runs)));
 
     // A rerun redoes nothing.
-    const again = await runStudy(options(out));
+    const again = await runStudy(await options(out));
     assert.deepEqual(again.session, { ...again.session, trained: 0, resumed: 0, reusedRuns: 4, evaluated: 0, reusedEvaluations: 8 });
     assert.deepEqual(again.runs, study.runs);
   },
@@ -99,7 +89,7 @@ test(
     const out = path.join(tmp, 'cut');
     const controller = new AbortController();
     const first = await runStudy(
-      options(out, {
+      await options(out, {
         progressEvery: 1,
         signal: controller.signal,
         onProgress: (p) => {
@@ -112,7 +102,7 @@ test(
       first.runs.map((r) => r.evaluations.length),
       [2, 0],
     );
-    const resumed = await runStudy(options(out));
+    const resumed = await runStudy(await options(out));
     assert.equal(resumed.status, 'complete');
     assert.deepEqual(resumed.session, { ...resumed.session, trained: 2, resumed: 1, reusedRuns: 1, evaluated: 6, reusedEvaluations: 2 });
     const steps = readFileSync(path.join(out, 'runs', 'reg-s0', 'metrics.jsonl'), 'utf8')
