@@ -1,6 +1,6 @@
 /**
  * The spec of a study (`reg study <spec.json>`): configurations × seeds trained at equal steps on an
- * embedded dataset, each evaluated every `evalEvery` steps. Example (configs/study-variants.json):
+ * embedded dataset, each evaluated every `evalEvery` steps. Example (configs/studies/variants.json):
  *
  *   { "name": "variants", "dataset": "fashion-mnist", "seeds": [0, 1], "steps": 600, "evalEvery": 200,
  *     "trainImages": 4096, "train": { "model": "SiT-T/2", "batchSize": 64, "learningRate": 0.001 },

@@ -1,5 +1,5 @@
 /**
- * `reg study` end to end on the committed quick spec (configs/study-quick.json: sit and reg × 2 seeds,
+ * `reg study` end to end on the committed quick spec (configs/studies/quick.json: sit and reg × 2 seeds,
  * 4 steps, evaluated at steps 2 and 4) with the committed Fashion-MNIST slice (200 train, 100 test images) and MobileNetV2 weights:
  * the layout of study.json, a run interrupted mid-training that resumes to the same numbers as an
  * uninterrupted study, and the report's plots (valid SVG with the expected series, PNG of the SVG's size).
@@ -21,7 +21,7 @@ after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const dataDir = splitFashionMnist(path.join(tmp, 'fashion-mnist'));
 
-const specFile = path.join(import.meta.dirname, '../../../configs/study-quick.json');
+const specFile = path.join(import.meta.dirname, '../../../configs/studies/quick.json');
 
 async function options(out: string, extra: Partial<StudyOptions> = {}): Promise<StudyOptions> {
   return {
@@ -119,10 +119,10 @@ test(
 test('the study report writes tables and valid SVG + PNG plots with one series per configuration', { timeout: 60_000 }, async () => {
   assert.ok(uninterrupted, 'the end-to-end test runs first');
   const file = path.join(tmp, 'report', 'study.md');
-  const plots = await writeStudyReport(uninterrupted, { file, command: 'reg study configs/study-quick.json' });
+  const plots = await writeStudyReport(uninterrupted, { file, command: 'reg study configs/studies/quick.json' });
   const md = readFileSync(file, 'utf8');
   assert.match(md, /^# Study: quick/);
-  assert.match(md, /`reg study configs\/study-quick\.json`/);
+  assert.match(md, /`reg study configs\/studies\/quick\.json`/);
   assert.match(md, /\| sit \| 4 \| 2 \| /);
   assert.match(md, /\| reg \| 4 \| 2 \| /);
   assert.match(md, /within the seed spread|exceeds the seed spread/);
