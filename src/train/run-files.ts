@@ -24,6 +24,9 @@ export interface StepState {
   trainer: Omit<TrainerState, 'format' | 'metrics'>;
 }
 
+/** `<run>/metrics.jsonl`. */
+export const metricsFileOf = (runDir: string): string => path.join(runDir, 'metrics.jsonl');
+
 /** The writer of a run directory: its config.json, metrics.jsonl and checkpoints. */
 export class RunFiles {
   readonly #metrics: MetricsLog;
@@ -40,7 +43,7 @@ export class RunFiles {
     mkdirSync(dir, { recursive: true });
     removeCheckpointLeftovers(dir);
     writeFileAtomic(path.join(dir, 'config.json'), `${JSON.stringify({ ...config, regTs: regTsVersion() }, null, 2)}\n`);
-    this.#metrics = new MetricsLog(path.join(dir, 'metrics.jsonl'), metricsCursor);
+    this.#metrics = new MetricsLog(metricsFileOf(dir), metricsCursor);
   }
 
   /** metrics.jsonl. */

@@ -15,13 +15,13 @@
  * the curve does not depend on how many processes share the global batch (`options.group`).
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { ProcessGroup } from '../torch/distributed.js';
 import { listCheckpoints } from '../models/checkpoint.js';
 import { Progress } from '../util/progress.js';
 import type { TrainConfig } from './config.js';
 import type { StepMetrics } from './metrics.js';
 import { closeRun, saveRunCheckpoint, setupRun, type TrainingRun } from './run.js';
+import { metricsFileOf } from './run-files.js';
 import { applyGradients, completeStep, forwardBackward } from './step.js';
 import { reduceNumbers } from '../torch/distributed-values.js';
 
@@ -128,7 +128,7 @@ export async function train(config: TrainConfig, opts: TrainOptions = {}): Promi
   }
   if (reason === 'time-budget') log(`time budget of ${cfg.timeBudget}s reached at step ${run.step}; checkpoint ${run.lastCheckpoint}`);
   if (reason === 'interrupted') log(`interrupted at step ${run.step}; checkpoint ${run.lastCheckpoint} (continue with --resume)`);
-  return { step: run.step, reason, checkpoint: run.lastCheckpoint, metricsFile: path.join(cfg.outputDir, 'metrics.jsonl') };
+  return { step: run.step, reason, checkpoint: run.lastCheckpoint, metricsFile: metricsFileOf(cfg.outputDir) };
 }
 
 /** True when `dir` holds a run with at least one checkpoint. */
