@@ -55,6 +55,9 @@ export async function samplingRunFolder(root: string, name: string, data: string
   const dir = path.join(root, `samples-${name}`);
   mkdirSync(dir);
   writeNpz(path.join(dir, 'samples.npz'), { arr_0: { dtype: 'uint8', shape: images.shape, data: images.data } });
-  writeFileSync(path.join(dir, 'samples.json'), JSON.stringify({ checkpoint, labels: Array.from(test.labels.subarray(0, 20)) }));
+  writeFileSync(
+    path.join(dir, 'samples.json'),
+    JSON.stringify({ settings: { checkpoint }, labels: Array.from(test.labels.subarray(0, 20)) }),
+  );
   return dir;
 }

@@ -6,7 +6,7 @@
  *   data = fashion-mnist | emoji                        that dataset (and its dataDir)
  *   data = imagenet256 over a feature cache of one      the dataset the cache was prepared from (reg demo --latent)
  *
- * MobileNetV2 runs at the input size of the run's feature cache when it has one (the demo's), else 64.
+ * MobileNetV2 runs at the FD protocol's 64 px (FD_INPUT_SIZE), whatever size the run's targets used.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,8 +20,6 @@ import { embeddedSampleScores, type EmbeddedSampleScores } from './embedded-scor
 export interface RunDataset {
   dataset: EmbeddedDataset;
   dataDir: string;
-  /** The run's feature cache, when it has one. */
-  cache: FeatureCacheManifest | null;
 }
 
 const EMBEDDED: readonly EmbeddedDataset[] = ['fashion-mnist', 'emoji'];
@@ -33,12 +31,13 @@ function cacheAt(dir: unknown): FeatureCacheManifest | null {
 /** The embedded dataset of the training configuration `train` (a checkpoint's `train`), or null. */
 export function runDataset(train: Readonly<Record<string, unknown>>): RunDataset | null {
   const data = train['data'];
-  const cache = cacheAt(train['encoder']) ?? cacheAt(train['dataDir']);
   if (EMBEDDED.includes(data as EmbeddedDataset)) {
-    return { dataset: data as EmbeddedDataset, dataDir: typeof train['dataDir'] === 'string' ? train['dataDir'] : '', cache };
+    return { dataset: data as EmbeddedDataset, dataDir: typeof train['dataDir'] === 'string' ? train['dataDir'] : '' };
   }
+  // a latent run (reg demo --latent) reads the feature cache of an embedded dataset
+  const cache = cacheAt(train['encoder']) ?? cacheAt(train['dataDir']);
   const spec = cache?.dataset.spec.split(':')[0];
-  if (data === 'imagenet256' && EMBEDDED.includes(spec as EmbeddedDataset)) return { dataset: spec as EmbeddedDataset, dataDir: '', cache };
+  if (data === 'imagenet256' && EMBEDDED.includes(spec as EmbeddedDataset)) return { dataset: spec as EmbeddedDataset, dataDir: '' };
   return null;
 }
 
@@ -64,11 +63,14 @@ export async function embeddedRunScores(samplesDir: string, o: EmbeddedRunScores
   const recordFile = path.join(samplesDir, 'samples.json');
   const npzFile = path.join(samplesDir, 'samples.npz');
   for (const f of [recordFile, npzFile]) if (!existsSync(f)) throw new Error(`${f} not found (expected the output folder of reg sample)`);
-  const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { checkpoint?: unknown; labels?: unknown };
-  if (typeof record.checkpoint !== 'string') throw new Error(`${recordFile}: no "checkpoint" field; the dataset of the samples is unknown`);
+  // reg sample's record: settings.checkpoint names the checkpoint, labels the requested classes.
+  const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { settings?: { checkpoint?: unknown }; labels?: unknown };
+  const checkpoint = record.settings?.checkpoint;
+  if (typeof checkpoint !== 'string')
+    throw new Error(`${recordFile}: no "settings.checkpoint" field; the dataset of the samples is unknown`);
   if (!Array.isArray(record.labels) || !record.labels.every((l) => Number.isInteger(l)))
     throw new Error(`${recordFile}: "labels" must be the list of requested classes`);
-  const train = readCheckpointConfig(record.checkpoint).train;
+  const train = readCheckpointConfig(checkpoint).train;
   const found = train ? runDataset(train) : null;
   if (!found) return null;
   const samples = readNpz(npzFile).get('arr_0');
@@ -77,7 +79,6 @@ export async function embeddedRunScores(samplesDir: string, o: EmbeddedRunScores
       `${npzFile}: arr_0 must be uint8 (N, H, W, 3), got ${samples ? `${samples.dtype} [${samples.shape.join(', ')}]` : 'nothing'}`,
     );
   const dataDir = o.dataDir ?? found.dataDir;
-  const inputSize = found.cache?.encoder.name === 'mobilenetv2' ? found.cache.encoder.inputSize : undefined;
   const scores = await embeddedSampleScores({
     dataset: found.dataset,
     samples,
@@ -85,7 +86,6 @@ export async function embeddedRunScores(samplesDir: string, o: EmbeddedRunScores
     ...(dataDir ? { dataDir } : {}),
     ...(o.encoderWeights ? { encoderWeights: o.encoderWeights } : {}),
     ...(o.classifierCacheDir ? { classifierCacheDir: o.classifierCacheDir } : {}),
-    ...(inputSize ? { encoderInputSize: inputSize } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
   return { ...scores, dataset: found.dataset, dataDir };

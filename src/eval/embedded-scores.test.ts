@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fixturePath } from '../../test/fixture-path.js';
 import { loadEmoji } from '../data/emoji.js';
-import { frechetSplits } from './embedded-scores.js';
+import { createEncoder } from '../models/encoders/encoder.js';
+import { datasetImages } from './dataset-images.js';
+import { featureScores, frechetSplits } from './embedded-scores.js';
 
 test('frechetSplits: emoji reference = images i mod 5 = 0, floor set = the others, disjoint and in order', async () => {
   const ds = await loadEmoji({ labels: 'category', resolution: 16, dir: fixturePath('data/emoji') });
@@ -29,4 +31,25 @@ test('frechetSplits: emoji reference = images i mod 5 = 0, floor set = the other
   assert.throws(() => ref.get(ref.length), RangeError);
   const fm = { ...ds, name: 'fm' };
   assert.deepEqual(frechetSplits('fashion-mnist', fm, ds), { test: fm, train: ds });
+});
+
+test('featureScores: the test images scored as samples are inside their own manifold (precision = recall = 1, FD 0); blank images are outside it', async () => {
+  const ds = await loadEmoji({ labels: 'category', resolution: 16, dir: fixturePath('data/emoji') });
+  const { test: ref, train: floor } = frechetSplits('emoji', ds, ds);
+  const encoder = await createEncoder('mobilenetv2', { inputSize: 32, weights: fixturePath('encoders/mobilenetv2-block10') });
+  try {
+    const real = await datasetImages(ref, ref.length);
+    const same = await featureScores(encoder, real, ref, floor);
+    assert.ok(Math.abs(same.value) < 1e-3, String(same.value));
+    assert.deepEqual([same.precision, same.recall], [1, 1]);
+    assert.ok(same.realVsReal > 1, `two disjoint real sets: ${same.realVsReal}`);
+    const blank = { ...real, data: new Uint8Array(real.data.length) };
+    const off = await featureScores(encoder, blank, ref, floor);
+    assert.ok(off.value > same.realVsReal, `${off.value}`);
+    // All blank samples are one point: it covers no real image; it lies inside the real manifold only if a real image's radius reaches it.
+    assert.equal(off.recall, 0);
+    assert.equal(off.realVsReal, same.realVsReal);
+  } finally {
+    encoder.dispose();
+  }
 });

@@ -6,6 +6,9 @@
  *                       of MobileNetV2's mean-pooled features (not FID: another network); with the same
  *                       statistic between as many real training images and the test images, the floor a
  *                       perfect generator would reach at this sample size
+ *   precision, recall   k = 3 nearest-neighbour manifolds (Kynkäänniemi et al., as the ADM evaluator) in the
+ *                       same feature space against the same test images: the share of samples inside the
+ *                       real manifold (fidelity) and of real images inside the samples' (diversity)
  *   class consistency   the share of samples that the dataset's classifier assigns to their requested
  *                       class (src/eval/class-consistency.ts), with the classifier's test accuracy
  *
@@ -29,6 +32,27 @@ import {
 import { datasetImages, type RgbBatch } from './dataset-images.js';
 import { classTokens } from './feature-pass.js';
 import { frechetDistance, gaussianStats } from './frechet.js';
+import { precisionRecall } from './precision-recall.js';
+
+/**
+ * MobileNetV2's input side in the FD-MobileNetV2 protocol of `reg demo`, `reg eval --embedded` and
+ * `reg study`: 64 px, whatever size the training targets were encoded at, so that the numbers of runs
+ * with other target sizes stay comparable.
+ */
+export const FD_INPUT_SIZE = 64;
+
+/**
+ * The MobileNetV2 of the FD protocol: `encoder` itself when it runs at {@link FD_INPUT_SIZE}, else a new
+ * one from the same weights; `dispose` frees only what this function created.
+ */
+export async function frechetEncoder(
+  encoder: RepresentationEncoder,
+  o: { weights?: string; log?: (line: string) => void } = {},
+): Promise<{ encoder: RepresentationEncoder; dispose: () => void }> {
+  if (encoder.inputSize === FD_INPUT_SIZE) return { encoder, dispose: () => undefined };
+  const own = await createEncoder('mobilenetv2', { inputSize: FD_INPUT_SIZE, ...o });
+  return { encoder: own, dispose: () => own.dispose() };
+}
 
 /** The encoder's {@link classTokens} (N, C) of uint8 NHWC images (N, H, W, 3), in batches. */
 export function pooledFeatures(encoder: RepresentationEncoder, images: RgbBatch, batch = 64): Tensor {
@@ -73,17 +97,37 @@ export function frechetSplits(
   };
 }
 
-/** FD-MobileNetV2 of `samples` against the first N `test` images, and the floor: the first N `train` images against the same. */
-export async function frechetWithFloor(
+/** FD-MobileNetV2 of a set of samples with its floor, and precision/recall against the same real images. */
+export interface FeatureScores {
+  /** Fréchet distance of the samples to the first N test images. */
+  value: number;
+  /** The same for the first N training images: the floor at this sample size. */
+  realVsReal: number;
+  /** Share of samples inside the test images' k = 3 manifold. */
+  precision: number;
+  /** Share of test images inside the samples' k = 3 manifold. */
+  recall: number;
+}
+
+/** {@link FeatureScores} of `samples` against the first N `test` images (floor: the first N `train` images against the same). */
+export async function featureScores(
   encoder: RepresentationEncoder,
   samples: RgbBatch,
   test: ImageDataset,
   train: ImageDataset,
-): Promise<{ value: number; realVsReal: number }> {
+): Promise<FeatureScores> {
   const n = samples.shape[0]!;
-  const stats = (x: RgbBatch) => torch.scope(() => gaussianStats(pooledFeatures(encoder, x)));
-  const real = stats(await datasetImages(test, n));
-  return { value: frechetDistance(stats(samples), real), realVsReal: frechetDistance(stats(await datasetImages(train, n)), real) };
+  const testImages = await datasetImages(test, n);
+  const trainImages = await datasetImages(train, n);
+  return torch.scope(() => {
+    const [fake, real, floor] = [samples, testImages, trainImages].map((x) => pooledFeatures(encoder, x)) as [Tensor, Tensor, Tensor];
+    const realStats = gaussianStats(real);
+    return {
+      value: frechetDistance(gaussianStats(fake), realStats),
+      realVsReal: frechetDistance(gaussianStats(floor), realStats),
+      ...precisionRecall(real, fake, { k: 3 }),
+    };
+  });
 }
 
 /** What {@link embeddedSampleScores} needs. */
@@ -99,14 +143,12 @@ export interface EmbeddedSampleScoresOptions {
   encoderWeights?: string;
   /** Directory of the cached classifiers (default `<cache>/classifiers`). */
   classifierCacheDir?: string;
-  /** MobileNetV2 input side (default 64, the demo's). */
-  encoderInputSize?: number;
   log?: (line: string) => void;
 }
 
 /** The scores of the file comment. */
 export interface EmbeddedSampleScores {
-  frechet: { metric: string; samples: number; reference: string; value: number; realVsReal: number };
+  frechet: { metric: string; samples: number; reference: string } & FeatureScores;
   classConsistency: ClassConsistency & { classifier: { file: string; record: ClassifierRecord } };
 }
 
@@ -120,13 +162,13 @@ export async function embeddedSampleScores(o: EmbeddedSampleScoresOptions): Prom
       : loadEmoji({ labels: 'category', resolution: size, ...dir });
   const { train, test } = frechetSplits(o.dataset, await open('test'), await open('train'));
   const encoder = await createEncoder('mobilenetv2', {
-    inputSize: o.encoderInputSize ?? 64,
+    inputSize: FD_INPUT_SIZE,
     ...(o.encoderWeights ? { weights: o.encoderWeights } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
-  let fd: { value: number; realVsReal: number };
+  let fd: FeatureScores;
   try {
-    fd = await frechetWithFloor(encoder, o.samples, test, train);
+    fd = await featureScores(encoder, o.samples, test, train);
   } finally {
     encoder.dispose();
   }

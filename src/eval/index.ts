@@ -56,5 +56,11 @@ export {
   type EmbeddedDataset,
 } from './class-consistency.js';
 export { SmallCnn } from './image-classifier.js';
-export { embeddedSampleScores, sampleClassConsistency, frechetWithFloor, type EmbeddedSampleScores } from './embedded-scores.js';
+export {
+  embeddedSampleScores,
+  sampleClassConsistency,
+  featureScores,
+  type EmbeddedSampleScores,
+  type FeatureScores,
+} from './embedded-scores.js';
 export { embeddedRunScores, runDataset, type EmbeddedRunScores } from './embedded-run.js';

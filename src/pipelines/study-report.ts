@@ -12,10 +12,11 @@ import path from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { barChart, lineBandChart, writeChart, type BandSeries } from './plots.js';
 import type { StudyEvaluation, StudyResult } from './study.js';
+import type { StudyConfig } from './study-spec.js';
 
 /** A metric of the report: its field, its name and which way is better. */
 interface Metric {
-  key: 'fd' | 'classConsistency' | 'cknna' | 'denoiseLoss';
+  key: 'fd' | 'classConsistency' | 'cknna' | 'denoiseLoss' | 'precision' | 'recall';
   label: string;
   lowerIsBetter: boolean;
   digits: number;
@@ -26,6 +27,8 @@ const METRICS: readonly Metric[] = [
   { key: 'classConsistency', label: 'class consistency', lowerIsBetter: false, digits: 3 },
   { key: 'cknna', label: 'CKNNA (aligned block vs encoder)', lowerIsBetter: false, digits: 3 },
   { key: 'denoiseLoss', label: 'denoising loss', lowerIsBetter: true, digits: 4 },
+  { key: 'precision', label: 'precision', lowerIsBetter: false, digits: 3 },
+  { key: 'recall', label: 'recall', lowerIsBetter: false, digits: 3 },
 ];
 
 /** Mean and sample standard deviation (0 for fewer than two values). */
@@ -106,6 +109,13 @@ function comparisons(study: StudyResult, configs: readonly string[]): string[] {
   return lines;
 }
 
+/** How a configuration differs from the study's settings: its training overrides, sampling overrides and whose runs it evaluates. */
+function describeConfig(c: StudyConfig): string {
+  const parts = [c.runsOf === null ? `train ${JSON.stringify(c.train)}` : `the runs of \`${c.runsOf}\``];
+  if (Object.keys(c.eval).length) parts.push(`sampling ${JSON.stringify(c.eval)}`);
+  return parts.join(', ');
+}
+
 /** Options of {@link writeStudyReport}. */
 export interface StudyReportOptions {
   /** The markdown file; the plots go to `<its dir>/<plotsDir>/`. */
@@ -131,7 +141,7 @@ export async function writeStudyReport(study: StudyResult, o: StudyReportOptions
     '',
     `Setup: ${spec.dataset}, ${spec.trainImages} training images at ${spec.imageSize}×${spec.imageSize}, MobileNetV2 targets at ${spec.encoderInputSize} px; ${spec.configs.length} configurations × seeds ${spec.seeds.join(', ')}, ${spec.steps} steps each, evaluated every ${spec.evalEvery} steps. Shared training settings: \`${JSON.stringify(spec.train)}\`.`,
     '',
-    `Evaluation at each checkpoint (EMA weights): ${spec.eval.samples} samples (${spec.eval.sampler}, ${spec.eval.samplingSteps} steps, guidance ${spec.eval.cfg} for t ≤ ${spec.eval.guidanceHigh}, the same seed for every run) → ${study.metric}, against as many test images; class consistency by the dataset's classifier${study.classifier ? ` (test accuracy ${(study.classifier.testAccuracy * 100).toFixed(1)} % on ${study.classifier.testSplit})` : ''}; CKNNA (k = ${spec.eval.cknnaTopk}) of the aligned block's patch-mean hidden state at t = ${spec.eval.cknnaT} vs the encoder's feature on ${spec.eval.cknnaImages} training images (only variants that align). Values are mean ± sample std over the seeds.`,
+    `Evaluation at each checkpoint (EMA weights): ${spec.eval.samples} samples (${spec.eval.sampler}, ${spec.eval.samplingSteps} steps, guidance ${spec.eval.cfg}${spec.eval.clsCfg === null ? '' : ` (class token ${spec.eval.clsCfg})`} for t ≤ ${spec.eval.guidanceHigh}, the same seed for every run) → ${study.metric}, against as many test images; class consistency by the dataset's classifier${study.classifier ? ` (test accuracy ${(study.classifier.testAccuracy * 100).toFixed(1)} % on ${study.classifier.testSplit})` : ''}; CKNNA (k = ${spec.eval.cknnaTopk}) of the aligned block's patch-mean hidden state at t = ${spec.eval.cknnaT} vs the encoder's feature on ${spec.eval.cknnaImages} training images (only variants that align). Values are mean ± sample std over the seeds.`,
     '',
     `FD at ${spec.eval.samples} samples is biased upwards (the real-vs-real floor at this size is in study.json, fdFloor, about ${meanStd(study.runs.flatMap((r) => r.evaluations.map((e: StudyEvaluation) => e.fdFloor))).mean.toFixed(2)}): compare configurations with each other, not with published FIDs. With ${spec.seeds.length} seed(s) the standard deviations are themselves rough: "exceeds the seed spread" is a screen, not a significance test.`,
     '',
@@ -143,7 +153,7 @@ export async function writeStudyReport(study: StudyResult, o: StudyReportOptions
       '',
       `Configurations: ${spec.configs
         .filter((c) => c.group === g)
-        .map((c) => `\`${c.name}\` ${JSON.stringify(c.train)}`)
+        .map((c) => `\`${c.name}\` ${describeConfig(c)}`)
         .join(', ')}.`,
       '',
       '### At the last step',

@@ -1,14 +1,16 @@
 /**
  * The spec of a study (`reg study <spec.json>`): configurations × seeds trained at equal steps on an
- * embedded dataset, each evaluated every `evalEvery` steps. Example (configs/studies/variants.json):
+ * embedded dataset, each evaluated every `evalEvery` steps. Example (a smaller configs/studies/default.json):
  *
  *   { "name": "variants", "dataset": "fashion-mnist", "seeds": [0, 1], "steps": 600, "evalEvery": 200,
  *     "trainImages": 4096, "train": { "model": "SiT-T/2", "batchSize": 64, "learningRate": 0.001 },
  *     "eval": { "samples": 200, "samplingSteps": 25 },
  *     "configs": [ { "name": "sit", "train": { "variant": "sit" } }, { "name": "reg", "train": { "variant": "reg" } } ] }
  *
- * A config's `train` overrides the study's `train`; `group` names the ablation a config belongs to (a
- * bar chart per group). Every error names the file and the field.
+ * A config's `train` overrides the study's `train`, its `eval` the study's sampling settings; `group`
+ * names the ablation a config belongs to (a bar chart per group). A config with `runsOf` trains nothing:
+ * it evaluates the runs of an earlier configuration with its own `eval` (a sampling ablation, or the
+ * baseline of an ablation group without training it twice). Every error names the file and the field.
  */
 import { readFileSync } from 'node:fs';
 import { SAMPLERS, type SamplerKind } from '../diffusion/samplers.js';
@@ -24,7 +26,17 @@ export interface StudyConfig {
   /** The ablation it belongs to (a bar chart of the last evaluation per group); default 'variants'. */
   group: string;
   train: StudyTrainSettings;
+  /** Sampling settings of this configuration's evaluations (override the study's `eval`). */
+  eval: Partial<Pick<StudyEvalSettings, StudySamplingKey>>;
+  /** Evaluate the runs of this earlier configuration instead of training (null: train its own). */
+  runsOf: string | null;
+  /** The study's seeds this configuration runs at (default: all of them). */
+  seeds: number[];
 }
+
+/** The evaluation settings a configuration may override: how its samples are drawn. */
+const SAMPLING_KEYS = ['sampler', 'samplingSteps', 'cfg', 'clsCfg', 'guidanceHigh'] as const;
+type StudySamplingKey = (typeof SAMPLING_KEYS)[number];
 
 /** How each checkpoint is evaluated. */
 export interface StudyEvalSettings {
@@ -32,8 +44,10 @@ export interface StudyEvalSettings {
   samples: number;
   sampler: SamplerKind;
   samplingSteps: number;
-  /** Classifier-free guidance scale (image and class token). */
+  /** Classifier-free guidance scale of the image. */
   cfg: number;
+  /** Guidance scale of the class token (null: the same as `cfg`; 1: no guidance on the token). */
+  clsCfg: number | null;
   /** Guidance applies for t ≤ this. */
   guidanceHigh: number;
   /** Seed of the samples (the same for every run: common random numbers). */
@@ -68,6 +82,7 @@ const EVAL_DEFAULTS: StudyEvalSettings = {
   sampler: 'sde',
   samplingSteps: 25,
   cfg: 4,
+  clsCfg: null,
   guidanceHigh: 0.85,
   seed: 1000,
   cknnaImages: 256,
@@ -92,6 +107,19 @@ function integer(file: string, o: Json, key: string, fallback: number | undefine
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
     throw new StudySpecError(file, key, `must be an integer ≥ ${min} (got ${JSON.stringify(v)})`);
   return v;
+}
+
+/** Checks the sampling settings `e` (at `field` of `file`). */
+function checkEval(file: string, field: string, e: StudyEvalSettings): void {
+  if (!SAMPLERS.includes(e.sampler)) throw new StudySpecError(file, `${field}.sampler`, `must be one of ${SAMPLERS.join(', ')}`);
+  if (!Number.isInteger(e.samplingSteps) || e.samplingSteps < 2)
+    throw new StudySpecError(file, `${field}.samplingSteps`, `must be an integer ≥ 2 (got ${JSON.stringify(e.samplingSteps)})`);
+  for (const k of ['cfg', 'clsCfg', 'guidanceHigh'] as const) {
+    const v = e[k];
+    if (v === null && k === 'clsCfg') continue;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+      throw new StudySpecError(file, `${field}.${k}`, `must be a number ≥ 0 (got ${JSON.stringify(v)})`);
+  }
 }
 
 /** Validates a parsed spec (`file` names it in errors) and fills in the defaults. */
@@ -135,23 +163,50 @@ export function parseStudySpec(raw: unknown, file: string): StudySpec {
     if (!(k in EVAL_DEFAULTS))
       throw new StudySpecError(file, `eval.${k}`, `unknown field (known: ${Object.keys(EVAL_DEFAULTS).join(', ')})`);
   const evalSettings = { ...EVAL_DEFAULTS, ...evalRaw } as StudyEvalSettings;
-  if (!SAMPLERS.includes(evalSettings.sampler)) throw new StudySpecError(file, 'eval.sampler', `must be one of ${SAMPLERS.join(', ')}`);
-  for (const k of ['samples', 'samplingSteps', 'cknnaImages', 'cknnaTopk'] as const)
-    integer(file, evalSettings as unknown as Json, k, undefined, 2);
+  checkEval(file, 'eval', evalSettings);
+  for (const k of ['samples', 'cknnaImages', 'cknnaTopk'] as const) integer(file, evalSettings as unknown as Json, k, undefined, 2);
   if (!Array.isArray(raw.configs) || raw.configs.length === 0) throw new StudySpecError(file, 'configs', 'must be a non-empty list');
-  const names = new Set<string>();
+  const earlier = new Map<string, StudyConfig>();
   const configs = raw.configs.map((c: unknown, i): StudyConfig => {
     const where = `configs[${i}]`;
     if (!isObject(c)) throw new StudySpecError(file, where, 'must be an object { name, group?, train }');
     if (typeof c.name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(c.name))
       throw new StudySpecError(file, `${where}.name`, 'must be a name of letters, digits, ".", "-", "_"');
-    if (names.has(c.name)) throw new StudySpecError(file, `${where}.name`, `"${c.name}" appears twice`);
-    names.add(c.name);
+    if (earlier.has(c.name)) throw new StudySpecError(file, `${where}.name`, `"${c.name}" appears twice`);
     const t = c.train ?? {};
     if (!isObject(t)) throw new StudySpecError(file, `${where}.train`, 'must be an object of training settings');
     for (const k of ['outputDir', 'seed', 'maxTrainSteps', 'checkpointingSteps', 'data'])
       if (k in t || k in train) throw new StudySpecError(file, k in t ? `${where}.train.${k}` : `train.${k}`, 'is set by the study itself');
-    return { name: c.name, group: typeof c.group === 'string' ? c.group : 'variants', train: t as StudyTrainSettings };
+    const ev = c.eval ?? {};
+    if (!isObject(ev)) throw new StudySpecError(file, `${where}.eval`, 'must be an object of sampling settings');
+    for (const k of Object.keys(ev))
+      if (!(SAMPLING_KEYS as readonly string[]).includes(k))
+        throw new StudySpecError(file, `${where}.eval.${k}`, `not a per-configuration setting (these are: ${SAMPLING_KEYS.join(', ')})`);
+    checkEval(file, `${where}.eval`, { ...evalSettings, ...ev } as StudyEvalSettings);
+    const ownSeeds = c.seeds ?? seeds;
+    if (!Array.isArray(ownSeeds) || ownSeeds.length === 0 || !ownSeeds.every((x) => (seeds as unknown[]).includes(x)))
+      throw new StudySpecError(file, `${where}.seeds`, `must be a non-empty subset of the study's seeds ${JSON.stringify(seeds)}`);
+    const runsOf = c.runsOf ?? null;
+    if (runsOf !== null) {
+      const source = typeof runsOf === 'string' ? earlier.get(runsOf) : undefined;
+      if (!source) throw new StudySpecError(file, `${where}.runsOf`, `must name an earlier configuration (got ${JSON.stringify(runsOf)})`);
+      if (source.runsOf !== null)
+        throw new StudySpecError(file, `${where}.runsOf`, `"${runsOf}" itself evaluates the runs of "${source.runsOf}"`);
+      if (Object.keys(t).length)
+        throw new StudySpecError(file, `${where}.train`, 'must be empty: the configuration trains nothing (runsOf)');
+      if (!ownSeeds.every((x) => source.seeds.includes(x as number)))
+        throw new StudySpecError(file, `${where}.seeds`, `"${runsOf}" has no runs at some of these seeds`);
+    }
+    const config: StudyConfig = {
+      name: c.name,
+      group: typeof c.group === 'string' ? c.group : 'variants',
+      train: t as StudyTrainSettings,
+      eval: ev as StudyConfig['eval'],
+      runsOf: runsOf as string | null,
+      seeds: ownSeeds as number[],
+    };
+    earlier.set(c.name, config);
+    return config;
   });
   return {
     name,
@@ -166,6 +221,17 @@ export function parseStudySpec(raw: unknown, file: string): StudySpec {
     eval: evalSettings,
     configs,
   };
+}
+
+/** The evaluation settings of `config`: the study's, with the configuration's sampling overrides. */
+export function evalSettingsOf(spec: Pick<StudySpec, 'eval'>, config: Pick<StudyConfig, 'eval'>): StudyEvalSettings {
+  return { ...spec.eval, ...config.eval };
+}
+
+/** Whether two configurations draw their samples alike (same sampler, steps and guidance). */
+export function sameSampling(spec: Pick<StudySpec, 'eval'>, a: Pick<StudyConfig, 'eval'>, b: Pick<StudyConfig, 'eval'>): boolean {
+  const [x, y] = [evalSettingsOf(spec, a), evalSettingsOf(spec, b)];
+  return SAMPLING_KEYS.every((k) => x[k] === y[k]);
 }
 
 /** Reads and validates the spec file `file`. */

@@ -50,9 +50,37 @@ test(
     assert.equal(study.status, 'complete');
     assert.deepEqual(
       study.runs.map((r) => `${r.config}-s${r.seed} ${r.variant}`),
-      ['sit-s0 sit', 'reg-s0 reg', 'sit-s1 sit', 'reg-s1 reg'],
+      [
+        'sit-s0 sit',
+        'reg-s0 reg',
+        'reg-token-unguided-s0 reg',
+        'reg-token-guided-s0 reg',
+        'sit-s1 sit',
+        'reg-s1 reg',
+        'reg-token-unguided-s1 reg',
+        'reg-token-guided-s1 reg',
+      ],
     );
-    assert.deepEqual(study.session, { ...study.session, trained: 4, resumed: 0, reusedRuns: 0, evaluated: 8, reusedEvaluations: 0 });
+    // reg-token-unguided trains nothing: it samples reg's checkpoints with class-token guidance 1;
+    // reg-token-guided samples them as reg does, so its evaluations are reg's, copied.
+    assert.deepEqual(study.session, { ...study.session, trained: 4, resumed: 0, reusedRuns: 0, evaluated: 12, reusedEvaluations: 4 });
+    for (const seed of [0, 1]) {
+      const [guided, unguided, copy] = ['reg', 'reg-token-unguided', 'reg-token-guided'].map((c) =>
+        study.runs.find((r) => r.config === c && r.seed === seed)!,
+      );
+      assert.equal(unguided!.dir, guided!.dir);
+      assert.deepEqual(copy!.evaluations, guided!.evaluations);
+      for (const [g, u] of guided!.evaluations.map((e, k) => [e, unguided!.evaluations[k]!] as const)) {
+        assert.deepEqual([u.step, u.denoiseLoss, u.cknna], [g.step, g.denoiseLoss, g.cknna]);
+        // Its own samples, drawn with class-token guidance 1 (4 steps from adaLN-zero leave the outputs too small to show in the scores).
+        const record = (config: string) =>
+          JSON.parse(readFileSync(path.join(out, 'evals', `${config}-s${seed}`, `step-${u.step}`, 'samples', 'samples.json'), 'utf8')) as {
+            settings: { cfgScale: number; clsCfgScale: number; checkpoint: string };
+          };
+        assert.deepEqual(record('reg-token-unguided').settings, { ...record('reg').settings, clsCfgScale: 1 });
+        assert.equal(record('reg').settings.clsCfgScale, 4);
+      }
+    }
     for (const r of study.runs) {
       assert.deepEqual(
         r.evaluations.map((e) => e.step),
@@ -61,6 +89,7 @@ test(
       for (const e of r.evaluations) {
         assert.ok(Number.isFinite(e.fd) && e.fd > e.fdFloor, JSON.stringify(e));
         assert.ok(e.classConsistency >= 0 && e.classConsistency <= 1);
+        for (const x of [e.precision, e.recall]) assert.ok(x >= 0 && x <= 1, JSON.stringify(e));
         assert.ok(e.denoiseLoss > 0);
         // CKNNA only where the variant aligns (reg), a number in [−1, 1].
         if (r.variant === 'sit') assert.equal(e.cknna, null);
@@ -68,15 +97,16 @@ test(
       }
     }
     // Progress: each run's training steps 2 and 4, then its two evaluations.
-    assert.deepEqual(progress.slice(0, 4), ['1/4 sit-s0 2/4', '1/4 sit-s0 4/4', '1/4 sit-s0 2/4', '1/4 sit-s0 4/4']);
-    assert.equal(progress.length, 16);
+    assert.deepEqual(progress.slice(0, 4), ['1/8 sit-s0 2/4', '1/8 sit-s0 4/4', '1/8 sit-s0 2/4', '1/8 sit-s0 4/4']);
+    assert.deepEqual(progress.slice(8, 10), ['3/8 reg-token-unguided-s0 2/4', '3/8 reg-token-unguided-s0 4/4']);
+    assert.equal(progress.length, 20);
     assert.equal(study.classifier !== null, true);
     const written = JSON.parse(readFileSync(path.join(out, 'study.json'), 'utf8')) as StudyResult;
     assert.deepEqual(written.runs, JSON.parse(JSON.stringify(study.runs)));
 
     // A rerun redoes nothing.
     const again = await runStudy(await options(out));
-    assert.deepEqual(again.session, { ...again.session, trained: 0, resumed: 0, reusedRuns: 4, evaluated: 0, reusedEvaluations: 8 });
+    assert.deepEqual(again.session, { ...again.session, trained: 0, resumed: 0, reusedRuns: 4, evaluated: 0, reusedEvaluations: 16 });
     assert.deepEqual(again.runs, study.runs);
   },
 );
@@ -104,7 +134,7 @@ test(
     );
     const resumed = await runStudy(await options(out));
     assert.equal(resumed.status, 'complete');
-    assert.deepEqual(resumed.session, { ...resumed.session, trained: 2, resumed: 1, reusedRuns: 1, evaluated: 6, reusedEvaluations: 2 });
+    assert.deepEqual(resumed.session, { ...resumed.session, trained: 2, resumed: 1, reusedRuns: 1, evaluated: 10, reusedEvaluations: 6 });
     const steps = readFileSync(path.join(out, 'runs', 'reg-s0', 'metrics.jsonl'), 'utf8')
       .trim()
       .split('\n')
@@ -138,6 +168,22 @@ test('the study report writes tables and valid SVG + PNG plots with one series p
       'quick-variants-cknna.svg',
       'quick-variants-denoiseLoss.svg',
       'quick-variants-denoiseLoss-last.svg',
+      'quick-variants-precision.svg',
+      'quick-variants-precision-last.svg',
+      'quick-variants-recall.svg',
+      'quick-variants-recall-last.svg',
+      'quick-guidance-fd.svg',
+      'quick-guidance-fd-last.svg',
+      'quick-guidance-classConsistency.svg',
+      'quick-guidance-classConsistency-last.svg',
+      'quick-guidance-cknna.svg',
+      'quick-guidance-cknna-last.svg',
+      'quick-guidance-denoiseLoss.svg',
+      'quick-guidance-denoiseLoss-last.svg',
+      'quick-guidance-precision.svg',
+      'quick-guidance-precision-last.svg',
+      'quick-guidance-recall.svg',
+      'quick-guidance-recall-last.svg',
     ],
   );
   for (const svgFile of svgFiles) {
@@ -172,4 +218,47 @@ test('study specs: defaults, evaluation steps, and errors that name the file and
   bad({ steps: 2, seeds: [1, 1], configs: [{ name: 'a' }] }, /^s\.json: seeds: /);
   bad({ steps: 2, eval: { sampler: 'x' }, configs: [{ name: 'a' }] }, /^s\.json: eval\.sampler: must be one of sde, euler, heun/);
   bad({ steps: 2, typo: 1, configs: [{ name: 'a' }] }, /^s\.json: typo: unknown field/);
+  bad(
+    { steps: 2, configs: [{ name: 'a', eval: { samples: 9 } }] },
+    /^s\.json: configs\[0\]\.eval\.samples: not a per-configuration setting/,
+  );
+  bad({ steps: 2, configs: [{ name: 'a', eval: { clsCfg: -1 } }] }, /^s\.json: configs\[0\]\.eval\.clsCfg: must be a number ≥ 0/);
+  bad(
+    { steps: 2, configs: [{ name: 'a', runsOf: 'b' }, { name: 'b' }] },
+    /^s\.json: configs\[0\]\.runsOf: must name an earlier configuration/,
+  );
+  bad(
+    { steps: 2, configs: [{ name: 'a' }, { name: 'b', runsOf: 'a', train: { clsCoeff: 1 } }] },
+    /^s\.json: configs\[1\]\.train: must be empty: the configuration trains nothing/,
+  );
+  bad(
+    { steps: 2, configs: [{ name: 'a' }, { name: 'b', runsOf: 'a' }, { name: 'c', runsOf: 'b' }] },
+    /^s\.json: configs\[2\]\.runsOf: "b" itself evaluates the runs of "a"/,
+  );
+  bad(
+    { steps: 2, seeds: [0, 1], configs: [{ name: 'a', seeds: [2] }] },
+    /^s\.json: configs\[0\]\.seeds: must be a non-empty subset of the study's seeds \[0,1\]/,
+  );
+  bad(
+    {
+      steps: 2,
+      seeds: [0, 1],
+      configs: [
+        { name: 'a', seeds: [0] },
+        { name: 'b', runsOf: 'a' },
+      ],
+    },
+    /^s\.json: configs\[1\]\.seeds: "a" has no runs at some of these seeds/,
+  );
+  const ablation = parseStudySpec(
+    { steps: 2, eval: { cfg: 2 }, configs: [{ name: 'a' }, { name: 'b', runsOf: 'a', eval: { clsCfg: 1 } }] },
+    's.json',
+  );
+  assert.deepEqual(
+    ablation.configs.map((c) => [c.name, c.runsOf, c.eval]),
+    [
+      ['a', null, {}],
+      ['b', 'a', { clsCfg: 1 }],
+    ],
+  );
 });

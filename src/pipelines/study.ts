@@ -25,7 +25,7 @@ import { loadFashionMnist } from '../data/fashion-mnist.js';
 import { prepareFeatureCache } from '../data/feature-cache.js';
 import { registerDatasetSources } from '../data/train-sources.js';
 import { PixelDecoder } from '../diffusion/decode.js';
-import { frechetSplits, frechetWithFloor, sampleClassConsistency } from '../eval/embedded-scores.js';
+import { featureScores, frechetEncoder, frechetSplits, sampleClassConsistency } from '../eval/embedded-scores.js';
 import { readNpz } from '../eval/npz.js';
 import { evaluateRepresentation } from '../eval/representation.js';
 import { listCheckpoints } from '../models/checkpoint.js';
@@ -38,7 +38,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { formatDuration } from '../util/progress.js';
 import { regTsVersion } from '../util/version.js';
 import { generateSamples } from './generate.js';
-import { evaluationSteps, type StudyConfig, type StudySpec } from './study-spec.js';
+import { evalSettingsOf, evaluationSteps, sameSampling, type StudyConfig, type StudySpec } from './study-spec.js';
 
 /** The scores of one run at one checkpoint. */
 export interface StudyEvaluation {
@@ -47,6 +47,9 @@ export interface StudyEvaluation {
   denoiseLoss: number;
   fd: number;
   fdFloor: number;
+  /** Precision and recall (k = 3) in the FD's feature space against the same test images. */
+  precision: number;
+  recall: number;
   classConsistency: number;
   /** null for variants without alignment. */
   cknna: number | null;
@@ -191,7 +194,8 @@ class StudyClock {
 /** Everything one evaluation needs that is shared by the whole study. */
 interface EvalContext {
   o: StudyOptions;
-  encoder: RepresentationEncoder;
+  /** MobileNetV2 at the FD protocol's input size (FD_INPUT_SIZE). */
+  fdEncoder: RepresentationEncoder;
   /** The FD reference and floor sets (frechetSplits). */
   fdSets: { test: ImageDataset; train: ImageDataset };
   labels: Int32Array;
@@ -199,10 +203,16 @@ interface EvalContext {
 }
 
 /** Evaluates the checkpoint of `run` at `step` (file comment's metrics). */
-async function evaluateCheckpoint(ctx: EvalContext, run: StudyRun, step: number, evalDir: string): Promise<StudyEvaluation> {
+async function evaluateCheckpoint(
+  ctx: EvalContext,
+  config: StudyConfig,
+  run: StudyRun,
+  step: number,
+  evalDir: string,
+): Promise<StudyEvaluation> {
   const start = performance.now();
   const { spec } = ctx.o;
-  const e = spec.eval;
+  const e = evalSettingsOf(spec, config);
   const ckpt = listCheckpoints(run.dir).find((c) => c.step === step);
   if (!ckpt) throw new Error(`${run.dir}: no checkpoint at step ${step} to evaluate`);
   const model = loadModel(ckpt.dir, { weights: 'ema' });
@@ -217,7 +227,7 @@ async function evaluateCheckpoint(ctx: EvalContext, run: StudyRun, step: number,
         sampler: e.sampler,
         steps: e.samplingSteps,
         cfgScale: e.cfg,
-        clsCfgScale: e.cfg,
+        clsCfgScale: e.clsCfg ?? e.cfg,
         guidanceLow: 0,
         guidanceHigh: e.guidanceHigh,
         path: 'linear',
@@ -239,7 +249,7 @@ async function evaluateCheckpoint(ctx: EvalContext, run: StudyRun, step: number,
     model.dispose();
   }
   const samples = readNpz(samplesFile).get('arr_0')!;
-  const fd = await frechetWithFloor(ctx.encoder, samples, ctx.fdSets.test, ctx.fdSets.train);
+  const fd = await featureScores(ctx.fdEncoder, samples, ctx.fdSets.test, ctx.fdSets.train);
   const consistency = await sampleClassConsistency(spec.dataset, samples, ctx.labels, {
     ...(ctx.o.dataDir ? { dataDir: ctx.o.dataDir } : {}),
     ...(ctx.o.classifierCacheDir ? { classifierCacheDir: ctx.o.classifierCacheDir } : {}),
@@ -261,6 +271,8 @@ async function evaluateCheckpoint(ctx: EvalContext, run: StudyRun, step: number,
     denoiseLoss: meanDenoiseLoss(run.dir, step - spec.evalEvery, step),
     fd: fd.value,
     fdFloor: fd.realVsReal,
+    precision: fd.precision,
+    recall: fd.recall,
     classConsistency: consistency.score,
     cknna: representation?.cknna.value ?? null,
     probeAccuracy: representation?.probe.hidden.testAccuracy ?? null,
@@ -285,9 +297,10 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const session = { trained: 0, resumed: 0, reusedRuns: 0, evaluated: 0, reusedEvaluations: 0, seconds: 0 };
   const runs: StudyRun[] = [];
   const evalSteps = evaluationSteps(spec);
+  const fdNet = await frechetEncoder(encoder, o.encoderWeights ? { weights: o.encoderWeights } : {});
   const ctx: EvalContext = {
     o,
-    encoder,
+    fdEncoder: fdNet.encoder,
     fdSets: frechetSplits(spec.dataset, testSet, trainSet),
     labels: Int32Array.from({ length: spec.eval.samples }, (_, i) => i % trainSet.numClasses),
     classifier: null,
@@ -319,11 +332,14 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     });
     log(`study ${spec.name}: features ${featuresDir} (${prep.reused} shard(s) reused, ${prep.computed} computed)`);
     registerDatasetSources();
-    const plan = spec.seeds.flatMap((seed) => spec.configs.map((config) => ({ config, seed })));
+    const plan = spec.seeds.flatMap((seed) => spec.configs.filter((c) => c.seeds.includes(seed)).map((config) => ({ config, seed })));
     const evalFile = (name: string, step: number) => path.join(out, 'evals', name, `step-${step}.json`);
     // Work left, for the ETA: training steps and evaluations not yet on disk.
-    const done = plan.map(({ config, seed }) => listCheckpoints(path.join(out, 'runs', runName(config.name, seed))).at(-1)?.step ?? 0);
-    let stepsLeft = done.reduce((a, d) => a + spec.steps - d, 0);
+    const trainedHere = plan.filter(({ config }) => config.runsOf === null);
+    let stepsLeft = trainedHere.reduce(
+      (a, { config, seed }) => a + spec.steps - (listCheckpoints(path.join(out, 'runs', runName(config.name, seed))).at(-1)?.step ?? 0),
+      0,
+    );
     let evalsLeft = plan.reduce(
       (a, { config, seed }) => a + evalSteps.filter((s) => !existsSync(evalFile(runName(config.name, seed), s))).length,
       0,
@@ -332,7 +348,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     const every = o.progressEvery ?? 25;
     for (const [i, { config, seed }] of plan.entries()) {
       const name = runName(config.name, seed);
-      const dir = path.join(out, 'runs', name);
+      const dir = path.join(out, 'runs', runName(config.runsOf ?? config.name, seed));
       const cfg = studyTrainConfig(o, config, seed, dir, {
         channels: trainSet.channels,
         numClasses: trainSet.numClasses,
@@ -347,7 +363,11 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
         return p;
       };
       const last = listCheckpoints(dir).at(-1)?.step ?? 0;
-      if (last >= spec.steps) {
+      if (config.runsOf !== null) {
+        // The runs of an earlier configuration (the plan trains them first): evaluated here, not trained.
+        if (last < spec.steps)
+          throw new Error(`${dir}: the runs of "${config.runsOf}" are not finished, so "${config.name}" cannot evaluate them`);
+      } else if (last >= spec.steps) {
         session.reusedRuns++;
       } else {
         if (last === 0) rmSync(dir, { recursive: true, force: true }); // a run killed before its first checkpoint starts over
@@ -387,8 +407,19 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
           session.reusedEvaluations++;
           continue;
         }
+        // The baseline of an ablation group (runsOf, same sampling) has the scores of its source's evaluation: copy them.
+        const source = config.runsOf === null ? null : spec.configs.find((c) => c.name === config.runsOf)!;
+        const sourceFile = source && sameSampling(spec, source, config) ? evalFile(runName(source.name, seed), step) : null;
+        if (sourceFile && existsSync(sourceFile)) {
+          const copy = readFileSync(sourceFile, 'utf8');
+          writeFileAtomic(file, copy);
+          run.evaluations.push(JSON.parse(copy) as StudyEvaluation);
+          session.reusedEvaluations++;
+          evalsLeft--;
+          continue;
+        }
         if (o.signal?.aborted) return save('interrupted');
-        const ev = await evaluateCheckpoint(ctx, run, step, path.join(out, 'evals', name));
+        const ev = await evaluateCheckpoint(ctx, config, run, step, path.join(out, 'evals', name));
         writeFileAtomic(file, `${JSON.stringify(ev, null, 2)}\n`);
         run.evaluations.push(ev);
         session.evaluated++;
@@ -414,6 +445,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     }
     return save('complete');
   } finally {
+    fdNet.dispose();
     encoder.dispose();
   }
 }

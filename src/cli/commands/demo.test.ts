@@ -54,6 +54,11 @@ function tinyDemoArgs(out: string, ...extra: string[]): string[] {
     '20',
     '--learning-rate',
     '0.002',
+    // patch 8 with 64-px targets: 16 tokens keep the tiny runs fast (the defaults are patch 4, 128 px)
+    '--patch-size',
+    '8',
+    '--encoder-input-size',
+    '64',
     ...extra,
   ];
 }

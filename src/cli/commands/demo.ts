@@ -33,7 +33,14 @@ import { PixelDecoder, type Autoencoder } from '../../diffusion/decode.js';
 import { SAMPLERS } from '../../diffusion/samplers.js';
 import { generateSamples } from '../../pipelines/generate.js';
 import { readNpz } from '../../eval/npz.js';
-import { frechetSplits, frechetWithFloor, sampleClassConsistency, type EmbeddedSampleScores } from '../../eval/embedded-scores.js';
+import {
+  featureScores,
+  frechetEncoder,
+  frechetSplits,
+  sampleClassConsistency,
+  type FeatureScores,
+  type EmbeddedSampleScores,
+} from '../../eval/embedded-scores.js';
 import { createEncoder } from '../../models/encoders/encoder.js';
 import type { AutoencoderKL } from '../../models/autoencoders/autoencoder-kl.js';
 import { LatentDecoder } from '../../models/autoencoders/autoencoder-kl.js';
@@ -89,25 +96,39 @@ const DEMO_OPTIONS = {
   imageSize: { type: 'integer', default: 32, min: 1, help: 'pixel side the model sees (Fashion-MNIST is padded, emoji resized)' },
   patchSize: {
     ...TRAIN_SETTINGS.patchSize,
-    default: 8,
+    default: 4,
     min: 1,
     help: 'patch size in pixels (tokens = (image-size / patch-size)²; with --latent the model patch is this ÷ the autoencoder downsampling)',
   },
-  encoderInputSize: { type: 'integer', default: 64, min: 1, help: 'MobileNetV2 input side (stride 16: must give the model token grid)' },
-  batchSize: { ...TRAIN_SETTINGS.batchSize, default: 64, help: 'training batch size' },
+  encoderInputSize: {
+    type: 'integer',
+    default: 128,
+    min: 1,
+    help: 'MobileNetV2 input side of the training targets (stride 16: must give the model token grid); the FD always runs it at 64',
+  },
+  batchSize: { ...TRAIN_SETTINGS.batchSize, default: 32, help: 'training batch size' },
   learningRate: { ...TRAIN_SETTINGS.learningRate, default: 1e-3, help: 'AdamW learning rate (after 100 warmup steps)' },
+  lrSchedule: {
+    ...TRAIN_SETTINGS.lrSchedule,
+    help: 'learning-rate schedule after warmup (cosine: to 0 at --train-steps)',
+  },
   emaDecay: {
     ...TRAIN_SETTINGS.emaDecay,
     default: 0.995,
     help: 'EMA decay (a short run needs a short EMA: 0.995 averages about the last 200 steps)',
   },
-  sampler: { type: 'string', choices: SAMPLERS, default: 'sde', help: 'sampler' },
-  steps: { type: 'integer', default: 50, min: 1, help: 'sampling steps' },
+  sampler: {
+    type: 'string',
+    choices: SAMPLERS,
+    default: 'euler',
+    help: 'sampler (the SDE leaves per-pixel noise that FD-MobileNetV2 punishes in this small model: docs/demo-tuning.md)',
+  },
+  steps: { type: 'integer', default: 25, min: 1, help: 'sampling steps' },
   cfg: { type: 'number', default: 4, help: 'classifier-free guidance scale (image and class token)' },
-  guidanceHigh: { type: 'number', default: 0.85, help: 'guidance is applied for t ≤ this (t = 1 is noise)' },
+  guidanceHigh: { type: 'number', default: 1, help: 'guidance is applied for t ≤ this (t = 1 is noise)' },
   evalSamples: { type: 'integer', default: 1000, min: 2, help: 'samples (and test images) for the Fréchet distance' },
   seed: { ...TRAIN_SETTINGS.seed, help: 'seed of everything' },
-  threads: { ...TRAIN_SETTINGS.threads, help: 'libtorch intra-op threads (0: libtorch default)' },
+  threads: TRAIN_SETTINGS.threads,
   retrain: {
     type: 'boolean',
     default: false,
@@ -132,7 +153,7 @@ export interface DemoSummary {
   features: { dir: string; images: number; tokens: number; dim: number; encoder: string };
   training: { runDir: string; steps: number; denoiseLossStart: number; denoiseLossEnd: number };
   grid: string | undefined;
-  evaluation: { metric: string; samples: number; reference: string; value: number; realVsReal: number; npz: string | undefined };
+  evaluation: { metric: string; samples: number; reference: string; npz: string | undefined } & FeatureScores;
   /** Share of the evaluation samples that the dataset's classifier assigns to their requested class. */
   classConsistency: EmbeddedSampleScores['classConsistency'];
   seconds: Record<string, number>;
@@ -210,6 +231,7 @@ function trainConfig(
       encoder: featuresDir,
       batchSize: s.batchSize,
       learningRate: s.learningRate,
+      lrSchedule: s.lrSchedule,
       warmupSteps: 100,
       emaDecay: s.emaDecay,
       maxTrainSteps: s.trainSteps,
@@ -374,9 +396,11 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   );
   const samples = readNpz(evalRun.files.npz!).get('arr_0')!;
   const fdSets = frechetSplits(s.dataset, testSet, trainSet);
-  const { value: fd, realVsReal: floor } = await stage('Fréchet distance', () =>
-    frechetWithFloor(encoder, samples, fdSets.test, fdSets.train),
+  const fdNet = await frechetEncoder(encoder, s.encoderWeights ? { weights: s.encoderWeights } : {});
+  const scores = await stage('Fréchet distance, precision and recall', () =>
+    featureScores(fdNet.encoder, samples, fdSets.test, fdSets.train).finally(fdNet.dispose),
   );
+  const { value: fd, realVsReal: floor } = scores;
   const consistency = await stage('class consistency', () =>
     sampleClassConsistency(s.dataset, samples, evalLabels, {
       ...(s.dataDir ? { dataDir: s.dataDir } : {}),
@@ -407,8 +431,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
       metric: 'Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (FD-MobileNetV2; not FID)',
       samples: s.evalSamples,
       reference: `${fdSets.test.name} (first ${Math.min(s.evalSamples, fdSets.test.length)})`,
-      value: fd,
-      realVsReal: floor,
+      ...scores,
       npz: evalRun.files.npz,
     },
     classConsistency: consistency,
@@ -429,6 +452,7 @@ reg demo finished in ${formatDuration(summary.seconds.total)}${
   eval samples      ${evalRun.files.npz}
   FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${Math.min(s.evalSamples, fdSets.test.length)} ${fdSets.test.name} images; lower is better;
                     ${floor.toFixed(3)} for ${Math.min(s.evalSamples, fdSets.train.length)} real images of ${fdSets.train.name}, the floor at this sample size)
+  precision, recall ${scores.precision.toFixed(3)}, ${scores.recall.toFixed(3)}   (k = 3 manifolds in the same space: share of samples among real images, of real images covered by samples)
   class consistency ${(consistency.score * 100).toFixed(1)} %   (samples the ${trainSet.name} classifier assigns to their requested class;
                     its test accuracy ${(consistency.classifier.record.testAccuracy * 100).toFixed(1)} % on ${consistency.classifier.record.testSplit})
   summary           ${summaryFile}

@@ -54,6 +54,7 @@ export async function runEmbeddedEval(
   const rec = cc.classifier.record;
   console.log(`reg eval --embedded: ${fd.samples} samples of a ${scores.dataset} run in ${dir}
   FD-MobileNetV2     ${fd.value.toFixed(3)}   vs ${fd.reference}; ${fd.realVsReal.toFixed(3)} for as many real training images (the floor)
+  precision, recall  ${fd.precision.toFixed(3)}, ${fd.recall.toFixed(3)}   (k = 3 manifolds in the same space: fidelity, diversity)
   class consistency  ${(cc.score * 100).toFixed(1)} %   the classifier's test accuracy ${(rec.testAccuracy * 100).toFixed(1)} % on ${rec.testSplit}
   record  ${file}`);
   return { file, scores };

@@ -1,10 +1,11 @@
 /**
- * `reg study <spec.json>`: configurations × seeds at equal steps on an embedded dataset, each run
+ * `reg study [spec.json]`: configurations × seeds at equal steps on an embedded dataset, each run
  * evaluated at several checkpoints (src/pipelines/study.ts), then study.json and a markdown report with
  * plots (src/pipelines/study-report.ts). Rerunning the same command resumes; Ctrl-C stops the current
  * run after its step with a checkpoint.
  */
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { UsageError, type Command } from '../args.js';
 import { runStudy } from '../../pipelines/study.js';
 import { writeStudyReport } from '../../pipelines/study-report.js';
@@ -12,12 +13,15 @@ import { readStudySpec, StudySpecError, type StudySpec } from '../../pipelines/s
 import * as torch from '../../torch/index.js';
 import { TRAIN_SETTINGS } from '../../train/config.js';
 
+/** The committed study's spec (docs/study.md), run when no spec is given. */
+export const DEFAULT_STUDY_SPEC = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../../configs/studies/default.json');
+
 export const studyCommand: Command = {
   name: 'study',
   compute: true,
   summary:
-    'train configurations × seeds at equal steps (e.g. sit vs repa vs reg), evaluate each at checkpoints, write study.json and a report with plots',
-  positionals: '<spec.json>',
+    'train configurations × seeds at equal steps (e.g. sit vs repa vs reg), evaluate each at checkpoints, write study.json and a report with plots; spec default configs/studies/default.json (the committed study, about an hour), configs/studies/quick.json runs in seconds',
+  positionals: '[spec.json]',
   options: {
     out: { type: 'string', help: 'output directory (default: runs/study-<spec name>)' },
     report: { type: 'string', help: 'markdown report (default: <out>/study.md); its plots go to study-plots/ beside it' },
@@ -26,11 +30,11 @@ export const studyCommand: Command = {
       type: 'string',
       help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)',
     },
-    threads: { ...TRAIN_SETTINGS.threads, help: 'libtorch intra-op threads (0: libtorch default)' },
+    threads: TRAIN_SETTINGS.threads,
   },
   async run({ options, positionals }) {
-    const [file, ...rest] = positionals;
-    if (file === undefined || rest.length > 0) throw new UsageError('expected one argument: <spec.json>');
+    const [file = DEFAULT_STUDY_SPEC, ...rest] = positionals;
+    if (rest.length > 0) throw new UsageError('expected at most one argument: [spec.json]');
     let spec: StudySpec;
     try {
       spec = readStudySpec(file);

@@ -61,7 +61,7 @@ export const TRAIN_AUTOENCODER_OPTIONS = {
     help: "β of KL(q(z|x) ‖ N(0, I)) against the squared error, per-image sums as LDM's kl_weight",
   },
   seed: { ...TRAIN_SETTINGS.seed, help: 'seed of the initialisation, the batch order and the posterior samples' },
-  threads: { ...TRAIN_SETTINGS.threads, help: 'libtorch intra-op threads (0: libtorch default)' },
+  threads: TRAIN_SETTINGS.threads,
 } as const satisfies SettingTable;
 
 /** The settings of `reg train-autoencoder`. */
