@@ -66,7 +66,7 @@ export const studyCommand: Command = {
       const report = (options.report as string | undefined) ?? path.join(out, 'study.md');
       const command = [
         'reg study',
-        file,
+        ...(file === DEFAULT_STUDY_SPEC ? [] : [file]),
         ...(options.out ? ['--out', out] : []),
         ...(options.report ? ['--report', report] : []),
         ...(threads > 0 ? ['--threads', threads] : []),
