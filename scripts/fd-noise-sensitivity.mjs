@@ -9,7 +9,7 @@
 import { loadEmoji } from '../dist/src/data/emoji.js';
 import { loadFashionMnist } from '../dist/src/data/fashion-mnist.js';
 import { datasetImagesAt } from '../dist/src/eval/dataset-images.js';
-import { featureScores, frechetSplits } from '../dist/src/eval/embedded-scores.js';
+import { FD_INPUT_SIZE, featureScores, frechetSplits } from '../dist/src/eval/embedded-scores.js';
 import { readNpz } from '../dist/src/eval/npz.js';
 import { createEncoder } from '../dist/src/models/encoders/encoder.js';
 
@@ -20,7 +20,7 @@ const open = (split) =>
   dataset === 'emoji' ? loadEmoji({ labels: 'category', resolution: 32 }) : loadFashionMnist({ split, resolution: 32, fit: 'pad' });
 const { test, train } = frechetSplits(dataset, await open('test'), await open('train'));
 const n = Math.min(1000, test.length);
-const encoder = await createEncoder('mobilenetv2', { inputSize: 64 });
+const encoder = await createEncoder('mobilenetv2', { inputSize: FD_INPUT_SIZE });
 const real = await datasetImagesAt(
   train,
   Array.from({ length: n }, (_, i) => n + i),

@@ -102,18 +102,17 @@ type Json = Record<string, unknown>;
 
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function integer(file: string, o: Json, key: string, fallback: number | undefined, min: number): number {
+function integer(file: string, o: Json, key: string, fallback: number | undefined, min: number, prefix = ''): number {
   const v = o[key] ?? fallback;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
-    throw new StudySpecError(file, key, `must be an integer ≥ ${min} (got ${JSON.stringify(v)})`);
+    throw new StudySpecError(file, `${prefix}${key}`, `must be an integer ≥ ${min} (got ${JSON.stringify(v)})`);
   return v;
 }
 
 /** Checks the sampling settings `e` (at `field` of `file`). */
 function checkEval(file: string, field: string, e: StudyEvalSettings): void {
   if (!SAMPLERS.includes(e.sampler)) throw new StudySpecError(file, `${field}.sampler`, `must be one of ${SAMPLERS.join(', ')}`);
-  if (!Number.isInteger(e.samplingSteps) || e.samplingSteps < 2)
-    throw new StudySpecError(file, `${field}.samplingSteps`, `must be an integer ≥ 2 (got ${JSON.stringify(e.samplingSteps)})`);
+  integer(file, e as unknown as Json, 'samplingSteps', undefined, 2, `${field}.`);
   for (const k of ['cfg', 'clsCfg', 'guidanceHigh'] as const) {
     const v = e[k];
     if (v === null && k === 'clsCfg') continue;

@@ -400,6 +400,9 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
           return save('interrupted');
         }
       }
+      // The baseline of an ablation group (runsOf, same sampling) has the scores of its source's evaluations: they are copied.
+      const source = config.runsOf === null ? undefined : spec.configs.find((c) => c.name === config.runsOf);
+      const copiesSource = source !== undefined && sameSampling(spec, source, config);
       for (const step of evalSteps) {
         const file = evalFile(name, step);
         if (existsSync(file)) {
@@ -407,9 +410,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
           session.reusedEvaluations++;
           continue;
         }
-        // The baseline of an ablation group (runsOf, same sampling) has the scores of its source's evaluation: copy them.
-        const source = config.runsOf === null ? null : spec.configs.find((c) => c.name === config.runsOf)!;
-        const sourceFile = source && sameSampling(spec, source, config) ? evalFile(runName(source.name, seed), step) : null;
+        const sourceFile = copiesSource ? evalFile(runName(config.runsOf!, seed), step) : null;
         if (sourceFile && existsSync(sourceFile)) {
           const copy = readFileSync(sourceFile, 'utf8');
           writeFileAtomic(file, copy);
