@@ -18,7 +18,7 @@
  *   2·T·D·(3D + D + 4D + 4D) (qkv, proj, fc1, fc2; T = B·N tokens) + 4·B·N²·D (QKᵀ and AV)
  *   + 2·B·D·6D (adaLN), and forward + backward = 3 × forward.
  */
-import { F, Generator, randn, scope, getNumThreads, type Tensor } from '../src/torch/index.js';
+import { F, Generator, randn, scope, type Tensor } from '../src/torch/index.js';
 import {
   type BenchOptions,
   type BenchResult,
@@ -142,10 +142,9 @@ export const description = 'one SiT block (B16·T257·D384, 6 heads, MLP×4, ada
 
 export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
   const pairs = pairsFor(options, 15);
-  const threads = getNumThreads();
   const { x, c, gOut, p } = makeInputs(0);
   const leaves = [x, c, ...Object.values(p)];
-  const py = await PyWorker.start('block.py', threads);
+  const py = await PyWorker.start('block.py');
   try {
     // Same block? Compare <out, gOut> and Σ|grad| of every leaf.
     const ref = (await py.request<{ checksums: number[] }>({ op: 'setup', seed: 0 })).checksums;
@@ -179,7 +178,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     };
     const { paired: ratio, ofMedians, q1, q3 } = pairedRatio(t);
     const text = [
-      `intra-op threads ${threads} (both sides); fwd+bwd ${fmt(flops / 1e9, 2)} GFLOP (3 × forward matmul FLOPs); peak ${PEAK_GFLOPS} GFLOP/s`,
+      `${py.describeThreads()}; fwd+bwd ${fmt(flops / 1e9, 2)} GFLOP (3 × forward matmul FLOPs); peak ${PEAK_GFLOPS} GFLOP/s`,
       `outputs and gradients agree with PyTorch to ${maxRel.toExponential(1)} (relative); load average ${loadAverage()}`,
       table(
         ['', 'median ms', 'min ms', 'GFLOP/s', 'of peak', 'samples'],
@@ -190,7 +189,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
           row('PyTorch forward', fwd.py, flops / 3),
         ],
       ),
-      `reg-ts/PyTorch fwd+bwd: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs; quartiles ${fmt(q1, 3)}–${fmt(q3, 3)}), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 1.05`,
+      `reg-ts/PyTorch fwd+bwd: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs; quartiles ${fmt(q1, 3)}–${fmt(q3, 3)}), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 0.85, quartiles within ±10 %`,
       `reg-ts/PyTorch forward: ${fmt(pairedRatio(fwd).paired, 3)}`,
       `fwd+bwd: ${quality(t)}; forward: ${quality(fwd)}`,
     ].join('\n');

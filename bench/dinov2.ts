@@ -39,10 +39,9 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const device: Device = torch.cudaAvailable() ? 'cuda' : 'cpu';
   const batch = Number(process.env.REG_BENCH_DINOV2_BATCH ?? (device === 'cuda' ? 64 : 8));
   const pairs = pairsFor(options, 7);
-  const threads = torch.getNumThreads();
   const dir = mkdtempSync(path.join(tmpdir(), 'regts-bench-dinov2-'));
   const file = path.join(dir, 'dinov2_vitb14_pretrain.pth');
-  const py = await PyWorker.start('dinov2.py', threads);
+  const py = await PyWorker.start('dinov2.py');
   try {
     const ref = (await py.request<{ checksums: number[] }>({ op: 'setup', file, batch, side: SIDE })).checksums;
     const enc = await createEncoder('dinov2-vit-b', { weights: file, inputSize: 224, device });
@@ -69,7 +68,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     images.dispose();
     const { paired, ofMedians } = pairedRatio(t);
     const text = [
-      `device ${device}, intra-op threads ${threads} (both sides), ViT-B/14, batch ${batch} of ${SIDE}² uint8 images → 224 px, float32; outputs agree to ${maxRel.toExponential(1)} (relative checksums); load average ${loadAverage()}`,
+      `device ${device}, ${py.describeThreads()}, ViT-B/14, batch ${batch} of ${SIDE}² uint8 images → 224 px, float32; outputs agree to ${maxRel.toExponential(1)} (relative checksums); load average ${loadAverage()}`,
       table(
         ['side', 'img/s', 'ms/batch', 'samples'],
         [

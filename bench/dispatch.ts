@@ -16,7 +16,7 @@
  */
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { getNumThreads, ones, op, scope } from '../src/torch/index.js';
+import { ones, op, scope } from '../src/torch/index.js';
 import { native, type Handle } from '../src/torch/native.js';
 import {
   type BenchOptions,
@@ -52,7 +52,6 @@ export const description = 'per-operator overhead (µs) of add on two 1-element 
 
 export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
   const pairs = pairsFor(options, 9);
-  const threads = getNumThreads();
   const a = ones([1]);
   const b = ones([1]);
   const addId = op('aten::add', 'Tensor').id;
@@ -84,7 +83,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   };
   const pyVariants = ['torch.add', 'a + b', 'empty loop'];
 
-  const py = await PyWorker.start('dispatch.py', threads);
+  const py = await PyWorker.start('dispatch.py');
   let samples: Record<string, number>[];
   let clean: number, taken: number;
   try {
@@ -130,7 +129,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const rows = [...Object.keys(ts).map((k) => ['reg-ts', k, fmt(us(k), 2)]), ...pyVariants.map((k) => ['PyTorch', k, fmt(us(k), 2)])];
   const ratio = pairedRatio({ ts: samples.map((r) => r['add in scope()']!), py: samples.map((r) => r['torch.add']!), clean, taken }).paired;
   const text = [
-    `intra-op threads ${threads} (both sides); ${CALLS} calls per sample, medians of ${pairs} alternating rounds (${clean} of ${taken} taken were clean); load average ${loadAverage()}; target < 5 µs`,
+    `${py.describeThreads()}; ${CALLS} calls per sample, medians of ${pairs} alternating rounds (${clean} of ${taken} taken were clean); load average ${loadAverage()}; target < 5 µs`,
     table(['side', 'variant', 'µs/call'], rows),
   ].join('\n');
   return { table: text, ratio };

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { MobileNetV2Encoder } from '../src/models/encoders/mobilenetv2-encoder.js';
 import { mobileNetV2FromTfjs, readTfjsFolder, saveMobileNetV2 } from '../src/models/encoders/mobilenetv2-weights.js';
-import { fromBytes, getNumThreads, scope, type Tensor } from '../src/torch/index.js';
+import { fromBytes, scope, type Tensor } from '../src/torch/index.js';
 import { fixturePath } from '../test/fixture-path.js';
 import {
   type BenchOptions,
@@ -61,12 +61,11 @@ export function pattern([b, c, h, w]: readonly number[]): Tensor {
 
 export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
   const pairs = pairsFor(options, 10);
-  const threads = getNumThreads();
   const net = mobileNetV2FromTfjs(readTfjsFolder(WEIGHTS));
   const dir = mkdtempSync(path.join(tmpdir(), 'reg-bench-enc-'));
   const file = path.join(dir, 'mobilenetv2.safetensors');
   saveMobileNetV2(file, net, WEIGHTS);
-  const py = await PyWorker.start('../encoders/mobilenetv2.py', threads);
+  const py = await PyWorker.start('../encoders/mobilenetv2.py');
   const rows: (string | number)[][] = [];
   const ratios: number[] = [];
   const notes: string[] = [];
@@ -126,7 +125,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const ratio = Math.exp(ratios.reduce((a, r) => a + Math.log(r), 0) / ratios.length);
   return {
     table: [
-      `intra-op threads ${threads} (both sides); ${pairs} alternating pairs per case; load average ${loadAverage()}`,
+      `${py.describeThreads()}; ${pairs} alternating pairs per case; load average ${loadAverage()}`,
       ...notes,
       table(['case', 'reg-ts img/s', 'PyTorch img/s', 'reg-ts ms/batch', 'PyTorch ms/batch', 'ratio'], rows),
       `ratio (reg-ts time / PyTorch time, geometric mean over cases): ${fmt(ratio, 3)}`,

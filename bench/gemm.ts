@@ -5,7 +5,7 @@
  * fc2 (4096×1536·1536×384) and a weight gradient (384×4096·4096×1536).
  * Headline ratio: median over shapes of each shape's ratio (median of per-pair reg-ts/PyTorch times).
  */
-import { Generator, getNumThreads, randn, type Tensor } from '../src/torch/index.js';
+import { Generator, randn, type Tensor } from '../src/torch/index.js';
 import {
   type BenchOptions,
   type BenchResult,
@@ -33,8 +33,7 @@ export const description = 'float32 GEMM GFLOP/s, (M×K)·(K×N) for four SiT-si
 
 export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
   const pairs = pairsFor(options, 15);
-  const threads = getNumThreads();
-  const py = await PyWorker.start('gemm.py', threads);
+  const py = await PyWorker.start('gemm.py');
   const rows: (string | number)[][] = [];
   const ratios: number[] = [];
   try {
@@ -76,7 +75,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   }
   const ratio = median(ratios);
   const text = [
-    `intra-op threads ${threads} (both sides); OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; medians of ${pairs} alternating pairs per shape (clean ones: no other process took CPU); load average ${loadAverage()}`,
+    `${py.describeThreads()}; OPENBLAS_CORETYPE=${process.env.OPENBLAS_CORETYPE ?? '(unset)'}; medians of ${pairs} alternating pairs per shape (clean ones: no other process took CPU); load average ${loadAverage()}`,
     table(['M×K×N', 'reg-ts GFLOP/s', 'PyTorch GFLOP/s', 'reg-ts ms', 'PyTorch ms', 'ratio', 'clean pairs'], rows),
   ].join('\n');
   return { table: text, ratio };

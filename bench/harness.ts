@@ -14,6 +14,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getNumThreads, threadTuning } from '../src/torch/index.js';
 
 /** What a benchmark hands back to the runner. */
 export interface BenchResult {
@@ -90,6 +91,23 @@ const referenceDir =
 /** The Python that has Debian's python3-torch (override with REG_PYTHON). */
 export const pythonExe = process.env.REG_PYTHON ?? '/usr/bin/python3';
 
+/** How the PyTorch side runs: its own defaults, or reg-ts's thread count and environment. */
+export type PyTorchSettings = 'defaults' | 'same';
+let pytorchSettings: PyTorchSettings = 'defaults';
+
+/** Chooses how the PyTorch workers started from now on run (the runner's --threads / --same-settings). */
+export function usePyTorchSettings(s: PyTorchSettings): void {
+  pytorchSettings = s;
+}
+
+/** This process's environment, less the spin variables reg-ts's thread tuning added ('defaults'). */
+function pytorchEnv(): NodeJS.ProcessEnv {
+  if (pytorchSettings === 'same') return process.env;
+  const env = { ...process.env };
+  for (const name of Object.keys(threadTuning().waitsSet)) delete env[name];
+  return env;
+}
+
 /** Reply to a `time` request: seconds per sample. */
 export interface PyTimes {
   times: number[];
@@ -104,10 +122,12 @@ export class PyWorker {
   readonly #waiting: { resolve: (v: Record<string, unknown>) => void; reject: (e: Error) => void }[] = [];
   #stderr = '';
   #exited: Error | null = null;
+  /** The worker's intra-op thread count (set by {@link PyWorker.start}). */
+  threads = 0;
 
   private constructor(script: string) {
     const file = path.join(referenceDir, script);
-    this.#child = spawn(pythonExe, ['-u', file], { stdio: ['pipe', 'pipe', 'pipe'], env: process.env });
+    this.#child = spawn(pythonExe, ['-u', file], { stdio: ['pipe', 'pipe', 'pipe'], env: pytorchEnv() });
     this.#child.stderr.on('data', (d: Buffer) => {
       this.#stderr = (this.#stderr + d.toString()).slice(-4000);
     });
@@ -138,11 +158,18 @@ export class PyWorker {
     return this.#child.pid;
   }
 
-  /** Starts `script` and sets its intra-op thread count. */
-  static async start(script: string, threads: number): Promise<PyWorker> {
+  /** Starts `script`: at reg-ts's intra-op thread count ('same'), or at PyTorch's own. */
+  static async start(script: string): Promise<PyWorker> {
     const w = new PyWorker(script);
-    await w.request({ op: 'threads', n: threads });
+    const reply = await w.request<{ threads: number }>(pytorchSettings === 'same' ? { op: 'threads', n: getNumThreads() } : { op: 'info' });
+    w.threads = reply.threads;
     return w;
+  }
+
+  /** `intra-op threads reg-ts 2, PyTorch 1` (or `… 2 (both sides)`), for the benchmark headers. */
+  describeThreads(): string {
+    const mine = getNumThreads();
+    return mine === this.threads ? `intra-op threads ${mine} (both sides)` : `intra-op threads reg-ts ${mine}, PyTorch ${this.threads}`;
   }
 
   /** Sends one request and waits for its reply. */

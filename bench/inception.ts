@@ -42,10 +42,9 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const device: Device = torch.cudaAvailable() ? 'cuda' : 'cpu';
   const batch = Number(process.env.REG_BENCH_INCEPTION_BATCH ?? (device === 'cuda' ? 64 : 8));
   const pairs = pairsFor(options, 7);
-  const threads = torch.getNumThreads();
   const dir = mkdtempSync(path.join(tmpdir(), 'regts-bench-inception-'));
   const file = path.join(dir, 'pt_inception-hash.pth');
-  const py = await PyWorker.start('inception.py', threads);
+  const py = await PyWorker.start('inception.py');
   try {
     const ref = (await py.request<{ checksums: number[] }>({ op: 'setup', file, batch, side: SIDE })).checksums;
     const inception = loadInception({ weights: file, device });
@@ -73,7 +72,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     const { paired, ofMedians } = pairedRatio(t);
     const perImage = median(t.ts) / batch;
     const text = [
-      `device ${device}, intra-op threads ${threads} (both sides), full-width FID Inception, batch ${batch} of ${SIDE}² uint8 images → 299 px, float32; outputs agree to ${maxRel.toExponential(1)} (relative checksums); load average ${loadAverage()}`,
+      `device ${device}, ${py.describeThreads()}, full-width FID Inception, batch ${batch} of ${SIDE}² uint8 images → 299 px, float32; outputs agree to ${maxRel.toExponential(1)} (relative checksums); load average ${loadAverage()}`,
       table(
         ['side', 'img/s', 'ms/batch', 'samples'],
         [

@@ -3,11 +3,14 @@
  *
  *   npm run bench                         every registered benchmark (bench/registry.ts)
  *   npm run bench -- gemm block           the named ones
- *   npm run bench -- block --threads 1,2  once per intra-op thread count (both sides)
+ *   npm run bench -- block --threads 1,2  once per intra-op thread count (both sides, same environment)
  *   npm run bench -- --list               names and descriptions
  *
- * Options: --threads N[,M…] (default: libtorch's current setting), --pairs N (alternating
- * reg-ts/PyTorch sample pairs per case; each benchmark has a default), --quick (a third of them).
+ * By default each side runs with its own defaults, as users run them: reg-ts with its thread tuning
+ * (src/torch/cpu-threads.ts), PyTorch with its own thread count and without reg-ts's spin variables.
+ * Options: --threads N[,M…] (both sides at N, PyTorch in reg-ts's environment), --same-settings
+ * (PyTorch at reg-ts's thread count and environment), --pairs N (alternating reg-ts/PyTorch sample
+ * pairs per case; each benchmark has a default), --quick (a third of them).
  * Each benchmark prints its table and ends with `ratio <reg-ts time / PyTorch time>`.
  */
 import { spawnSync } from 'node:child_process';
@@ -17,22 +20,33 @@ import {
   buildInfo,
   describeBlas,
   describeThreads,
+  describeThreadTuning,
   gemmProbe,
   getNumThreads,
   setNumThreads,
   warnIfReferenceBlas,
 } from '../src/torch/index.js';
-import { type Benchmark, type BenchOptions, pythonExe } from './harness.js';
+import { type Benchmark, type BenchOptions, pythonExe, usePyTorchSettings } from './harness.js';
 import { BENCHMARK_MODULES } from './registry.js';
 
 function usage(): never {
-  console.error('usage: npm run bench -- [name …] [--threads N[,M…]] [--pairs N] [--quick] [--list]');
+  console.error('usage: npm run bench -- [name …] [--threads N[,M…]] [--same-settings] [--pairs N] [--quick] [--list]');
   process.exit(2);
 }
 
-function parseArgs(argv: string[]): { names: string[]; threads: number[] | null; options: Partial<BenchOptions>; list: boolean } {
+interface RunArgs {
+  names: string[];
+  threads: number[] | null;
+  /** PyTorch runs with reg-ts's thread count and environment (implied by --threads). */
+  sameSettings: boolean;
+  options: Partial<BenchOptions>;
+  list: boolean;
+}
+
+function parseArgs(argv: string[]): RunArgs {
   const names: string[] = [];
   let threads: number[] | null = null;
+  let sameSettings = false;
   const options: Partial<BenchOptions> = {};
   let list = false;
   for (let i = 0; i < argv.length; i++) {
@@ -42,6 +56,7 @@ function parseArgs(argv: string[]): { names: string[]; threads: number[] | null;
       threads = value()
         .split(',')
         .map((s) => Number(s));
+    else if (a === '--same-settings') sameSettings = true;
     else if (a === '--pairs') options.pairs = Number(value());
     else if (a === '--quick') options.quick = true;
     else if (a === '--list') list = true;
@@ -51,7 +66,7 @@ function parseArgs(argv: string[]): { names: string[]; threads: number[] | null;
   }
   if (threads?.some((t) => !Number.isInteger(t) || t < 1)) usage();
   if (options.pairs !== undefined && !(Number.isInteger(options.pairs) && options.pairs >= 1)) usage();
-  return { names, threads, options, list };
+  return { names, threads, sameSettings: sameSettings || threads !== null, options, list };
 }
 
 async function loadAll(): Promise<Benchmark[]> {
@@ -66,7 +81,7 @@ async function loadAll(): Promise<Benchmark[]> {
   return out;
 }
 
-function machine(): string {
+function machine(sameSettings: boolean): string {
   let model = cpus()[0]?.model ?? 'unknown CPU';
   try {
     model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
@@ -83,7 +98,8 @@ function machine(): string {
     `machine ${cpus().length} CPUs, ${model}`,
     `libtorch ${buildInfo().libtorch}, Node ${process.version}, PyTorch via ${pythonExe}`,
     `BLAS ${describeBlas()}; GEMM probe ${probe.gflops.toFixed(0)} GFLOP/s (${probe.n}³ float32, median of ${probe.reps})`,
-    `threads ${describeThreads()} (both sides)`,
+    `threads reg-ts ${describeThreads()}; ${describeThreadTuning()}`,
+    `        PyTorch ${sameSettings ? "reg-ts's thread count and environment (--threads / --same-settings)" : "its own defaults (its intra-op thread count; the environment without reg-ts's spin variables)"}`,
     `environment ${env || '(no OPENBLAS_/OMP_ variables)'}`,
   ].join('\n');
 }
@@ -102,7 +118,7 @@ function requirePyTorch(): void {
 }
 
 async function main(): Promise<void> {
-  const { names, threads, options, list } = parseArgs(process.argv.slice(2));
+  const { names, threads, sameSettings, options, list } = parseArgs(process.argv.slice(2));
   const all = await loadAll();
   if (list) {
     for (const b of all) console.log(`${b.name.padEnd(12)} ${b.description}`);
@@ -117,7 +133,8 @@ async function main(): Promise<void> {
   const threadCounts = threads ?? [getNumThreads()];
   requirePyTorch();
   warnIfReferenceBlas();
-  console.log(machine());
+  usePyTorchSettings(sameSettings ? 'same' : 'defaults');
+  console.log(machine(sameSettings));
   for (const b of chosen) {
     for (const t of threadCounts) {
       setNumThreads(t);

@@ -119,9 +119,8 @@ export const description = 'one SiT-S/2+REG training step (B16, 32×32×4, 257 t
 
 export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
   const pairs = pairsFor(options, 5);
-  const threads = torch.getNumThreads();
   const s = build(0);
-  const py = await PyWorker.start('../train/train_step.py', threads);
+  const py = await PyWorker.start('../train/train_step.py');
   try {
     const ref = await py.request<{ loss: number; gradNorm: number; params: number }>({ op: 'setup', seed: 0 });
     const mine = step(s);
@@ -154,14 +153,14 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     };
     const { paired: ratio, ofMedians } = pairedRatio(t);
     const text = [
-      `SiT-S/2 + REG, ${(s.model.numParameters() / 1e6).toFixed(2)}M parameters, batch ${B}, 32×32×4 latents, 257 tokens, encoder width ${DZ}, float32; intra-op threads ${threads} (both sides)`,
+      `SiT-S/2 + REG, ${(s.model.numParameters() / 1e6).toFixed(2)}M parameters, batch ${B}, 32×32×4 latents, 257 tokens, encoder width ${DZ}, float32; ${py.describeThreads()}`,
       `step ≈ ${fmt(flops / 1e9, 0)} GFLOP (3 × forward matmul FLOPs); peak ${PEAK_GFLOPS} GFLOP/s; load average ${loadAverage()}`,
       `first step agrees with PyTorch: loss ${mine.loss.toPrecision(7)} vs ${ref.loss.toPrecision(7)}, grad norm ${mine.gradNorm.toPrecision(7)} vs ${ref.gradNorm.toPrecision(7)} (max relative difference ${agree.toExponential(1)})`,
       table(
         ['', 'median ms', 'min ms', 'images/s', 'GFLOP/s', 'of peak', 'samples'],
         [row('reg-ts step', t.ts), row('PyTorch step', t.py)],
       ),
-      `reg-ts/PyTorch: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 1.0`,
+      `reg-ts/PyTorch: ${fmt(ratio, 3)} (median of ${pairs} alternating pairs), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 0.8`,
     ].join('\n');
     return { table: text, ratio };
   } finally {

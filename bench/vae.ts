@@ -52,7 +52,6 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   const device: Device = torch.cudaAvailable() ? 'cuda' : 'cpu';
   const batch = Number(process.env.REG_BENCH_VAE_BATCH ?? (device === 'cuda' ? 4 : 1));
   const pairs = pairsFor(options, 5);
-  const threads = torch.getNumThreads();
   const dir = mkdtempSync(path.join(tmpdir(), 'regts-bench-vae-'));
   const vae = createAutoencoderKL(SD_VAE_CONFIG, { generator: new torch.Generator(0) });
   saveAutoencoder(vae, dir);
@@ -63,7 +62,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     { case: 'encode', label: `encode ${side} px → posterior, B${batch}`, shape: [batch, 3, side, side] },
     { case: 'decode', label: `decode ${latentSide}×${latentSide}×4 → ${side} px, B${batch}`, shape: [batch, 4, latentSide, latentSide] },
   ] as const;
-  const py = await PyWorker.start('vae.py', threads);
+  const py = await PyWorker.start('vae.py');
   const rows: (string | number)[][] = [];
   const ratios: number[] = [];
   const notes: string[] = [];
@@ -114,7 +113,7 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
   }
   const ratio = geomean(ratios);
   const text = [
-    `device ${device}, intra-op threads ${threads} (both sides), SD-VAE config (${SD_VAE_CONFIG.blockOutChannels.join('/')}, ${SD_VAE_CONFIG.layersPerBlock} resnets per down block), float32; ${pairs} alternating pairs per case; load average ${loadAverage()}`,
+    `device ${device}, ${py.describeThreads()}, SD-VAE config (${SD_VAE_CONFIG.blockOutChannels.join('/')}, ${SD_VAE_CONFIG.layersPerBlock} resnets per down block), float32; ${pairs} alternating pairs per case; load average ${loadAverage()}`,
     ...notes,
     table(['case', 'reg-ts img/s', 'PyTorch img/s', 'reg-ts ms', 'PyTorch ms', 'ratio', 'pairs'], rows),
     `ratio (reg-ts time / PyTorch time, geometric mean over cases): ${fmt(ratio, 3)}; target ≤ 1.0`,

@@ -16,6 +16,7 @@ export { scope, keep, scopeDepth } from './scope.js';
 export { op, hasOp } from './ops.js';
 export { memoryStats, emptyCache, type MemoryStats } from './allocator.js';
 export { buildInfo, cudaAvailable, cudaDeviceCount, setNumThreads, getNumThreads, liveTensors, MAX_THREADS } from './runtime.js';
+export { describeThreadTuning, physicalCores, SHORT_SPIN_WAITS, threadTuning, type ThreadTuning } from './cpu-threads.js';
 export {
   blasInfo,
   describeBlas,

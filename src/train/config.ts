@@ -62,7 +62,7 @@ export const TRAIN_SETTINGS = {
     min: 0,
     max: 1024,
     resumeMayChange: true,
-    help: "libtorch intra-op threads (0: libtorch's default; OpenBLAS runs its own threads, and 2 intra-op threads made training 1.7x slower on 2 cores)",
+    help: "libtorch intra-op threads (0: reg-ts's default, one per physical core with short spin waits, see reg version; OpenBLAS runs its own threads)",
   },
   // ---- model
   model: { type: 'string', default: 'SiT-B/2', help: `model name (${modelNames().join(', ')})` },

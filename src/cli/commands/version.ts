@@ -2,6 +2,7 @@
 import type { Command } from '../args.js';
 import { blasInfo, coreTypeWarning, describeBlas, describeThreads, gemmProbe, referenceBlasWarning } from '../../torch/blas.js';
 import { memoryStats } from '../../torch/allocator.js';
+import { describeThreadTuning } from '../../torch/cpu-threads.js';
 import { buildInfo } from '../../torch/runtime.js';
 import { regTsVersion } from '../../util/version.js';
 
@@ -19,6 +20,7 @@ export const versionCommand: Command = {
     console.log(`libtorch ${info.libtorch}`);
     console.log(`devices  ${devices.join(', ')}`);
     console.log(`threads  ${describeThreads(blas)}`);
+    console.log(`         ${describeThreadTuning()}`);
     console.log(`blas     ${describeBlas(blas)}`);
     if (blas.config) console.log(`         ${blas.config}`);
     console.log(`gemm     ${probe.gflops.toFixed(1)} GFLOP/s (${probe.n}³ float32 on the CPU, median of ${probe.reps} in ${0.2} s)`);
