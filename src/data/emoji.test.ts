@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadEmoji } from './emoji.js';
+import { EMOJI_SUBCATEGORY_LABELS, emojiSubcategoryGroups, loadEmoji } from './emoji.js';
 import { fixturePath } from '../../test/fixture-path.js';
 
 const DIR = fixturePath('data', 'emoji');
@@ -45,6 +45,18 @@ test('subcategory labels and a 32×32 resolution (Pillow bicubic)', async () => 
   const grin = await ds.get(0);
   assert.equal(grin.pixels.length, 3 * 32 * 32);
   assert.equal(sum(grin.pixels), 573661);
+});
+
+test("subcategories of the kept categories only (minPerCategory), each with its category's index", async () => {
+  const byCategory = await loadEmoji({ dir: DIR });
+  const bySub = await loadEmoji({ dir: DIR, ...EMOJI_SUBCATEGORY_LABELS });
+  // Component (skin-tone), People & Body and Food & Drink have fewer than 10 images: their subcategories go too
+  assert.deepEqual(bySub.classNames, ['face-smiling', 'face-affection', 'animal-mammal']);
+  assert.equal(bySub.length, byCategory.length, 'the same images as the category labelling');
+  const { categories, parents: parent } = emojiSubcategoryGroups(DIR);
+  assert.deepEqual(categories, byCategory.classNames);
+  assert.deepEqual([...parent], [0, 0, 1]);
+  for (let i = 0; i < bySub.length; i++) assert.equal(parent[bySub.labels[i]!], byCategory.labels[i], `image ${i}`);
 });
 
 test('missing metadata gives a clear error', async () => {

@@ -27,6 +27,8 @@ export interface EmojiOptions {
   readonly labels?: 'category' | 'subcategory';
   /** Classes with fewer images are left out, e.g. "Component" (default 10). */
   readonly minPerClass?: number;
+  /** Images of categories with fewer images are left out whatever the labels (default 0: none). */
+  readonly minPerCategory?: number;
   /** Include the skin-tone variations (default false: they are recoloured copies, and would make "People & Body" 60 % of the set). */
   readonly skinTones?: boolean;
   /** Side of the delivered square images (default 64; other sizes use Pillow-exact bicubic). */
@@ -34,6 +36,12 @@ export interface EmojiOptions {
   /** Images decoded concurrently (default 8). */
   readonly concurrency?: number;
 }
+
+/**
+ * Subcategory labels over exactly the images of the default category labelling: every subcategory,
+ * however small, of the categories with at least 10 images (`emoji-subcategory` in training).
+ */
+export const EMOJI_SUBCATEGORY_LABELS = { labels: 'subcategory', minPerClass: 1, minPerCategory: 10 } as const satisfies EmojiOptions;
 
 /** The fields of an `emoji.json` entry used here. */
 interface EmojiEntry {
@@ -50,6 +58,13 @@ interface EmojiFile {
   readonly file: string;
   readonly key: string;
   readonly order: number;
+}
+
+/** The keys with at least `min` files, in the order of their first file. */
+function frequentKeys(files: readonly EmojiFile[], min: number): string[] {
+  const counts = new Map<string, number>();
+  for (const f of files) counts.set(f.key, (counts.get(f.key) ?? 0) + 1);
+  return [...counts.keys()].filter((k) => counts.get(k)! >= min);
 }
 
 /** Directory of the installed `emoji-datasource-google` package. */
@@ -75,6 +90,28 @@ function listFiles(entries: readonly EmojiEntry[], by: 'category' | 'subcategory
   return files.sort((a, b) => a.order - b.order);
 }
 
+/** The images and classes that `options` select, from the metadata alone. */
+function listEmoji(options: EmojiOptions, dir: string) {
+  const by = options.labels ?? 'category';
+  const minPerClass = options.minPerClass ?? 10;
+  const metaPath = join(dir, 'emoji.json');
+  if (!existsSync(metaPath)) {
+    throw new Error(`emoji metadata not found: ${metaPath} (expected an ${EMOJI_PACKAGE} package directory)`);
+  }
+  const entries = JSON.parse(readFileSync(metaPath, 'utf8')) as EmojiEntry[];
+  const skinTones = options.skinTones ?? false;
+  const categories = new Set(frequentKeys(listFiles(entries, 'category', skinTones), options.minPerCategory ?? 0));
+  const all = listFiles(
+    entries.filter((e) => categories.has(e.category)),
+    by,
+    skinTones,
+  );
+  const classNames = frequentKeys(all, minPerClass);
+  if (classNames.length === 0) throw new Error(`${metaPath}: no ${by} has at least ${minPerClass} images`);
+  const classIndex = new Map(classNames.map((k, i) => [k, i]));
+  return { by, entries, classNames, classIndex, files: all.filter((f) => classIndex.has(f.key)) };
+}
+
 /**
  * Decodes the emoji images into memory and returns them as an {@link ImageDataset} (3×R×R, CHW).
  * Images are in Unicode order (skin tones after their base emoji); classes are ordered by their first
@@ -82,21 +119,8 @@ function listFiles(entries: readonly EmojiEntry[], by: 'category' | 'subcategory
  */
 export async function loadEmoji(options: EmojiOptions = {}): Promise<ImageDataset> {
   const dir = options.dir ?? defaultEmojiDir();
-  const by = options.labels ?? 'category';
-  const minPerClass = options.minPerClass ?? 10;
   const res = options.resolution ?? EMOJI_SIZE;
-  const metaPath = join(dir, 'emoji.json');
-  if (!existsSync(metaPath)) {
-    throw new Error(`emoji metadata not found: ${metaPath} (expected an ${EMOJI_PACKAGE} package directory)`);
-  }
-  const entries = JSON.parse(readFileSync(metaPath, 'utf8')) as EmojiEntry[];
-  const all = listFiles(entries, by, options.skinTones ?? false);
-  const counts = new Map<string, number>();
-  for (const f of all) counts.set(f.key, (counts.get(f.key) ?? 0) + 1);
-  const classNames = [...new Set(all.map((f) => f.key))].filter((k) => counts.get(k)! >= minPerClass);
-  if (classNames.length === 0) throw new Error(`${metaPath}: no ${by} has at least ${minPerClass} images`);
-  const classIndex = new Map(classNames.map((k, i) => [k, i]));
-  const files = all.filter((f) => classIndex.has(f.key));
+  const { by, classNames, classIndex, files } = listEmoji(options, dir);
 
   const imgDir = join(dir, 'img', 'google', String(EMOJI_SIZE));
   const bytes = 3 * res * res;
@@ -116,4 +140,25 @@ export async function loadEmoji(options: EmojiOptions = {}): Promise<ImageDatase
     pixels,
     stored: { channels: 3, height: res, width: res },
   });
+}
+
+/** The categories of the subcategory labelling (`emojiSubcategoryGroups`). */
+export interface EmojiSubcategoryGroups {
+  /** Class names of `loadEmoji()`, the default category labelling. */
+  categories: readonly string[];
+  /** For each class of `loadEmoji({ ...EMOJI_SUBCATEGORY_LABELS })`, the index of its category. */
+  parents: Int32Array;
+}
+
+/** The category of each subcategory class, for showing and scoring subcategory samples by category. */
+export function emojiSubcategoryGroups(dir = defaultEmojiDir()): EmojiSubcategoryGroups {
+  const subcategories = listEmoji(EMOJI_SUBCATEGORY_LABELS, dir);
+  const { classNames: categories, classIndex } = listEmoji({}, dir);
+  const parent = new Map(subcategories.entries.map((e) => [e.subcategory, e.category]));
+  const parents = Int32Array.from(subcategories.classNames, (sub) => {
+    const i = classIndex.get(parent.get(sub) ?? '');
+    if (i === undefined) throw new RangeError(`emoji subcategory '${sub}' belongs to no category of the default labelling`);
+    return i;
+  });
+  return { categories, parents };
 }

@@ -4,6 +4,7 @@
  *
  *   fashion-mnist   Debian's dataset-fashion-mnist (grey; 3 channels when the model has 3)
  *   emoji           emoji-datasource-google, category labels, RGB on white
+ *   emoji-subcategory  the same images, subcategory labels
  *   folder          one subfolder per class under `dataDir` (ImageNet layout, ADM center crop)
  *   imagenet256     the paper's setting: 256-px images as autoencoder latents (latent-source.ts)
  *
@@ -14,6 +15,7 @@
  */
 import { DataSourceError, registerSource, type BatchSource, type SourceContext, type SourceFactory } from '../train/data.js';
 import type { ImageDataset } from './dataset.js';
+import { EMOJI_SUBCATEGORY_LABELS } from './emoji.js';
 import { DatasetSource, openTargets } from './dataset-source.js';
 import { imagenet256Source } from './latent-source.js';
 import { openDataset, type DatasetSpec } from './open.js';
@@ -59,6 +61,17 @@ const DATASET_SOURCES: Readonly<Record<string, SourceFactory>> = {
   emoji: (ctx) =>
     datasetSource(
       { kind: 'emoji', labels: 'category', resolution: ctx.model.inputSize, ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}) },
+      ctx,
+    ),
+  /** The same emoji images labelled by subcategory ({@link EMOJI_SUBCATEGORY_LABELS}: 98 finer classes). */
+  'emoji-subcategory': (ctx) =>
+    datasetSource(
+      {
+        kind: 'emoji',
+        ...EMOJI_SUBCATEGORY_LABELS,
+        resolution: ctx.model.inputSize,
+        ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}),
+      },
       ctx,
     ),
   /** A folder with one subfolder per class (ImageNet layout), ADM center crop to the model input size. */

@@ -4,6 +4,7 @@
  * through the checkpoint that `samples.json` names, the embedded dataset its model was trained on:
  *
  *   data = fashion-mnist | emoji                        that dataset (and its dataDir)
+ *   data = emoji-subcategory                            emoji, the requested subcategories scored by their category
  *   data = imagenet256 over a feature cache of one      the dataset the cache was prepared from (reg demo --latent)
  *
  * MobileNetV2 runs at the FD protocol's 64 px (FD_INPUT_SIZE), whatever size the run's targets used.
@@ -11,6 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readManifest, type FeatureCacheManifest } from '../data/feature-cache.js';
+import { emojiSubcategoryGroups } from '../data/emoji.js';
 import { readCheckpointConfig } from '../models/checkpoint.js';
 import { readNpz } from './npz.js';
 import type { EmbeddedDataset } from './class-consistency.js';
@@ -20,9 +22,17 @@ import { embeddedSampleScores, type EmbeddedSampleScores } from './embedded-scor
 export interface RunDataset {
   dataset: EmbeddedDataset;
   dataDir: string;
+  /** The run's classes are emoji subcategories (`emoji-subcategory`): samples are scored by their category. */
+  subcategories: boolean;
 }
 
 const EMBEDDED: readonly EmbeddedDataset[] = ['fashion-mnist', 'emoji'];
+
+/** The embedded dataset behind a training data name, or null. */
+function embeddedData(name: unknown): Pick<RunDataset, 'dataset' | 'subcategories'> | null {
+  if (name === 'emoji-subcategory') return { dataset: 'emoji', subcategories: true };
+  return EMBEDDED.includes(name as EmbeddedDataset) ? { dataset: name as EmbeddedDataset, subcategories: false } : null;
+}
 
 function cacheAt(dir: unknown): FeatureCacheManifest | null {
   return typeof dir === 'string' && dir !== '' && existsSync(path.join(dir, 'manifest.json')) ? readManifest(dir) : null;
@@ -31,14 +41,26 @@ function cacheAt(dir: unknown): FeatureCacheManifest | null {
 /** The embedded dataset of the training configuration `train` (a checkpoint's `train`), or null. */
 export function runDataset(train: Readonly<Record<string, unknown>>): RunDataset | null {
   const data = train['data'];
-  if (EMBEDDED.includes(data as EmbeddedDataset)) {
-    return { dataset: data as EmbeddedDataset, dataDir: typeof train['dataDir'] === 'string' ? train['dataDir'] : '' };
-  }
+  const direct = embeddedData(data);
+  if (direct) return { ...direct, dataDir: typeof train['dataDir'] === 'string' ? train['dataDir'] : '' };
   // a latent run (reg demo --latent) reads the feature cache of an embedded dataset
   const cache = cacheAt(train['encoder']) ?? cacheAt(train['dataDir']);
-  const spec = cache?.dataset.spec.split(':')[0];
-  if (data === 'imagenet256' && EMBEDDED.includes(spec as EmbeddedDataset)) return { dataset: spec as EmbeddedDataset, dataDir: '' };
-  return null;
+  const viaCache = data === 'imagenet256' ? embeddedData(cache?.dataset.spec.split(':')[0]) : null;
+  return viaCache ? { ...viaCache, dataDir: '' } : null;
+}
+
+/**
+ * The classes that `labels` (requested classes of a run on `found`) are scored as: their emoji
+ * category for a subcategory run, else themselves.
+ */
+export function scoredLabels(labels: readonly number[], found: RunDataset): Int32Array {
+  if (!found.subcategories) return Int32Array.from(labels);
+  const { parents } = emojiSubcategoryGroups(...(found.dataDir ? [found.dataDir] : []));
+  return Int32Array.from(labels, (l) => {
+    const p = parents[l];
+    if (p === undefined) throw new RangeError(`requested class ${l} is not one of the ${parents.length} emoji subcategories`);
+    return p;
+  });
 }
 
 /** Options of {@link embeddedRunScores}. */
@@ -82,7 +104,7 @@ export async function embeddedRunScores(samplesDir: string, o: EmbeddedRunScores
   const scores = await embeddedSampleScores({
     dataset: found.dataset,
     samples,
-    labels: Int32Array.from(record.labels as number[]),
+    labels: scoredLabels(record.labels as number[], { ...found, dataDir }),
     ...(dataDir ? { dataDir } : {}),
     ...(o.encoderWeights ? { encoderWeights: o.encoderWeights } : {}),
     ...(o.classifierCacheDir ? { classifierCacheDir: o.classifierCacheDir } : {}),

@@ -23,7 +23,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../args.js';
 import { parseArgs, UsageError } from '../args.js';
-import { loadEmoji } from '../../data/emoji.js';
+import { EMOJI_SUBCATEGORY_LABELS, emojiSubcategoryGroups, loadEmoji } from '../../data/emoji.js';
 import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache } from '../../data/feature-cache.js';
@@ -54,12 +54,19 @@ import { writeFileAtomic } from '../../util/atomic.js';
 import { formatDuration } from '../../util/progress.js';
 import type { SettingTable, SettingValues } from '../../util/settings.js';
 import { regTsVersion } from '../../util/version.js';
+import { balancedClasses, gridClasses, modelLabelsFor } from './demo-labels.js';
 import { runTrainAutoencoder, TRAIN_AUTOENCODER_OPTIONS, type TrainAutoencoderSettings } from './train-autoencoder.js';
 
 /** The demo's options; the ones it shares with training keep the training settings' type and range. */
 const DEMO_OPTIONS = {
   dataset: { type: 'string', choices: ['fashion-mnist', 'emoji'], default: 'fashion-mnist', help: 'embedded dataset' },
   dataDir: { type: 'string', help: 'dataset directory (default: the installed Debian/npm package)' },
+  emojiLabels: {
+    type: 'string',
+    choices: ['category', 'subcategory'],
+    default: 'category',
+    help: 'emoji: the classes the model is conditioned on (subcategory: 98 finer groups such as fruit or mammals; docs/demo-tuning.md); the grid rows, FD and class consistency stay per category',
+  },
   encoderWeights: {
     type: 'string',
     help: 'MobileNetV2 weights folder in the TF.js format (default: npm nsfwjs 4.4.0, fetched once and cached)',
@@ -145,7 +152,10 @@ export interface DemoSummary {
   createdAt: string;
   settings: DemoSettings;
   dataset: string;
+  /** The classes the model is conditioned on. */
   classes: readonly string[];
+  /** The classes the grid rows show and the scores use (emoji subcategories: their categories; else `classes`). */
+  scoredClasses: readonly string[];
   /** Where the model was trained: 'pixels', or 'latents' of the autoencoder below. */
   space: 'pixels' | 'latents';
   /** With --latent: the autoencoder (its folder, whether it was reused, and its record). */
@@ -166,8 +176,14 @@ function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDatas
   const channels = s.latent ? 3 : 1;
   if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels, ...dir });
   // Emoji has no test split: the demo trains on the whole set; its FD holds out images i mod 5 = 0 (frechetSplits).
-  return loadEmoji({ labels: 'category', resolution: s.imageSize, ...dir });
+  return loadEmoji({ ...(bySubcategory(s) ? EMOJI_SUBCATEGORY_LABELS : { labels: 'category' }), resolution: s.imageSize, ...dir });
 }
+
+/** The model is conditioned on emoji subcategories (shown and scored by their category). */
+const bySubcategory = (s: DemoSettings): boolean => s.dataset === 'emoji' && s.emojiLabels === 'subcategory';
+
+/** The training data source of the pixel space (src/data/train-sources.ts). */
+const trainingData = (s: DemoSettings): string => (bySubcategory(s) ? 'emoji-subcategory' : s.dataset);
 
 /** What the model sees: its input shape, patch and data source (pixels of the dataset, or latents from the feature cache). */
 type ModelSpace = Pick<
@@ -181,7 +197,7 @@ function pixelSpace(s: DemoSettings, ds: ImageDataset): ModelSpace {
     inputSize: s.imageSize,
     inChannels: ds.channels,
     patchSize: s.patchSize,
-    data: s.dataset,
+    data: trainingData(s),
     dataDir: s.dataDir ?? '',
     vae: '',
     vaeScalingFactor: 1,
@@ -318,7 +334,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   const prep = await stage('prepare features', () =>
     prepareFeatureCache({
       dataset: trainSet,
-      datasetSpec: `${s.dataset}:train`,
+      datasetSpec: `${trainingData(s)}:train`,
       encoder,
       out: featuresDir,
       limit: s.trainImages,
@@ -365,15 +381,23 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     seed: s.seed,
   };
   const info = { regTs: regTsVersion(), checkpoint: runDir, weights: 'ema' };
-  const k = trainSet.numClasses;
+  // the classes the grid shows and the scores use, and for each model class its scored class
+  const groups = bySubcategory(s) ? emojiSubcategoryGroups(...(s.dataDir ? [s.dataDir] : [])) : null;
+  const classes = groups?.categories ?? trainSet.classNames;
+  const parents = groups?.parents ?? null;
+  const k = classes.length;
   const gridDir = path.join(out, 'grid');
   const gridRun = await stage('sample grid', () =>
     generateSamples({
       model,
       decoder,
       outDir: gridDir,
-      labels: Int32Array.from({ length: k * 10 }, (_, i) => Math.floor(i / 10)),
-      settings: { ...common, num: k * 10, labelMode: 'one row per class' },
+      labels: modelLabelsFor(gridClasses(k, 10), trainSet, parents),
+      settings: {
+        ...common,
+        num: k * 10,
+        labelMode: parents ? 'one row per category, its subcategories as in the data' : 'one row per class',
+      },
       batchSize: 50,
       gridSize: k * 10,
       info,
@@ -381,14 +405,19 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   );
 
   const evalDir = path.join(out, 'eval');
-  const evalLabels = Int32Array.from({ length: s.evalSamples }, (_, i) => i % k);
+  const evalLabels = balancedClasses(k, s.evalSamples);
   const evalRun = await stage('sample for evaluation', () =>
     generateSamples({
       model,
       decoder,
       outDir: path.join(evalDir, 'samples'),
-      labels: evalLabels,
-      settings: { ...common, seed: s.seed + 1, num: s.evalSamples, labelMode: 'balanced' },
+      labels: modelLabelsFor(evalLabels, trainSet, parents),
+      settings: {
+        ...common,
+        seed: s.seed + 1,
+        num: s.evalSamples,
+        labelMode: parents ? 'balanced over categories, their subcategories as in the data' : 'balanced',
+      },
       batchSize: 100,
       gridSize: 0,
       info,
@@ -416,6 +445,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
     settings: s,
     dataset: trainSet.name,
     classes: trainSet.classNames,
+    scoredClasses: classes,
     space: autoencoder ? 'latents' : 'pixels',
     autoencoder: autoencoder && { dir: autoencoderDir, reused: autoencoder.reused, record: autoencoder.record },
     features: {
@@ -448,12 +478,12 @@ reg demo finished in ${formatDuration(summary.seconds.total)}${
   }
   checkpoint        ${runDir}
   metrics           ${path.join(runDir, 'metrics.jsonl')}
-  sample grid       ${gridRun.files.grid}   (row i = class ${trainSet.classNames.map((n, i) => `${i} ${n}`).join(', ')})
+  sample grid       ${gridRun.files.grid}   (row i = class ${classes.map((n, i) => `${i} ${n}`).join(', ')})
   eval samples      ${evalRun.files.npz}
   FD-MobileNetV2    ${fd.toFixed(3)}   (${s.evalSamples} samples vs ${Math.min(s.evalSamples, fdSets.test.length)} ${fdSets.test.name} images; lower is better;
                     ${floor.toFixed(3)} for ${Math.min(s.evalSamples, fdSets.train.length)} real images of ${fdSets.train.name}, the floor at this sample size)
   precision, recall ${scores.precision.toFixed(3)}, ${scores.recall.toFixed(3)}   (k = 3 manifolds in the same space: share of samples among real images, of real images covered by samples)
-  class consistency ${(consistency.score * 100).toFixed(1)} %   (samples the ${trainSet.name} classifier assigns to their requested class;
+  class consistency ${(consistency.score * 100).toFixed(1)} %   (samples the ${consistency.classifier.record.dataset} classifier assigns to their requested ${parents ? 'category' : 'class'};
                     its test accuracy ${(consistency.classifier.record.testAccuracy * 100).toFixed(1)} % on ${consistency.classifier.record.testSplit})
   summary           ${summaryFile}
   dashboard         reg serve --runs ${out}   (curves, sample grids and configs in a browser)`);
