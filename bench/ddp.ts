@@ -4,7 +4,7 @@
  * global batch, through `reg train` (synthetic data, Gloo) and through PyTorch DDP
  * (test/reference/bench/ddp.py: find_unused_parameters=True, Gloo) in the same run. On 2 processes each
  * rank gets one core (OMP/OpenBLAS threads 1, as `reg launch` sets on this 2-core machine); alone, the
- * process uses both (the default 1 intra-op thread + 2 OpenBLAS threads).
+ * process uses both (reg-ts's 2 intra-op threads and OpenBLAS's 2 threads, taking turns).
  *
  * Step time t_W = median over the steps after the first of each run; speed-up t₁/t₂; scaling efficiency
  * t₁/(2·t₂) (1 = perfect), which a 2-core machine cannot reach when one process already uses both cores.
