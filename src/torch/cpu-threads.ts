@@ -11,8 +11,8 @@
  *   GOMP_SPINCOUNT = 10000, OPENBLAS_THREAD_TIMEOUT = 12 (2¹² cycles)   unless the user set them
  *   intra-op threads = the physical cores                               unless OMP_NUM_THREADS is set
  *
- * Measured on 2 cores (BENCHMARKS.md, "Thread pools"): SiT-S/2 + REG training step 4.8 → 3.9 s, the
- * demo's step 180 → 140 ms. REGTS_THREAD_TUNING=0 leaves all of it to libtorch and OpenBLAS.
+ * Measured on 2 cores (BENCHMARKS.md, "Thread pools"): SiT-S/2 + REG training step 4.8 → 4.1 s, the
+ * demo's step 176 → 145 ms. REGTS_THREAD_TUNING=0 leaves all of it to libtorch and OpenBLAS.
  *
  * libgomp and OpenBLAS read their variables when they load, so they are put in the environment before
  * the addon is (from the main thread: a worker thread's process.env is its own copy); processes
