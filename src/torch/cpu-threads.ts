@@ -39,7 +39,7 @@ type Env = Record<string, string | undefined>;
 let applied: ThreadTuning = { enabled: false, waitsSet: {}, intraOpThreads: null };
 
 /** Whether the tuning is on in `env` (REGTS_THREAD_TUNING is not '0'). */
-export const threadTuningEnabled = (env: Env = process.env): boolean => env.REGTS_THREAD_TUNING !== '0';
+const threadTuningEnabled = (env: Env = process.env): boolean => env.REGTS_THREAD_TUNING !== '0';
 
 /**
  * Physical cores of this machine: distinct (package, core) pairs of the online CPUs in
@@ -76,9 +76,17 @@ export function defaultIntraOpThreads(env: Env = process.env): number | null {
   return threadTuningEnabled(env) && env.OMP_NUM_THREADS === undefined ? physicalCores() : null;
 }
 
-/** Records what the addon loader applied (./native.ts). */
-export function recordThreadTuning(t: ThreadTuning): void {
-  applied = t;
+/**
+ * Loads the addon with the tuning around it: the spin waits go into the environment first, the
+ * intra-op thread count is set after; what was done is kept for {@link threadTuning}.
+ */
+export function loadWithThreadTuning<T extends { setNumThreads(n: number): void }>(load: () => T): T {
+  const waitsSet = applySpinWaits();
+  const addon = load();
+  const intraOpThreads = defaultIntraOpThreads();
+  if (intraOpThreads !== null) addon.setNumThreads(intraOpThreads);
+  applied = { enabled: threadTuningEnabled(), waitsSet, intraOpThreads };
+  return addon;
 }
 
 /** What reg-ts did to the CPU thread pools at load. */

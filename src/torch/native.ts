@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { applySpinWaits, defaultIntraOpThreads, recordThreadTuning, threadTuningEnabled } from './cpu-threads.js';
+import { loadWithThreadTuning } from './cpu-threads.js';
 
 /**
  * Reference to a native tensor: a number naming a slot of the addon's handle table and that slot's
@@ -135,13 +135,8 @@ function loadAddon(): NativeAddon {
         'It needs libtorch: `apt-get install libtorch-dev` on Debian, a pip torch, or LIBTORCH=<dir>.',
     );
   }
-  const waitsSet = applySpinWaits();
   const require = createRequire(import.meta.url);
-  const addon = require(path.join(dir, 'build', 'Release', 'regts.node')) as NativeAddon;
-  const intraOpThreads = defaultIntraOpThreads();
-  if (intraOpThreads !== null) addon.setNumThreads(intraOpThreads);
-  recordThreadTuning({ enabled: threadTuningEnabled(), waitsSet, intraOpThreads });
-  return addon;
+  return loadWithThreadTuning(() => require(path.join(dir, 'build', 'Release', 'regts.node')) as NativeAddon);
 }
 
 /** The loaded addon. */
