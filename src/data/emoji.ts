@@ -90,15 +90,24 @@ function listFiles(entries: readonly EmojiEntry[], by: 'category' | 'subcategory
   return files.sort((a, b) => a.order - b.order);
 }
 
-/** The images and classes that `options` select, from the metadata alone. */
-function listEmoji(options: EmojiOptions, dir: string) {
-  const by = options.labels ?? 'category';
-  const minPerClass = options.minPerClass ?? 10;
+/** The parsed `emoji.json` of `dir`, and where it is (for messages). */
+interface EmojiMetadata {
+  readonly metaPath: string;
+  readonly entries: readonly EmojiEntry[];
+}
+
+function readMetadata(dir: string): EmojiMetadata {
   const metaPath = join(dir, 'emoji.json');
   if (!existsSync(metaPath)) {
     throw new Error(`emoji metadata not found: ${metaPath} (expected an ${EMOJI_PACKAGE} package directory)`);
   }
-  const entries = JSON.parse(readFileSync(metaPath, 'utf8')) as EmojiEntry[];
+  return { metaPath, entries: JSON.parse(readFileSync(metaPath, 'utf8')) as EmojiEntry[] };
+}
+
+/** The images and classes that `options` select, from the metadata alone. */
+function listEmoji(options: EmojiOptions, { metaPath, entries }: EmojiMetadata) {
+  const by = options.labels ?? 'category';
+  const minPerClass = options.minPerClass ?? 10;
   const skinTones = options.skinTones ?? false;
   const categories = new Set(frequentKeys(listFiles(entries, 'category', skinTones), options.minPerCategory ?? 0));
   const all = listFiles(
@@ -109,7 +118,7 @@ function listEmoji(options: EmojiOptions, dir: string) {
   const classNames = frequentKeys(all, minPerClass);
   if (classNames.length === 0) throw new Error(`${metaPath}: no ${by} has at least ${minPerClass} images`);
   const classIndex = new Map(classNames.map((k, i) => [k, i]));
-  return { by, entries, classNames, classIndex, files: all.filter((f) => classIndex.has(f.key)) };
+  return { by, classNames, classIndex, files: all.filter((f) => classIndex.has(f.key)) };
 }
 
 /**
@@ -120,7 +129,7 @@ function listEmoji(options: EmojiOptions, dir: string) {
 export async function loadEmoji(options: EmojiOptions = {}): Promise<ImageDataset> {
   const dir = options.dir ?? defaultEmojiDir();
   const res = options.resolution ?? EMOJI_SIZE;
-  const { by, classNames, classIndex, files } = listEmoji(options, dir);
+  const { by, classNames, classIndex, files } = listEmoji(options, readMetadata(dir));
 
   const imgDir = join(dir, 'img', 'google', String(EMOJI_SIZE));
   const bytes = 3 * res * res;
@@ -150,12 +159,16 @@ export interface EmojiSubcategoryGroups {
   parents: Int32Array;
 }
 
-/** The category of each subcategory class, for showing and scoring subcategory samples by category. */
-export function emojiSubcategoryGroups(dir = defaultEmojiDir()): EmojiSubcategoryGroups {
-  const subcategories = listEmoji(EMOJI_SUBCATEGORY_LABELS, dir);
-  const { classNames: categories, classIndex } = listEmoji({}, dir);
-  const parent = new Map(subcategories.entries.map((e) => [e.subcategory, e.category]));
-  const parents = Int32Array.from(subcategories.classNames, (sub) => {
+/**
+ * The category of each subcategory class, for showing and scoring subcategory samples by category;
+ * `dir` as in {@link EmojiOptions} (undefined or '': the installed package).
+ */
+export function emojiSubcategoryGroups(dir?: string): EmojiSubcategoryGroups {
+  const meta = readMetadata(dir || defaultEmojiDir());
+  const { classNames: subcategories } = listEmoji(EMOJI_SUBCATEGORY_LABELS, meta);
+  const { classNames: categories, classIndex } = listEmoji({}, meta);
+  const parent = new Map(meta.entries.map((e) => [e.subcategory, e.category]));
+  const parents = Int32Array.from(subcategories, (sub) => {
     const i = classIndex.get(parent.get(sub) ?? '');
     if (i === undefined) throw new RangeError(`emoji subcategory '${sub}' belongs to no category of the default labelling`);
     return i;

@@ -55,7 +55,7 @@ export function runDataset(train: Readonly<Record<string, unknown>>): RunDataset
  */
 export function scoredLabels(labels: readonly number[], found: RunDataset): Int32Array {
   if (!found.subcategories) return Int32Array.from(labels);
-  const { parents } = emojiSubcategoryGroups(...(found.dataDir ? [found.dataDir] : []));
+  const { parents } = emojiSubcategoryGroups(found.dataDir);
   return Int32Array.from(labels, (l) => {
     const p = parents[l];
     if (p === undefined) throw new RangeError(`requested class ${l} is not one of the ${parents.length} emoji subcategories`);

@@ -382,7 +382,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   };
   const info = { regTs: regTsVersion(), checkpoint: runDir, weights: 'ema' };
   // the classes the grid shows and the scores use, and for each model class its scored class
-  const groups = bySubcategory(s) ? emojiSubcategoryGroups(...(s.dataDir ? [s.dataDir] : [])) : null;
+  const groups = bySubcategory(s) ? emojiSubcategoryGroups(s.dataDir) : null;
   const classes = groups?.categories ?? trainSet.classNames;
   const parents = groups?.parents ?? null;
   const k = classes.length;
