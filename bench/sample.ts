@@ -7,7 +7,9 @@
  * Both sides get the same weights (the official initialisation perturbed by seeded noise, so every
  * head is non-zero), initial states, labels and step noises through one safetensors file, and the run
  * checks that their final latents agree. Guided steps double the batch: 42 of the 50 steps are guided
- * (t ≤ 0.85), so one image costs 92 network evaluations. The per-image noise streams of `reg sample`
+ * (t ≤ 0.85), so one image costs 92 network evaluations. A second set of pairs times the lean PyTorch
+ * reference: the same loop with the projector MLPs skipped, as reg-ts's sampler skips them (only the
+ * training loss reads them). The per-image noise streams of `reg sample`
  * (drawn on the CPU, one generator per image and stream) are timed separately.
  *
  * Batch: 64 on CUDA, 1 on the CPU (one CPU run of 50 steps takes about a minute per side on a quiet
@@ -114,12 +116,10 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     if (!(errX < 1e-3 && errC < 1e-3))
       throw new Error(`sample: reg-ts and PyTorch trajectories disagree (latent ${errX}, class token ${errC})`);
 
-    const t = await interleave(
-      (n) => timeReps(() => torch.scope(() => void once()), n),
-      (n) => py.time({ reps: n }),
-      pairs,
-      1,
-    );
+    const mineTimes = (n: number) => timeReps(() => torch.scope(() => void once()), n);
+    const t = await interleave(mineTimes, (n) => py.time({ reps: n }), pairs, 1);
+    // the lean reference: the same PyTorch loop without the projector MLPs, as reg-ts samples
+    const lean = await interleave(mineTimes, (n) => py.time({ reps: n, lean: true }), pairs, 1);
     // per-image noise streams of `reg sample` for one batch: x_T, c_T and 49 step noises per image
     const noiseTimes = timeReps(() => {
       torch.scope(() => {
@@ -141,13 +141,18 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
       return [label, fmt(m, 2), fmt(batch / m, 3), fmt((batch * nfe) / m, 1), s.length];
     };
     const { paired, ofMedians } = pairedRatio(t);
+    const leanRatio = pairedRatio(lean);
     const noiseMs = median(noiseTimes) * 1e3;
     const text = [
       `device ${device}, ${py.describeThreads()}, batch ${batch}, ${STEPS} steps (${guided} guided → ${nfe} network evaluations per image), load average ${loadAverage()}`,
       `final states agree with PyTorch: latent ${errX.toExponential(1)}, class token ${errC.toExponential(1)} (max|Δ|/max|ref|)`,
-      table(['', 'median s/batch', 'images/s', 'NFE·images/s', 'samples'], [row('reg-ts', t.ts), row('PyTorch', t.py)]),
+      table(
+        ['', 'median s/batch', 'images/s', 'NFE·images/s', 'samples'],
+        [row('reg-ts', t.ts), row('PyTorch, official sampler', t.py), row('reg-ts (lean pairs)', lean.ts), row('PyTorch, lean', lean.py)],
+      ),
       `per-image noise streams (reg sample) for the batch: ${fmt(noiseMs, 1)} ms (${fmt((100 * noiseMs) / 1e3 / median(t.ts), 2)}% of a batch; not in the timings above)`,
       `reg-ts/PyTorch time: ${fmt(paired, 3)} (median of ${t.ts.length} alternating pairs), ${fmt(ofMedians, 3)} (ratio of medians); target ≤ 0.8`,
+      `reg-ts/PyTorch lean (projector MLPs skipped on both sides): ${fmt(leanRatio.paired, 3)} (median of ${lean.ts.length} pairs), ${fmt(leanRatio.ofMedians, 3)} (ratio of medians)`,
     ].join('\n');
     return { table: text, ratio: paired };
   } finally {

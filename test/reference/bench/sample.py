@@ -7,6 +7,10 @@ The loop below is the official sampler's (float64 state, network in the weights'
 [cond; uncond] with null label = num_classes, drift guided on all channels, class token guided with
 its own scale, guidance iff cfg > 1 and low <= t <= high, last step deterministic), made
 device-aware and with the noise supplied instead of drawn.
+
+`{"op": "time", "lean": true}` times the lean reference instead: the same loop with the projector MLPs
+skipped (they only feed the training loss; the velocities, and so the trajectory, are unchanged), which
+is what reg-ts's sampler does. The float64 state stays: it is measured free (scripts/sampler-overhead.mjs).
 """
 import json
 import os
@@ -103,7 +107,13 @@ def run_once():
 
 
 def run(req):
-    return {"times": time_reps(run_once, req["reps"])}
+    model = state["model"]
+    official = model.has_align
+    model.has_align = official and not req.get("lean", False)
+    try:
+        return {"times": time_reps(run_once, req["reps"])}
+    finally:
+        model.has_align = official
 
 
 if __name__ == "__main__":
