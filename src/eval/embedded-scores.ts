@@ -42,14 +42,14 @@ import { precisionRecall } from './precision-recall.js';
 export const FD_INPUT_SIZE = 64;
 
 /**
- * The MobileNetV2 of the FD protocol: `encoder` itself when it runs at {@link FD_INPUT_SIZE}, else a new
- * one from the same weights; `dispose` frees only what this function created.
+ * The MobileNetV2 of the FD protocol: `encoder` itself when it is MobileNetV2 at {@link FD_INPUT_SIZE}, else
+ * a new one (from `o.weights` when given); `dispose` frees only what this function created.
  */
 export async function frechetEncoder(
   encoder: RepresentationEncoder,
   o: { weights?: string; log?: (line: string) => void } = {},
 ): Promise<{ encoder: RepresentationEncoder; dispose: () => void }> {
-  if (encoder.inputSize === FD_INPUT_SIZE) return { encoder, dispose: () => undefined };
+  if (encoder.name === 'mobilenetv2' && encoder.inputSize === FD_INPUT_SIZE) return { encoder, dispose: () => undefined };
   const own = await createEncoder('mobilenetv2', { inputSize: FD_INPUT_SIZE, ...o });
   return { encoder: own, dispose: () => own.dispose() };
 }

@@ -15,6 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { SAMPLERS, type SamplerKind } from '../diffusion/samplers.js';
 import type { TrainConfig } from '../train/config.js';
+import { VIT_ENCODER_DEFAULTS, type VitEncoderSettings } from './vit-encoder.js';
 
 /** Training settings a spec may set (the rest come from the study: data, encoder, steps, seed, output). */
 export type StudyTrainSettings = Partial<Omit<TrainConfig, 'outputDir' | 'seed' | 'maxTrainSteps' | 'checkpointingSteps' | 'data'>>;
@@ -71,6 +72,11 @@ export interface StudySpec {
   trainImages: number;
   imageSize: number;
   encoderInputSize: number;
+  /**
+   * The encoder's architecture and training when the study trains its own ViT (src/pipelines/vit-encoder.ts)
+   * instead of using MobileNetV2; its input side is `encoderInputSize`. FD stays FD-MobileNetV2 either way.
+   */
+  vitEncoder: VitEncoderSettings | null;
   /** Settings shared by every configuration. */
   train: StudyTrainSettings;
   eval: StudyEvalSettings;
@@ -121,6 +127,31 @@ function checkEval(file: string, field: string, e: StudyEvalSettings): void {
   }
 }
 
+/** The `vitEncoder` field: ViT settings over the defaults, at the study's encoder input side. */
+function parseVitEncoder(file: string, raw: unknown, inputSize: number): VitEncoderSettings {
+  if (!isObject(raw)) throw new StudySpecError(file, 'vitEncoder', 'must be an object of ViT settings');
+  const keys = Object.keys(VIT_ENCODER_DEFAULTS).filter((k) => k !== 'inputSize');
+  for (const k of Object.keys(raw))
+    if (!keys.includes(k))
+      throw new StudySpecError(
+        file,
+        `vitEncoder.${k}`,
+        k === 'inputSize' ? 'is encoderInputSize (set that instead)' : `unknown field (known: ${keys.join(', ')})`,
+      );
+  const s = { ...VIT_ENCODER_DEFAULTS, ...raw, inputSize } as VitEncoderSettings;
+  for (const k of ['width', 'depth', 'patchSize', 'epochs', 'batchSize'] as const)
+    integer(file, s as unknown as Json, k, undefined, 1, 'vitEncoder.');
+  integer(file, s as unknown as Json, 'seed', undefined, 0, 'vitEncoder.');
+  for (const k of ['learningRate', 'weightDecay'] as const)
+    if (typeof s[k] !== 'number' || !Number.isFinite(s[k]) || s[k] < 0)
+      throw new StudySpecError(file, `vitEncoder.${k}`, `must be a number ≥ 0 (got ${JSON.stringify(s[k])})`);
+  if (s.width % 64 !== 0)
+    throw new StudySpecError(file, 'vitEncoder.width', `must be a multiple of 64 (heads of 64 channels; got ${s.width})`);
+  if (inputSize % s.patchSize !== 0)
+    throw new StudySpecError(file, 'vitEncoder.patchSize', `must divide encoderInputSize ${inputSize} (got ${s.patchSize})`);
+  return s;
+}
+
 /** Validates a parsed spec (`file` names it in errors) and fills in the defaults. */
 export function parseStudySpec(raw: unknown, file: string): StudySpec {
   if (!isObject(raw)) throw new StudySpecError(file, '(top level)', 'must be a JSON object');
@@ -134,6 +165,7 @@ export function parseStudySpec(raw: unknown, file: string): StudySpec {
     'trainImages',
     'imageSize',
     'encoderInputSize',
+    'vitEncoder',
     'train',
     'eval',
     'configs',
@@ -207,6 +239,7 @@ export function parseStudySpec(raw: unknown, file: string): StudySpec {
     earlier.set(c.name, config);
     return config;
   });
+  const encoderInputSize = integer(file, raw, 'encoderInputSize', 64, 1);
   return {
     name,
     dataset,
@@ -215,7 +248,8 @@ export function parseStudySpec(raw: unknown, file: string): StudySpec {
     evalEvery,
     trainImages: integer(file, raw, 'trainImages', 4096, 1),
     imageSize: integer(file, raw, 'imageSize', 32, 1),
-    encoderInputSize: integer(file, raw, 'encoderInputSize', 64, 1),
+    encoderInputSize,
+    vitEncoder: raw.vitEncoder === undefined ? null : parseVitEncoder(file, raw.vitEncoder, encoderInputSize),
     train: train as StudyTrainSettings,
     eval: evalSettings,
     configs,

@@ -15,6 +15,7 @@ import { fixturePath } from '../../test/fixture-path.js';
 import { runStudy, type StudyOptions, type StudyResult } from './study.js';
 import { writeStudyReport } from './study-report.js';
 import { evaluationSteps, parseStudySpec, readStudySpec, StudySpecError } from './study-spec.js';
+import { VIT_ENCODER_DEFAULTS } from './vit-encoder.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'regts-study-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -202,6 +203,41 @@ test('the study report writes tables and valid SVG + PNG plots with one series p
   assert.doesNotMatch(cknnaLines, />sit<\/text>/, 'sit has no CKNNA');
 });
 
+test(
+  'a study with its own vit encoder: targets, class tokens and CKNNA come from the ViT, FD stays FD-MobileNetV2',
+  { timeout: 120_000 },
+  async () => {
+    const quick = JSON.parse(readFileSync(specFile, 'utf8')) as Record<string, unknown>;
+    const spec = parseStudySpec(
+      {
+        ...quick,
+        seeds: [0],
+        encoderInputSize: 32,
+        vitEncoder: { width: 64, depth: 1, patchSize: 8, epochs: 1, batchSize: 32 },
+        configs: [{ name: 'reg', train: { variant: 'reg' } }],
+      },
+      'vit.json',
+    );
+    const study = await runStudy({ ...(await options(path.join(tmp, 'vit'))), spec });
+    assert.equal(study.status, 'complete');
+    assert.deepEqual([study.encoder.name, study.encoder.dim, study.encoder.grid], ['dinov2', 64, [4, 4]]);
+    assert.ok(study.vitEncoder && study.vitEncoder.testAccuracy > 0 && !study.vitEncoder.reused);
+    assert.match(study.metric, /^FD-MobileNetV2/);
+    const evals = study.runs[0]!.evaluations;
+    assert.deepEqual(
+      evals.map((e) => e.step),
+      [2, 4],
+    );
+    for (const e of evals) assert.ok(Number.isFinite(e.fd) && Number.isFinite(e.cknna ?? NaN), JSON.stringify(e));
+    const report = path.join(tmp, 'vit', 'report.md');
+    await writeStudyReport(study, { file: report, command: 'reg study vit.json' });
+    assert.match(
+      readFileSync(report, 'utf8'),
+      /targets from a ViT trained here \(DINOv2 architecture: width 64, 1 blocks, patch 8 at 32 px/,
+    );
+  },
+);
+
 test('study specs: defaults, evaluation steps, and errors that name the file and the field', () => {
   const spec = parseStudySpec({ steps: 10, evalEvery: 4, configs: [{ name: 'a' }] }, 's.json');
   assert.deepEqual(evaluationSteps(spec), [4, 8, 10]);
@@ -218,6 +254,18 @@ test('study specs: defaults, evaluation steps, and errors that name the file and
   bad({ steps: 2, seeds: [1, 1], configs: [{ name: 'a' }] }, /^s\.json: seeds: /);
   bad({ steps: 2, eval: { sampler: 'x' }, configs: [{ name: 'a' }] }, /^s\.json: eval\.sampler: must be one of sde, euler, heun/);
   bad({ steps: 2, typo: 1, configs: [{ name: 'a' }] }, /^s\.json: typo: unknown field/);
+  bad({ steps: 2, vitEncoder: { width: 100 }, configs: [{ name: 'a' }] }, /^s\.json: vitEncoder\.width: must be a multiple of 64/);
+  bad({ steps: 2, vitEncoder: { inputSize: 32 }, configs: [{ name: 'a' }] }, /^s\.json: vitEncoder\.inputSize: is encoderInputSize/);
+  bad(
+    { steps: 2, vitEncoder: { patchSize: 5 }, configs: [{ name: 'a' }] },
+    /^s\.json: vitEncoder\.patchSize: must divide encoderInputSize 64/,
+  );
+  bad({ steps: 2, vitEncoder: { epochs: 0 }, configs: [{ name: 'a' }] }, /^s\.json: vitEncoder\.epochs: must be an integer ≥ 1/);
+  assert.equal(spec.vitEncoder, null);
+  assert.deepEqual(parseStudySpec({ steps: 2, encoderInputSize: 32, vitEncoder: {}, configs: [{ name: 'a' }] }, 's.json').vitEncoder, {
+    ...VIT_ENCODER_DEFAULTS,
+    inputSize: 32,
+  });
   bad(
     { steps: 2, configs: [{ name: 'a', eval: { samples: 9 } }] },
     /^s\.json: configs\[0\]\.eval\.samples: not a per-configuration setting/,

@@ -29,7 +29,7 @@ import { featureScores, frechetEncoder, frechetSplits, sampleClassConsistency } 
 import { readNpz } from '../eval/npz.js';
 import { evaluateRepresentation } from '../eval/representation.js';
 import { listCheckpoints } from '../models/checkpoint.js';
-import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
+import { createEncoder, type EncoderInfo, type RepresentationEncoder } from '../models/encoders/encoder.js';
 import { loadModel } from '../models/pretrained.js';
 import { hasAlign } from '../models/variant.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/config.js';
@@ -39,6 +39,7 @@ import { formatDuration } from '../util/progress.js';
 import { regTsVersion } from '../util/version.js';
 import { generateSamples } from './generate.js';
 import { evalSettingsOf, evaluationSteps, sameSampling, type StudyConfig, type StudySpec } from './study-spec.js';
+import { ensureVitEncoder, vitEncoderOf } from './vit-encoder.js';
 
 /** The scores of one run at one checkpoint. */
 export interface StudyEvaluation {
@@ -76,6 +77,10 @@ export interface StudyResult {
   spec: StudySpec;
   status: 'complete' | 'interrupted';
   metric: string;
+  /** The encoder of the targets, the class token and CKNNA. */
+  encoder: EncoderInfo;
+  /** The study's own ViT encoder (spec `vitEncoder`): its test accuracy and training time; null for MobileNetV2. */
+  vitEncoder: { testAccuracy: number; trainSeconds: number; reused: boolean } | null;
   classifier: { testAccuracy: number; testSplit: string } | null;
   runs: StudyRun[];
   /** What this invocation did (the rest it found on disk). */
@@ -289,11 +294,23 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
   const featuresDir = path.join(out, 'features');
   const trainSet = await openSplit(spec, 'train', o.dataDir);
   const testSet = await openSplit(spec, 'test', o.dataDir);
-  const encoder = await createEncoder('mobilenetv2', {
-    inputSize: spec.encoderInputSize,
-    ...(o.encoderWeights ? { weights: o.encoderWeights } : {}),
-    log: (l) => log(`   ${l}`),
-  });
+  const vit = spec.vitEncoder
+    ? await ensureVitEncoder({
+        dir: path.join(out, 'encoder'),
+        train: trainSet,
+        test: testSet,
+        settings: spec.vitEncoder,
+        log: (l) => log(`   ${l}`),
+        progress: 'train the vit encoder',
+      })
+    : null;
+  const encoder = vit
+    ? await vitEncoderOf(vit.weights, spec.encoderInputSize)
+    : await createEncoder('mobilenetv2', {
+        inputSize: spec.encoderInputSize,
+        ...(o.encoderWeights ? { weights: o.encoderWeights } : {}),
+        log: (l) => log(`   ${l}`),
+      });
   const session = { trained: 0, resumed: 0, reusedRuns: 0, evaluated: 0, reusedEvaluations: 0, seconds: 0 };
   const runs: StudyRun[] = [];
   const evalSteps = evaluationSteps(spec);
@@ -312,6 +329,8 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     spec,
     status,
     metric: 'FD-MobileNetV2: Fréchet distance in MobileNetV2 block_10 mean-pooled feature space (not FID)',
+    encoder: { ...encoder.info },
+    vitEncoder: vit ? { testAccuracy: vit.record.testAccuracy, trainSeconds: vit.record.trainSeconds, reused: vit.reused } : null,
     classifier: ctx.classifier,
     runs,
     session: { ...session, seconds: (performance.now() - t0) / 1000 },

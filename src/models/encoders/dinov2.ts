@@ -423,6 +423,18 @@ export function loadDinov2(path: string, options: LoadDinov2Options = {}): { net
 // Encoder
 // -------------------------------------------------------------------------------------------------
 
+/**
+ * DINOv2's input (the encoder's, and that of a ViT trained to stand in for it): pixels → RGB in [0, 1]
+ * → (x − mean) / std with ImageNet's statistics → bicubic to inputSize×inputSize (align_corners false).
+ */
+export function dinov2Input(images: Tensor, inputSize: number, device: Device): Tensor {
+  return torch.scope(() => {
+    const stat = (v: readonly number[]) => torch.tensor([...v], { device }).reshape(1, 3, 1, 1);
+    const x = toUnitRgb(images, device).sub(stat(IMAGENET_MEAN)).div(stat(IMAGENET_STD));
+    return resizeSquare(x, inputSize, { mode: 'bicubic', alignCorners: false });
+  });
+}
+
 /** Default side (REG at 256 px: 224 → 16×16 tokens). */
 export const DINOV2_INPUT_SIZE = 224;
 
@@ -433,8 +445,6 @@ export class Dinov2Encoder implements RepresentationEncoder {
   readonly numPatches: number;
   readonly info: EncoderInfo;
   readonly #pos: Tensor;
-  readonly #mean: Tensor;
-  readonly #std: Tensor;
 
   constructor(
     readonly net: Dinov2,
@@ -449,8 +459,6 @@ export class Dinov2Encoder implements RepresentationEncoder {
     this.grid = this.patchGrid(inputSize);
     this.numPatches = this.grid[0] * this.grid[1];
     this.#pos = torch.keep(this.net.resampledPositions(this.grid[0], this.grid[1]));
-    this.#mean = torch.keep(torch.tensor([...IMAGENET_MEAN], { device }).reshape(1, 3, 1, 1));
-    this.#std = torch.keep(torch.tensor([...IMAGENET_STD], { device }).reshape(1, 3, 1, 1));
     this.info = {
       name: this.name,
       dim: this.dim,
@@ -470,10 +478,7 @@ export class Dinov2Encoder implements RepresentationEncoder {
   }
 
   preprocess(images: Tensor): Tensor {
-    return torch.scope(() => {
-      const x = toUnitRgb(images, this.device).sub(this.#mean).div(this.#std);
-      return resizeSquare(x, this.inputSize, { mode: 'bicubic', alignCorners: false });
-    });
+    return dinov2Input(images, this.inputSize, this.device);
   }
 
   encode(images: Tensor): EncoderOutput {
@@ -488,7 +493,7 @@ export class Dinov2Encoder implements RepresentationEncoder {
 
   dispose(): void {
     this.net.dispose();
-    for (const t of [this.#pos, this.#mean, this.#std]) t.dispose();
+    this.#pos.dispose();
   }
 }
 

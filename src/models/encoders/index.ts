@@ -47,6 +47,7 @@ export {
   Dinov2,
   Dinov2Encoder,
   createDinov2Encoder,
+  dinov2Input,
   loadDinov2,
   guessDinov2Layout,
   dinov2ConfigFromState,
