@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import * as torch from '../src/torch/index.js';
-import type { Tensor } from '../src/torch/index.js';
+import type { Device, Tensor } from '../src/torch/index.js';
 import { loadSafetensors } from '../src/torch/io/index.js';
 import { configFromPython } from '../src/models/pretrained.js';
 import { SiT } from '../src/models/sit.js';
@@ -41,8 +41,8 @@ export function loadFixture(...parts: string[]): Fixture {
   };
 }
 
-/** The SiT of a `sit_<variant>_<dt>` fixture with its weights, in the fixture's dtype (plain attention, as the reference). */
-export function sitFromFixture(fx: Fixture): SiT {
+/** The SiT of a `sit_<variant>_<dt>` fixture with its weights, in the fixture's dtype (plain attention, as the reference), on `device`. */
+export function sitFromFixture(fx: Fixture, device: Device = 'cpu'): SiT {
   const cfg = configFromPython(JSON.parse(fx.meta.config!) as Record<string, unknown>, { fusedAttention: false });
   const model = new SiT(cfg);
   const dtype = fx.meta.dtype === 'f64' ? 'float64' : 'float32';
@@ -50,5 +50,5 @@ export function sitFromFixture(fx: Fixture): SiT {
   const own = model.stateDict();
   const weights = new Map([...fx.tensors].filter(([k]) => own.has(k)));
   model.loadStateDict(weights);
-  return model;
+  return device === 'cpu' ? model : model.to({ device });
 }

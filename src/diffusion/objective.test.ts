@@ -2,7 +2,7 @@
  * The REG objective against the PyTorch reference (test/reference/loss.py on the small SiT of
  * test/fixtures/reference/sit_<variant>_<dt>.safetensors): every loss term, the interpolated inputs and
  * targets, the model outputs, the cosine path, log-normal times and the gradients of the total.
- * Error = max|a − b| / max|b|; f32 ≤ 1e-5 (gradients 2e-5), f64 ≤ 1e-10.
+ * Error = max|a − b| / max|b|; f32 ≤ 1e-5 (gradients 2e-5), f64 ≤ 1e-10 (on REGTS_TEST_DEVICE=cuda: test/test-device.ts).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -13,12 +13,14 @@ import { alignmentLoss, regLoss, type RegLossBatch } from './objective.js';
 import { sampleTime, timeFromNormal, timeFromUniform } from './time.js';
 import { loadFixture, sitFromFixture, type Fixture } from '../../test/diffusion-testing.js';
 import { relError } from '../../test/relative-error.js';
+import { onTestDevice, TEST_DEVICE, testTolerance } from '../../test/test-device.js';
 
 const TOL = { f32: 1e-5, f64: 1e-10 } as const;
 const GRAD_TOL = { f32: 2e-5, f64: 1e-10 } as const;
 const worst: Record<string, number> = {};
 
-function check(what: string, dt: 'f32' | 'f64', got: Tensor, want: Tensor, tol: number = TOL[dt]): void {
+function check(what: string, dt: 'f32' | 'f64', got: Tensor, want: Tensor, cpuTol: number = TOL[dt]): void {
+  const tol = testTolerance(cpuTol, dt);
   const e = relError(got, want);
   const key = `${what.split(' ')[0]} ${dt}`;
   worst[key] = Math.max(worst[key] ?? 0, e);
@@ -36,7 +38,7 @@ for (const dt of ['f32', 'f64'] as const) {
   for (const variant of ['reg', 'repa', 'sit', 'entangle'] as const) {
     describe(`objective ${variant} ${dt} vs PyTorch`, () => {
       let fx: Fixture;
-      const fixture = () => (fx ??= loadFixture('reference', `sit_${variant}_${dt}.safetensors`));
+      const fixture = () => (fx ??= onTestDevice(loadFixture('reference', `sit_${variant}_${dt}.safetensors`)));
       after(() => fx?.dispose());
       const token = variant === 'reg' || variant === 'entangle';
       const align = variant === 'reg' || variant === 'repa';
@@ -53,7 +55,7 @@ for (const dt of ['f32', 'f64'] as const) {
 
       test('loss terms, inputs, targets, outputs and gradients (linear path, uniform t)', () => {
         const f = fixture();
-        const model = sitFromFixture(f).train();
+        const model = sitFromFixture(f, TEST_DEVICE).train();
         torch.scope(() => {
           const r = regLoss(model, batch(f), { returnDetail: true });
           check('loss total', dt, r.total, f.get('loss'));
@@ -83,7 +85,7 @@ for (const dt of ['f32', 'f64'] as const) {
 
       test('cosine path and log-normal times (forward only)', () => {
         const f = fixture();
-        const model = sitFromFixture(f).train();
+        const model = sitFromFixture(f, TEST_DEVICE).train();
         torch.noGrad(() =>
           torch.scope(() => {
             const terms = (r: ReturnType<typeof regLoss>, prefix: string) => {

@@ -2,7 +2,7 @@
  * Samplers against the PyTorch reference (test/reference/samplers.py on the small SiT+REG of
  * test/fixtures/reference/sampler_<name>_<dt>.safetensors): one step of each sampler, full short
  * trajectories, guidance inside and outside the interval, class-token conditional drift.
- * Error = max|a − b| / max|b| per tensor; f32 ≤ 1e-5, f64 ≤ 1e-10.
+ * Error = max|a − b| / max|b| per tensor; f32 ≤ 1e-5, f64 ≤ 1e-10 (on REGTS_TEST_DEVICE=cuda: test/test-device.ts).
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import type { Tensor } from '../torch/index.js';
 import { odeStep, odeTimeGrid, sample, sdeStep, sdeTimeGrid, type SamplerKind } from './samplers.js';
 import { loadFixture, sitFromFixture, type Fixture } from '../../test/diffusion-testing.js';
 import { relError } from '../../test/relative-error.js';
+import { onTestDevice, TEST_DEVICE, testTolerance } from '../../test/test-device.js';
 
 const TOL = { f32: 1e-5, f64: 1e-10 } as const;
 const worst: Record<string, number> = {};
@@ -19,7 +20,8 @@ function check(label: string, dt: 'f32' | 'f64', got: Tensor, want: Tensor): voi
   const e = relError(got, want);
   const key = `${label.split(':')[0]} ${dt}`;
   worst[key] = Math.max(worst[key] ?? 0, e);
-  assert.ok(e <= TOL[dt], `${label} (${dt}): relative error ${e.toExponential(3)} > ${TOL[dt]}`);
+  const tol = testTolerance(TOL[dt], dt);
+  assert.ok(e <= tol, `${label} (${dt}): relative error ${e.toExponential(3)} > ${tol}`);
 }
 
 interface CaseMeta {
@@ -46,9 +48,9 @@ for (const dt of ['f32', 'f64'] as const) {
       let weights: Fixture;
       const model = () => {
         weights ??= loadFixture('reference', `sit_reg_${dt}.safetensors`);
-        return sitFromFixture(weights).eval();
+        return sitFromFixture(weights, TEST_DEVICE).eval();
       };
-      const fixture = () => (fx ??= loadFixture('reference', `sampler_${name}_${dt}.safetensors`));
+      const fixture = () => (fx ??= onTestDevice(loadFixture('reference', `sampler_${name}_${dt}.safetensors`)));
       after(() => {
         fx?.dispose();
         weights?.dispose();

@@ -3,7 +3,8 @@
  * forward outputs and intermediates of every variant in float64 and float32, every parameter gradient of
  * the REG loss, the official initialisation (bit for bit under the same seed), the fixed tables, label
  * dropout, the variants' parameter sets, and parameter counts of the standard sizes.
- * Error measure: max|a − b| / max|b| per tensor.
+ * Error measure: max|a − b| / max|b| per tensor. The forward and gradient checks also run on
+ * REGTS_TEST_DEVICE=cuda, with the tolerances of test/test-device.ts.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +25,7 @@ import { paramShapes, SiT, sincosPosEmbed2d, timestepEmbedding } from './sit.js'
 import { configFromPython } from './pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
 import { relError } from '../../test/relative-error.js';
+import { TEST_DEVICE, testTolerance } from '../../test/test-device.js';
 
 interface Fixture {
   tensors: Map<string, Tensor>;
@@ -31,8 +33,10 @@ interface Fixture {
   meta: Record<string, string>;
 }
 
-function fixture(file: string): Fixture {
-  const { tensors, metadata } = loadSafetensors(fixturePath('reference', file));
+function fixture(file: string, device: torch.Device = 'cpu'): Fixture {
+  const loaded = loadSafetensors(fixturePath('reference', file));
+  const { metadata } = loaded;
+  const tensors = device === 'cpu' ? loaded.tensors : new Map([...loaded.tensors].map(([k, t]) => [k, t.to({ device })]));
   return {
     tensors,
     meta: metadata,
@@ -47,8 +51,8 @@ function get(f: Fixture, k: string): Tensor {
 }
 
 /** A model with the fixture's (un-prefixed) weights. */
-function modelFrom(f: Fixture, dtype: torch.DType): SiT {
-  const m = new SiT(f.config).to({ dtype });
+function modelFrom(f: Fixture, dtype: torch.DType, device: torch.Device = 'cpu'): SiT {
+  const m = new SiT(f.config).to({ dtype, device });
   const sd = new Map([...paramShapes(f.config).keys()].map((k) => [k, get(f, k)]));
   m.loadStateDict(sd);
   return m;
@@ -82,9 +86,9 @@ const note = (k: string, e: number) => (worst[k] = Math.max(worst[k] ?? 0, e));
 for (const variant of SIT_VARIANTS) {
   for (const tag of ['f64', 'f32'] as const) {
     test(`forward, loss terms and all gradients match PyTorch: ${variant} ${tag}`, () => {
-      const f = fixture(`sit_${variant}_${tag}.safetensors`);
+      const f = fixture(`sit_${variant}_${tag}.safetensors`, TEST_DEVICE);
       const dtype = tag === 'f64' ? 'float64' : 'float32';
-      const m = modelFrom(f, dtype);
+      const m = modelFrom(f, dtype, TEST_DEVICE);
       assert.equal(m.config.variant, variant);
       torch.scope(() => {
         const cls = m.hasClsInput ? get(f, 'fwd.cls_t') : null;
@@ -98,7 +102,8 @@ for (const variant of SIT_VARIANTS) {
           assert.equal(a.dtype, dtype);
           const e = relError(a, ref);
           note(`${tag} ${what}`, e);
-          assert.ok(e <= tol, `${variant} ${tag} ${what}: relative error ${e} > ${tol}`);
+          const bound = testTolerance(tol, tag);
+          assert.ok(e <= bound, `${variant} ${tag} ${what}: relative error ${e} > ${bound}`);
         };
         check('v_img', out.vImg, 'fwd.v_img', TOL[tag].fwd);
         assert.equal(out.zs.length, m.hasAlign ? 1 : 0);
@@ -432,7 +437,7 @@ test('every compared quantity was measured in both dtypes, its worst error withi
   assert.deepEqual(Object.keys(worst).sort(), want);
   for (const [k, e] of Object.entries(worst).sort()) {
     const [tag, q] = k.split(' ') as ['f64' | 'f32', string];
-    const tol = TOL[tag][kinds(q)];
+    const tol = testTolerance(TOL[tag][kinds(q)], tag);
     assert.ok(e <= tol, `${k}: worst relative error ${e} > ${tol}`);
     t.diagnostic(`max rel err ${k}: ${e.toExponential(2)} (tolerance ${tol})`);
   }
