@@ -1,7 +1,9 @@
 /**
  * `train-step`: one full REG training step — forward, backward, gradient clipping, AdamW, EMA — of
  * SiT-S/2 + REG on 32×32×4 latents (256 patch tokens + the class token = 257), batch 16, encoder
- * width 768, against the same step in PyTorch (test/reference/train/train_step.py: the independent
+ * width 768, float32, on CUDA when the addon sees a GPU (both sides), else the CPU; REG_BENCH_TRAIN_MODEL
+ * and REG_BENCH_TRAIN_BATCH change the model and the batch. Against the same step in PyTorch
+ * (test/reference/train/train_step.py: the independent
  * reference model, torch.optim.AdamW, torch.nn.utils.clip_grad_norm_) in the same run.
  *
  * Both sides start from the same weights (official initialisation after manual_seed(0)) and the same
@@ -10,7 +12,7 @@
  * compared before timing. FLOPs are the analytic count of src/train/flops.ts (3 × forward matmuls).
  */
 import * as torch from '../src/torch/index.js';
-import type { Tensor } from '../src/torch/index.js';
+import type { Device, Tensor } from '../src/torch/index.js';
 import { createSiT } from '../src/models/configs.js';
 import type { SiT } from '../src/models/sit.js';
 import { regLoss } from '../src/diffusion/objective.js';
@@ -33,10 +35,12 @@ import {
   timeReps,
 } from './harness.js';
 
-const B = 16;
 const C = 4;
 const S = 32;
 const DZ = 768;
+/** The model and batch: SiT-S/2 at 16 by default; REG_BENCH_TRAIN_MODEL / REG_BENCH_TRAIN_BATCH override them (a GPU run: SiT-B/2 at 256). */
+const MODEL = process.env.REG_BENCH_TRAIN_MODEL ?? 'SiT-S/2';
+const B = Number(process.env.REG_BENCH_TRAIN_BATCH ?? 16);
 
 interface Inputs {
   x0: Tensor;
@@ -72,9 +76,9 @@ interface Setup {
   inp: Inputs;
 }
 
-function build(seed: number): Setup {
+function build(seed: number, device: Device): Setup {
   torch.manualSeed(seed);
-  const model = createSiT('SiT-S/2', {
+  const model = createSiT(MODEL, {
     inputSize: S,
     inChannels: C,
     numClasses: 1000,
@@ -84,9 +88,12 @@ function build(seed: number): Setup {
     variant: 'reg',
   });
   model.train();
+  if (device !== 'cpu') model.to({ device });
   const ema = new EMA(model, 0.9999);
   const opt = adamw(model.namedParameters(), { lr: 1e-4 });
-  return { model, ema, opt, inp: makeInputs(seed) };
+  const inp = makeInputs(seed);
+  if (device !== 'cpu') for (const k of Object.keys(inp) as (keyof Inputs)[]) inp[k] = inp[k].to({ device });
+  return { model, ema, opt, inp };
 }
 
 /** The trainer's step (src/train/trainer.ts) with the inputs fixed: loss, backward, clip, AdamW, EMA. */
@@ -119,10 +126,17 @@ export const description = 'one SiT-S/2+REG training step (B16, 32×32×4, 257 t
 
 export async function run(options?: Partial<BenchOptions>): Promise<BenchResult> {
   const pairs = pairsFor(options, 5);
-  const s = build(0);
+  const device: Device = torch.cudaAvailable() ? 'cuda' : 'cpu';
+  const s = build(0, device);
   const py = await PyWorker.start('../train/train_step.py');
   try {
-    const ref = await py.request<{ loss: number; gradNorm: number; params: number }>({ op: 'setup', seed: 0 });
+    const ref = await py.request<{ loss: number; gradNorm: number; params: number }>({
+      op: 'setup',
+      seed: 0,
+      model: MODEL,
+      batch: B,
+      device,
+    });
     const mine = step(s);
     const rel = (a: number, b: number): number => Math.abs(a - b) / Math.abs(b);
     const agree = Math.max(rel(mine.loss, ref.loss), rel(mine.gradNorm, ref.gradNorm));
@@ -153,8 +167,8 @@ export async function run(options?: Partial<BenchOptions>): Promise<BenchResult>
     };
     const { paired: ratio, ofMedians } = pairedRatio(t);
     const text = [
-      `SiT-S/2 + REG, ${(s.model.numParameters() / 1e6).toFixed(2)}M parameters, batch ${B}, 32×32×4 latents, 257 tokens, encoder width ${DZ}, float32; ${py.describeThreads()}`,
-      `step ≈ ${fmt(flops / 1e9, 0)} GFLOP (3 × forward matmul FLOPs); peak ${PEAK_GFLOPS} GFLOP/s; load average ${loadAverage()}`,
+      `${MODEL} + REG, ${(s.model.numParameters() / 1e6).toFixed(2)}M parameters, batch ${B}, 32×32×4 latents, 257 tokens, encoder width ${DZ}, float32, device ${device}; ${py.describeThreads()}`,
+      `step ≈ ${fmt(flops / 1e9, 0)} GFLOP (3 × forward matmul FLOPs); peak ${PEAK_GFLOPS} GFLOP/s (this CPU's; "of peak" means nothing on a GPU); load average ${loadAverage()}`,
       `first step agrees with PyTorch: loss ${mine.loss.toPrecision(7)} vs ${ref.loss.toPrecision(7)}, grad norm ${mine.gradNorm.toPrecision(7)} vs ${ref.gradNorm.toPrecision(7)} (max relative difference ${agree.toExponential(1)})`,
       table(
         ['', 'median ms', 'min ms', 'images/s', 'GFLOP/s', 'of peak', 'samples'],

@@ -109,7 +109,11 @@ run_step tests 420 env REGTS_TEST_DEVICE=$test_device node scripts/run-tests.mjs
   src/models/sit.test src/diffusion/samplers.test src/diffusion/objective.test
 
 # ---- benchmarks against PyTorch on the same device ---------------------------------------------
-run_step bench 600 env REG_PYTHON="$(command -v python3)" node dist/bench/run.js train-step sample --quick
+# (a rehearsal times only the train step: sampling at batch 1 takes minutes per side on a CPU)
+benchmarks="train-step sample"
+[ "$mode" = rehearse ] && benchmarks=train-step
+# shellcheck disable=SC2086 # one benchmark per word
+run_step bench 600 env REG_PYTHON="$(command -v python3)" node dist/bench/run.js $benchmarks --quick
 grep -E '^(== |ratio |device |final |reg-ts|PyTorch)' "$log" > "$OUT/bench.txt" || true
 
 write_json true

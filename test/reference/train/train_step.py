@@ -5,8 +5,9 @@ does it (docs/method.md#training-objective and #training-setup), on the independ
     clip_grad_norm_(model.parameters(), 1.0) -> torch.optim.AdamW(lr 1e-4).step() -> zero_grad
     EMA 0.9999 over every named parameter (test/reference/optim.py)
 
-Model: SiT-S/2 + REG, 32x32x4 latents (256 patches + the class token), 1000 classes, encoder width
-768, projector 2048, alignment after block 4, fp32. Inputs (fixed for every step) are drawn from a
+Model: SiT-S/2 + REG (or `model` of the setup request), batch 16 (or `batch`), 32x32x4 latents (256
+patches + the class token), 1000 classes, encoder width 768, projector 2048, alignment after block 4,
+fp32, on `device` (cpu or cuda). Inputs (fixed for every step) are drawn from a
 torch.Generator seeded like the TypeScript side, in the same order, so `setup` returns the first
 step's loss and gradient norm for the Node side to compare.
 
@@ -27,11 +28,11 @@ import optim as O  # noqa: E402
 import sit_reg as R  # noqa: E402
 from common import serve, time_reps  # noqa: E402
 
-B, C, S, DZ = 16, 4, 32, 768
+C, S, DZ = 4, 32, 768
 state = {}
 
 
-def make_inputs(seed):
+def make_inputs(seed, B):
     """Same draws, same order as bench/train-step.ts::makeInputs."""
     g = torch.Generator().manual_seed(seed)
     T = (S // 2) ** 2 + 1
@@ -46,11 +47,11 @@ def make_inputs(seed):
     return dict(x0=x0, y=y, cls0=cls0, target=target, t=t, noise=noise, noise_cls=noise_cls, drop_mask=drop_mask)
 
 
-def build(seed):
+def build(seed, name="SiT-S/2", device=torch.device("cpu")):
     torch.manual_seed(seed)
-    cfg = R.named_config("SiT-S/2", input_size=S, in_channels=C, num_classes=1000, encoder_depth=4,
+    cfg = R.named_config(name, input_size=S, in_channels=C, num_classes=1000, encoder_depth=4,
                          projector_dim=2048, z_dims=[DZ], variant="reg")
-    model = R.SiT(**cfg)
+    model = R.SiT(**cfg).to(device)  # initialised on the CPU (same draws as the Node side), then moved
     model.train()
     ema = O.make_ema(model)
     opt = O.make_optimizer(model)
@@ -66,13 +67,17 @@ def step():
     opt.step()
     opt.zero_grad(set_to_none=True)
     O.update_ema(ema, model, decay=0.9999)
+    if state["device"].type == "cuda":
+        torch.cuda.synchronize()
     return out["loss"], norm
 
 
 def setup(req):
     seed = req.get("seed", 0)
-    model, ema, opt = build(seed)
-    state.update(model=model, ema=ema, opt=opt, inp=make_inputs(seed))
+    device = torch.device(req.get("device", "cpu"))
+    model, ema, opt = build(seed, req.get("model", "SiT-S/2"), device)
+    inp = {k: v.to(device) for k, v in make_inputs(seed, req.get("batch", 16)).items()}
+    state.update(model=model, ema=ema, opt=opt, inp=inp, device=device)
     loss, norm = step()
     return {"loss": loss.item(), "gradNorm": norm.item(),
             "params": sum(p.numel() for p in model.parameters())}
