@@ -9,7 +9,7 @@
  * differs from the CPU only in summation order and fused multiply-adds: 100 × the CPU tolerance.
  */
 import * as torch from '../src/torch/index.js';
-import type { Device } from '../src/torch/index.js';
+import type { Device, Tensor } from '../src/torch/index.js';
 import type { Fixture } from './diffusion-testing.js';
 
 function fromEnvironment(): Device {
@@ -28,12 +28,17 @@ export function testTolerance(cpu: number, dtype: 'f32' | 'f64'): number {
   return dtype === 'f32' ? Math.max(cpu, 2e-3) : cpu * 100;
 }
 
-/** `fx` with every tensor moved to {@link TEST_DEVICE} (the same fixture on the CPU). */
-export function onTestDevice(fx: Fixture): Fixture {
-  if (TEST_DEVICE === 'cpu') return fx;
-  for (const [k, t] of fx.tensors) {
-    fx.tensors.set(k, torch.keep(t.to({ device: TEST_DEVICE })));
+/** Moves every tensor of `tensors` to {@link TEST_DEVICE} in place, disposing the CPU copies (nothing to do on the CPU). */
+export function moveToTestDevice(tensors: Map<string, Tensor>): void {
+  if (TEST_DEVICE === 'cpu') return;
+  for (const [k, t] of tensors) {
+    tensors.set(k, torch.keep(t.to({ device: TEST_DEVICE })));
     t.dispose();
   }
+}
+
+/** `fx` with every tensor moved to {@link TEST_DEVICE} (the same fixture on the CPU). */
+export function onTestDevice(fx: Fixture): Fixture {
+  moveToTestDevice(fx.tensors);
   return fx;
 }

@@ -25,7 +25,7 @@ import { paramShapes, SiT, sincosPosEmbed2d, timestepEmbedding } from './sit.js'
 import { configFromPython } from './pretrained.js';
 import { fixturePath } from '../../test/fixture-path.js';
 import { relError } from '../../test/relative-error.js';
-import { TEST_DEVICE, testTolerance } from '../../test/test-device.js';
+import { moveToTestDevice, TEST_DEVICE, testTolerance } from '../../test/test-device.js';
 
 interface Fixture {
   tensors: Map<string, Tensor>;
@@ -33,10 +33,10 @@ interface Fixture {
   meta: Record<string, string>;
 }
 
-function fixture(file: string, device: torch.Device = 'cpu'): Fixture {
-  const loaded = loadSafetensors(fixturePath('reference', file));
-  const { metadata } = loaded;
-  const tensors = device === 'cpu' ? loaded.tensors : new Map([...loaded.tensors].map(([k, t]) => [k, t.to({ device })]));
+/** A reference fixture; `onDevice`: its tensors on the test device (test/test-device.ts). */
+function fixture(file: string, { onDevice = false } = {}): Fixture {
+  const { tensors, metadata } = loadSafetensors(fixturePath('reference', file));
+  if (onDevice) moveToTestDevice(tensors);
   return {
     tensors,
     meta: metadata,
@@ -86,7 +86,7 @@ const note = (k: string, e: number) => (worst[k] = Math.max(worst[k] ?? 0, e));
 for (const variant of SIT_VARIANTS) {
   for (const tag of ['f64', 'f32'] as const) {
     test(`forward, loss terms and all gradients match PyTorch: ${variant} ${tag}`, () => {
-      const f = fixture(`sit_${variant}_${tag}.safetensors`, TEST_DEVICE);
+      const f = fixture(`sit_${variant}_${tag}.safetensors`, { onDevice: true });
       const dtype = tag === 'f64' ? 'float64' : 'float32';
       const m = modelFrom(f, dtype, TEST_DEVICE);
       assert.equal(m.config.variant, variant);

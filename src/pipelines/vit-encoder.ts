@@ -18,7 +18,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
-import { datasetImagesAt } from '../eval/dataset-images.js';
+import { datasetImages } from '../eval/dataset-images.js';
 import { accuracy, fitClassifier, predictClasses, type FitSettings } from '../eval/fit-classifier.js';
 import { createEncoder, type RepresentationEncoder } from '../models/encoders/encoder.js';
 import { Dinov2, dinov2Input } from '../models/encoders/dinov2.js';
@@ -112,10 +112,7 @@ class VitClassifier extends Module {
 
 /** The images `ds` holds as uint8 (N, H, W, 3), grey repeated over the channels. */
 async function imagesOf(ds: ImageDataset): Promise<Tensor> {
-  const b = await datasetImagesAt(
-    ds,
-    Array.from({ length: ds.length }, (_, i) => i),
-  );
+  const b = await datasetImages(ds, ds.length);
   return torch.fromBytes(b.data, 'uint8', b.shape);
 }
 
