@@ -14,8 +14,6 @@
  * Each benchmark prints its table and ends with `ratio <reg-ts time / PyTorch time>`.
  */
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
-import { readFileSync } from 'node:fs';
 import {
   buildInfo,
   describeBlas,
@@ -28,6 +26,7 @@ import {
 } from '../src/torch/index.js';
 import { type Benchmark, type BenchOptions, pythonExe, usePyTorchSettings } from './harness.js';
 import { BENCHMARK_MODULES } from './registry.js';
+import { cpuDescription } from '../src/util/machine.js';
 
 function usage(): never {
   console.error('usage: npm run bench -- [name …] [--threads N[,M…]] [--same-settings] [--pairs N] [--quick] [--list]');
@@ -82,12 +81,6 @@ async function loadAll(): Promise<Benchmark[]> {
 }
 
 function machine(sameSettings: boolean): string {
-  let model = cpus()[0]?.model ?? 'unknown CPU';
-  try {
-    model = /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? model;
-  } catch {
-    /* not Linux */
-  }
   const env = Object.entries(process.env)
     .filter(([k]) => /^(OPENBLAS_|OMP_|MKL_|GOMP_)/.test(k))
     .map(([k, v]) => `${k}=${v}`)
@@ -95,7 +88,7 @@ function machine(sameSettings: boolean): string {
   const probe = gemmProbe();
   return [
     `date ${new Date().toISOString()}`,
-    `machine ${cpus().length} CPUs, ${model}`,
+    `machine ${cpuDescription()}`,
     `libtorch ${buildInfo().libtorch}, Node ${process.version}, PyTorch via ${pythonExe}`,
     `BLAS ${describeBlas()}; GEMM probe ${probe.gflops.toFixed(0)} GFLOP/s (${probe.n}³ float32, median of ${probe.reps})`,
     `threads reg-ts ${describeThreads()}; ${describeThreadTuning()}`,

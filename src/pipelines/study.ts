@@ -35,6 +35,7 @@ import { hasAlign } from '../models/variant.js';
 import { resolveTrainConfig, type TrainConfig } from '../train/config.js';
 import { train } from '../train/trainer.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { cpuDescription } from '../util/machine.js';
 import { formatDuration } from '../util/progress.js';
 import { regTsVersion } from '../util/version.js';
 import { generateSamples } from './generate.js';
@@ -84,7 +85,16 @@ export interface StudyResult {
   classifier: { testAccuracy: number; testSplit: string } | null;
   runs: StudyRun[];
   /** What this invocation did (the rest it found on disk). */
-  session: { trained: number; resumed: number; reusedRuns: number; evaluated: number; reusedEvaluations: number; seconds: number };
+  session: {
+    trained: number;
+    resumed: number;
+    reusedRuns: number;
+    evaluated: number;
+    reusedEvaluations: number;
+    seconds: number;
+    /** The CPUs it ran on (absent in study.json files written before it was recorded). */
+    machine?: string;
+  };
 }
 
 /** Progress of the study, reported after training steps and evaluations. */
@@ -333,7 +343,7 @@ export async function runStudy(o: StudyOptions): Promise<StudyResult> {
     vitEncoder: vit ? { testAccuracy: vit.record.testAccuracy, trainSeconds: vit.record.trainSeconds, reused: vit.reused } : null,
     classifier: ctx.classifier,
     runs,
-    session: { ...session, seconds: (performance.now() - t0) / 1000 },
+    session: { ...session, seconds: (performance.now() - t0) / 1000, machine: cpuDescription() },
   });
   const save = (status: StudyResult['status']): StudyResult => {
     const r = result(status);

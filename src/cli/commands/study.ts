@@ -20,7 +20,7 @@ export const studyCommand: Command = {
   name: 'study',
   compute: true,
   summary:
-    'train configurations × seeds at equal steps (e.g. sit vs repa vs reg), evaluate each at checkpoints, write study.json and a report with plots; spec default configs/studies/default.json (the committed study, about 35 minutes on 2 cores), configs/studies/quick.json runs in seconds',
+    'train configurations × seeds at equal steps (e.g. sit vs repa vs reg), evaluate each at checkpoints, write study.json and a report with plots; spec default configs/studies/default.json (the committed study, 30 minutes from scratch on 2 cores), configs/studies/quick.json runs in seconds',
   positionals: '[spec.json]',
   options: {
     out: { type: 'string', help: 'output directory (default: runs/study-<spec name>)' },
