@@ -154,6 +154,10 @@ test('the study report writes tables and valid SVG + PNG plots with one series p
   const md = readFileSync(file, 'utf8');
   assert.match(md, /^# Study: quick/);
   assert.match(md, /`reg study configs\/studies\/quick\.json`/);
+  assert.match(
+    md,
+    /This invocation trained 4 runs, found 0 finished on disk, made 12 evaluations and reused 4 \(.*\), in \d+s on \d+ CPUs, /,
+  );
   assert.match(md, /\| sit \| 4 \| 2 \| /);
   assert.match(md, /\| reg \| 4 \| 2 \| /);
   assert.match(md, /within the seed spread|exceeds the seed spread/);
