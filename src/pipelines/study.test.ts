@@ -156,7 +156,7 @@ test('the study report writes tables and valid SVG + PNG plots with one series p
   assert.match(md, /`reg study configs\/studies\/quick\.json`/);
   assert.match(
     md,
-    /This invocation trained 4 runs, found 0 finished on disk, made 12 evaluations and reused 4 \(.*\), in \d+s on \d+ CPUs, /,
+    /This invocation trained 4 runs, found 0 finished on disk, made 12 evaluations and reused 4 \(.*\), in (\d+h\d+m|\d+m\d+s|\d+s) on \d+ CPUs, /,
   );
   assert.match(md, /\| sit \| 4 \| 2 \| /);
   assert.match(md, /\| reg \| 4 \| 2 \| /);
