@@ -1,6 +1,6 @@
 // Locates libtorch for the native build, in this order: $LIBTORCH (a directory with include/ and
 // lib/), the libtorch inside a pip `torch` install, Debian's libtorch-dev. Prints one field for
-// binding.gyp (--include, --libdir, --libs, --defines) or the whole record as JSON (--json).
+// binding.gyp (--include, --libdir, --libs, --defines, --openmp) or the whole record as JSON (--json).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -89,6 +89,16 @@ export function distributedBackends(lib) {
   return { defines, include };
 }
 
+/**
+ * `-fopenmp` when libtorch's OpenMP runtime is the system's libgomp (Debian), so that the addon's
+ * `at::parallel_for` loops (inline in ATen's headers) run on libtorch's own intra-op threads. Nothing
+ * when libtorch bundles its own renamed copy (pip wheels, the libtorch archives: `libgomp-<hash>.so`):
+ * a second OpenMP runtime would start a second thread pool. Those loops then run serially.
+ */
+function openmpFlags(libdir) {
+  return readdirSync(libdir).some((n) => /^libgomp-[0-9a-f]+\.so/.test(n)) ? [] : ['-fopenmp'];
+}
+
 function libraries(libdir) {
   const names = readdirSync(libdir);
   const wanted = ['torch', 'torch_cpu', 'c10', 'torch_cuda', 'c10_cuda'];
@@ -102,7 +112,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   if (field === '--include') console.log([...lib.include, ...dist.include].join(' '));
   else if (field === '--libdir') console.log(lib.libdir);
   else if (field === '--libs') console.log(libraries(lib.libdir).join(' '));
+  else if (field === '--openmp') console.log(openmpFlags(lib.libdir).join(' '));
   else if (field === '--defines')
     console.log([...(lib.cxx11abi === null ? [] : [`_GLIBCXX_USE_CXX11_ABI=${lib.cxx11abi}`]), ...dist.defines].join(' '));
-  else console.log(JSON.stringify({ ...lib, libs: libraries(lib.libdir), distributed: dist }));
+  else console.log(JSON.stringify({ ...lib, libs: libraries(lib.libdir), openmp: openmpFlags(lib.libdir), distributed: dist }));
 }

@@ -287,6 +287,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   regts::registerTensorData(env, exports);
   regts::registerRuntime(env, exports);
   regts::registerBlas(env, exports);
+  regts::registerBatchedMatmul(env, exports);
   regts::registerDistributed(env, exports);
   return exports;
 }

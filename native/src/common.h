@@ -83,5 +83,6 @@ void registerRuntime(Napi::Env env, Napi::Object exports);
 void registerBlas(Napi::Env env, Napi::Object exports);
 void registerDistributed(Napi::Env env, Napi::Object exports);
 void registerAllocator(Napi::Env env, Napi::Object exports);
+void registerBatchedMatmul(Napi::Env env, Napi::Object exports);
 
 }  // namespace regts

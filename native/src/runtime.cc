@@ -275,6 +275,11 @@ Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
     out.Set("openmp", Napi::Boolean::New(env, at::hasOpenMP()));
     out.Set("mkldnn", Napi::Boolean::New(env, at::hasMKLDNN()));
     out.Set("parallelInfo", Napi::String::New(env, at::get_parallel_info()));
+#ifdef _OPENMP
+    out.Set("addonOpenmp", Napi::Boolean::New(env, true));
+#else
+    out.Set("addonOpenmp", Napi::Boolean::New(env, false));
+#endif
     return out;
   });
 }

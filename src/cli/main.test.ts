@@ -5,6 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { buildInfo } from '../torch/runtime.js';
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), 'main.js');
 const reg = (...argv: string[]) => spawnSync(process.execPath, [MAIN, ...argv], { encoding: 'utf8' });
@@ -93,9 +94,14 @@ describe('reg', () => {
     assert.match(version.stdout, /^blas {5}netlib reference BLAS \/usr\/lib\/.*\/blas\/libblas\.so/m);
     assert.match(version.stdout, /^gemm {5}\d+(\.\d)? GFLOP\/s \(1024³ float32/m);
     assert.match(version.stderr, /reference BLAS/);
+    assert.match(version.stdout, /attention products: matmul \(the batch split needs OpenBLAS, the BLAS is reference\)/);
     const mine = reg('version');
     assert.equal(mine.status, 0, mine.stderr);
     assert.match(mine.stdout, /^blas {5}(OpenBLAS|MKL|BLIS)/m);
     assert.match(mine.stdout, /^threads {2}\d+ intra-op/m);
+    const threads = Number(/^threads {2}(\d+) intra-op/m.exec(mine.stdout)![1]);
+    if (/^blas {5}OpenBLAS/m.test(mine.stdout) && threads > 1 && buildInfo().addonOpenmp) {
+      assert.match(mine.stdout, new RegExp(`attention products: float32 batch split across ${threads} intra-op threads`));
+    }
   });
 });

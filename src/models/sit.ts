@@ -182,7 +182,8 @@ export function modulate(x: Tensor, shift: Tensor, scale: Tensor): Tensor {
 
 /**
  * Multi-head self-attention (timm Attention, qkv bias, no qk-norm): softmax(Q·Kᵀ/√d)·V per head.
- * Fused libtorch kernel when `fused` and available; otherwise timm's explicit formula (q·scale first).
+ * Fused libtorch kernel when `fused` and available; otherwise timm's explicit formula (q·scale first),
+ * its products through {@link F.batchedMatmul} (the same values as `matmul`).
  * Keys `qkv.*`, `proj.*`.
  */
 export class Attention extends Module {
@@ -209,8 +210,8 @@ export class Attention extends Module {
     if (this.fused && F.hasFusedAttention()) {
       o = F.scaledDotProductAttention(q, k, v);
     } else {
-      const attn = F.softmax(q.mul(this.headDim ** -0.5).matmul(k.transpose(-2, -1)), -1);
-      o = attn.matmul(v);
+      const attn = F.softmax(F.batchedMatmul(q.mul(this.headDim ** -0.5), k.transpose(-2, -1)), -1);
+      o = F.batchedMatmul(attn, v);
     }
     return this.proj.forward(o.transpose(1, 2).reshape(B, N, C));
   }

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Worker } from 'node:worker_threads';
+import { runOnWorker } from '../../test/worker-run.js';
 import * as torch from './index.js';
 
 const stats = () => {
@@ -53,13 +53,7 @@ describe('caching CPU allocator', () => {
         }
         parentPort.postMessage(total);
       });`;
-    const torchUrl = new URL('./index.js', import.meta.url).href;
-    const run = (v: number) =>
-      new Promise<number>((resolve, reject) => {
-        const w = new Worker(code, { eval: true, workerData: { torch: torchUrl, v } });
-        w.once('message', resolve);
-        w.once('error', reject);
-      });
+    const run = (v: number) => runOnWorker<number>(code, { v });
     const got = await Promise.all([run(1), run(2), run(3)]);
     const want = (v: number): number => {
       let total = 0;

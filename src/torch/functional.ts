@@ -3,6 +3,7 @@
  * activations, attention, convolution, pooling, resampling, embeddings and similarities.
  */
 import { ones } from './creation.js';
+import { native } from './native.js';
 import { hasOp, op } from './ops.js';
 import { scope } from './scope.js';
 import { callT, expectTensor, handleOf as H, Tensor } from './tensor.js';
@@ -235,15 +236,27 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, optio
   }
   return scope(() => {
     const s = scale ?? 1 / Math.sqrt(q.size(-1));
-    let scores = q.matmul(k.transpose(-2, -1)).mul_(s);
+    let scores = batchedMatmul(q, k.transpose(-2, -1)).mul_(s);
     if (isCausal) {
       const allowed = ones([q.size(-2), k.size(-2)], { dtype: 'bool', device: q.device }).tril();
       scores = scores.maskedFill(allowed.logicalNot(), -Infinity);
     } else if (mask !== null) {
       scores = mask.dtype === 'bool' ? scores.maskedFill(mask.logicalNot(), -Infinity) : scores.add(mask);
     }
-    return softmax(scores, -1).matmul(v);
+    return batchedMatmul(softmax(scores, -1), v);
   });
+}
+
+/**
+ * a @ b for stacks a (…, n, k) and b (…, k, m) with equal leading sizes: the same values as
+ * `a.matmul(b)`, bit for bit. On CPU, for float32/float64 tensors with no gradient to record, the batch
+ * is split across libtorch's intra-op threads, each running single-threaded OpenBLAS GEMMs, and strided
+ * views (a transposed K, heads of a fused QKV projection) are multiplied without copies. Attention's
+ * small per-head products (257×64·64×257) gain most: OpenBLAS's own threads barely speed them up.
+ * Broadcasting, autograd, other devices and other BLAS libraries take `matmul`'s path.
+ */
+export function batchedMatmul(a: Tensor, b: Tensor): Tensor {
+  return new Tensor(native.batchedMatmul(H(a), H(b)));
 }
 
 /** Options of interpolate. */

@@ -54,6 +54,12 @@ export interface BuildInfo {
   openmp: boolean;
   mkldnn: boolean;
   parallelInfo: string;
+  /**
+   * Whether the addon itself was compiled with libtorch's OpenMP runtime (native/find-libtorch.mjs
+   * `--openmp`: Debian's libtorch yes, pip wheels no), so that its own parallel loops, such as
+   * `F.batchedMatmul`'s, run on the intra-op threads.
+   */
+  addonOpenmp: boolean;
 }
 
 /** What native/src/blas.cc finds about the BLAS library behind libtorch's CPU matrix products. */
@@ -110,6 +116,8 @@ export interface NativeAddon {
   setNumInteropThreads(n: number): void;
   buildInfo(): BuildInfo;
   blasInfo(): NativeBlasInfo;
+  /** a @ b for equally batched stacks, the batch split across intra-op threads (native/src/batched_matmul.cc). */
+  batchedMatmul(a: Handle, b: Handle): Handle;
   memoryStats(): import('./allocator.js').MemoryStats;
   emptyCache(): void;
   /** c10d backends compiled in ('gloo', 'nccl'); the dist* functions exist only with 'gloo'. */
