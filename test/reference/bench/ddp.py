@@ -1,7 +1,7 @@
 """PyTorch side of `npm run bench -- ddp`: one rank of the SiT-S/2 + REG training step of
 test/reference/train/train_step.py (same model, inputs, AdamW, clipping, EMA), data-parallel with
 torch.nn.parallel.DistributedDataParallel(find_unused_parameters=True) over Gloo as REG trains, each of W
-ranks taking its slice (rank::W) of the global batch of 16. Alone (WORLD_SIZE unset or 1) it runs the
+ranks taking its slice (rank::W) of the global batch of 16 (make_inputs(0, 16)). Alone (WORLD_SIZE unset or 1) it runs the
 plain step. Rank 0 prints {"times": [seconds per step]}.
 
 Usage: ddp.py <steps>
@@ -33,7 +33,7 @@ if world > 1:
     dist.init_process_group("gloo", timeout=timedelta(seconds=300))
     net = torch.nn.parallel.DistributedDataParallel(model, find_unused_parameters=True)
     net.has_token, net.has_align = model.has_token, model.has_align  # what reg_loss asks of the model
-inp = {k: v[rank::world] for k, v in T.make_inputs(0).items()}
+inp = {k: v[rank::world] for k, v in T.make_inputs(0, 16).items()}
 
 times = []
 for _ in range(steps):
