@@ -4,13 +4,21 @@
 //
 //   nn(i) = min over j ≠ i in the category of √(Σ_d (x_i,d − x_j,d)² / D),   pixels in [0, 1], 32×32 RGB,
 //
-// beside the per-category class consistency of a demo's samples when its demo.json is given.
+// beside the per-category class consistency of a demo's samples when its demo.json is given. With the
+// demo's evaluation samples as well (eval/samples: samples.npz, NHWC uint8, and samples.json's labels),
+// also how close each sample lies to a training image of its category,
 //
-//   npm run build && node scripts/emoji-neighbours.mjs [runs/demo-emoji/demo.json]
+//   copy(s) = min over training images j of s's category of √(Σ_d (s_d − x_j,d)² / D),
+//
+// the mean over the category's samples: far below nn, the model reproduces training images.
+//
+//   npm run build && node scripts/emoji-neighbours.mjs [runs/demo-emoji/demo.json [runs/demo-emoji/eval/samples]]
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadEmoji } from '../dist/src/data/emoji.js';
+import { readNpz } from '../dist/src/eval/npz.js';
 
-const demoJson = process.argv[2];
+const [demoJson, samplesDir] = process.argv.slice(2);
 const consistency = demoJson ? JSON.parse(readFileSync(demoJson, 'utf8')).classConsistency?.perClass : undefined;
 const ds = await loadEmoji({ resolution: 32 });
 const D = ds.channels * ds.height * ds.width;
@@ -23,10 +31,31 @@ const squaredDistance = (a, b) => {
   return s;
 };
 
-console.log(
-  `| category | images | pixel std around the mean | nearest-neighbour RMS distance |${consistency ? ' class consistency |' : ''}`,
-);
-console.log(`|---|---|---|---|${consistency ? '---|' : ''}`);
+/** The evaluation samples as CHW pixels in [0, 1] with their labels, or undefined without a samples folder. */
+function loadSamples(dir) {
+  if (!dir) return undefined;
+  const { labels } = JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8'));
+  const arr = readNpz(path.join(dir, 'samples.npz')).get('arr_0');
+  const [n, h, w, ch] = arr.shape;
+  if (h !== ds.height || w !== ds.width || ch !== ds.channels)
+    throw new Error(`${dir}: samples are ${h}×${w}×${ch}, the dataset ${ds.height}×${ds.width}×${ds.channels}`);
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const x = new Float64Array(D);
+    for (let y = 0; y < h; y++)
+      for (let xx = 0; xx < w; xx++)
+        for (let c = 0; c < ch; c++) x[c * h * w + y * w + xx] = arr.data[((i * h + y) * w + xx) * ch + c] / 255;
+    out.push({ pixels: x, label: labels[i] });
+  }
+  return out;
+}
+const samples = loadSamples(samplesDir);
+
+const columns = ['category', 'images', 'pixel std around the mean', 'nearest-neighbour RMS distance'];
+if (consistency) columns.push('class consistency');
+if (samples) columns.push("samples' RMS distance to the nearest training image");
+console.log(`| ${columns.join(' | ')} |`);
+console.log(`|${columns.map(() => '---|').join('')}`);
 for (let c = 0; c < ds.numClasses; c++) {
   const members = images.filter((_, i) => ds.labels[i] === c);
   const mean = new Float64Array(D);
@@ -38,6 +67,12 @@ for (let c = 0; c < ds.numClasses; c++) {
     for (const y of members) if (y !== x) best = Math.min(best, squaredDistance(x, y));
     nearest += Math.sqrt(best / D) / members.length;
   }
-  const tail = consistency ? ` ${consistency[c].toFixed(2)} |` : '';
-  console.log(`| ${ds.classNames[c]} | ${members.length} | ${Math.sqrt(variance).toFixed(3)} | ${nearest.toFixed(3)} |${tail}`);
+  const cells = [ds.classNames[c], members.length, Math.sqrt(variance).toFixed(3), nearest.toFixed(3)];
+  if (consistency) cells.push(consistency[c].toFixed(2));
+  if (samples) {
+    const mine = samples.filter((s) => s.label === c);
+    const copy = mine.reduce((sum, s) => sum + Math.sqrt(Math.min(...members.map((x) => squaredDistance(s.pixels, x))) / D), 0);
+    cells.push(mine.length > 0 ? (copy / mine.length).toFixed(3) : '–');
+  }
+  console.log(`| ${cells.join(' | ')} |`);
 }
