@@ -111,7 +111,7 @@ class TensorTable {
 /** Per-environment state, owned by Node as the addon's instance data. */
 struct EnvData {
   TensorTable tensors;
-  std::vector<c10::OperatorHandle> ops;
+  std::vector<RegisteredOp> ops;
 };
 
 /** "a string", "null", …: what a JavaScript value is, for "expected a tensor, got …" errors. */
@@ -148,7 +148,7 @@ EnvData& envData(Napi::Env env) {
 
 int64_t liveTensorCount(Napi::Env env) { return envData(env).tensors.live(); }
 
-std::vector<c10::OperatorHandle>& operatorTable(Napi::Env env) { return envData(env).ops; }
+std::vector<RegisteredOp>& operatorTable(Napi::Env env) { return envData(env).ops; }
 
 Napi::Value wrapTensor(Napi::Env env, at::Tensor t) {
   if (!t.defined()) return env.Null();
@@ -176,6 +176,12 @@ at::Tensor& unwrapTensor(Napi::Env env, const Napi::Value& v, const char* what) 
     default:
       throw Napi::TypeError::New(env, std::string(what) + ": expected a tensor, got " + describeValue(env, v));
   }
+}
+
+at::Tensor* liveTensor(Napi::Env env, const Napi::Value& v) {
+  TensorTable& table = envData(env).tensors;
+  uint32_t index;
+  return table.find(env, v, &index) == HandleState::Live ? &table.at(index).tensor : nullptr;
 }
 
 bool releaseTensor(Napi::Env env, const Napi::Value& v) {

@@ -6,6 +6,7 @@
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,8 @@ HandleState tensorHandleState(Napi::Env env, const Napi::Value& v);
  * that handle is disposed (table pages never move).
  */
 at::Tensor& unwrapTensor(Napi::Env env, const Napi::Value& v, const char* what);
+/** The live tensor a handle names, or nullptr for anything else (the unboxed calls' check: no error text). */
+at::Tensor* liveTensor(Napi::Env env, const Napi::Value& v);
 /** Empties a handle's slot, releasing the tensor now. Returns false when it was already disposed. */
 bool releaseTensor(Napi::Env env, const Napi::Value& v);
 
@@ -50,8 +53,22 @@ bool releaseTensor(Napi::Env env, const Napi::Value& v);
  */
 void trackForGc(Napi::Env env, const Napi::Value& v);
 
+/**
+ * The argument pattern of a schema that dispatch.cc calls unboxed, skipping the IValue stack
+ * (T: a tensor, S: a Scalar): unary math, the binary arithmetic and comparisons and their .Scalar
+ * overloads. Everything else is called boxed.
+ */
+enum class UnboxedForm : uint8_t { None, T, TT, TTS, TS, TSS };
+
+/** An operator looked up by findOp, with its unboxed form and the default of its last Scalar, if any. */
+struct RegisteredOp {
+  c10::OperatorHandle handle;
+  UnboxedForm form = UnboxedForm::None;
+  std::optional<c10::Scalar> lastScalarDefault;
+};
+
 /** The dispatcher operators looked up by findOp in this environment (ids index this table). */
-std::vector<c10::OperatorHandle>& operatorTable(Napi::Env env);
+std::vector<RegisteredOp>& operatorTable(Napi::Env env);
 
 /** A generator handle (tagged external holding an at::Generator; generators are few and long-lived). */
 Napi::Value wrapGenerator(Napi::Env env, at::Generator g);

@@ -1,6 +1,8 @@
 // Generic operator calls through the c10 dispatcher: any ATen operator is looked up once by
 // name and overload, and called with arguments converted according to its schema. Autograd,
-// autocast and device selection happen inside the dispatcher exactly as for PyTorch.
+// autocast and device selection happen inside the dispatcher exactly as for PyTorch. Schemas of a
+// few common shapes (unary and binary tensor operators, their Scalar overloads) are called
+// unboxed when the arguments fit; every other call goes through the boxed IValue stack.
 #include "common.h"
 
 #include <ATen/core/dispatch/Dispatcher.h>
@@ -32,15 +34,16 @@ auto describedOnFailure(const c10::OperatorHandle& op, const c10::Argument& arg,
 c10::IValue toIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& type, const c10::Argument& arg,
                      const c10::OperatorHandle& op);
 
+/** A JavaScript number as a Scalar: integral numbers become integer scalars so integer tensors keep their dtype. */
+c10::Scalar numberToScalar(double d) {
+  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) return c10::Scalar(static_cast<int64_t>(d));
+  return c10::Scalar(d);
+}
+
 c10::IValue toScalarIValue(Napi::Env env, const Napi::Value& v, const c10::OperatorHandle& op, const c10::Argument& arg) {
   if (v.IsBoolean()) return c10::IValue(v.As<Napi::Boolean>().Value());
   if (!v.IsNumber()) throw Napi::TypeError::New(env, describe(op, arg) + " expects a number");
-  double d = v.As<Napi::Number>().DoubleValue();
-  // Integral JavaScript numbers become integer scalars so integer tensors keep their dtype.
-  if (std::isfinite(d) && d == std::floor(d) && std::fabs(d) < 9.007199254740992e15) {
-    return c10::IValue(static_cast<int64_t>(d));
-  }
-  return c10::IValue(d);
+  return c10::IValue(numberToScalar(v.As<Napi::Number>().DoubleValue()));
 }
 
 c10::IValue toListIValue(Napi::Env env, const Napi::Value& v, const c10::TypePtr& elem, const c10::Argument& arg,
@@ -166,6 +169,105 @@ Napi::Value fromIValue(Napi::Env env, const c10::IValue& v) {
   throw Napi::TypeError::New(env, "operator returned an unsupported value of type " + v.tagKind());
 }
 
+using T = const at::Tensor&;
+using S = const c10::Scalar&;
+
+/**
+ * The unboxed form of a schema: one tensor result, no alias annotations (no in-place, out= or view
+ * operators), and arguments that are exactly one of the patterns of UnboxedForm. The C++ signature
+ * is checked against the registered kernel once here; a mismatch keeps the boxed path.
+ */
+UnboxedForm unboxedForm(const c10::OperatorHandle& op) {
+  const c10::FunctionSchema& schema = op.schema();
+  if (schema.is_vararg() || schema.is_varret() || schema.returns().size() != 1) return UnboxedForm::None;
+  const c10::Argument& ret = schema.returns()[0];
+  if (ret.type()->kind() != c10::TypeKind::TensorType || ret.alias_info()) return UnboxedForm::None;
+  std::string pattern;
+  for (const c10::Argument& arg : schema.arguments()) {
+    if (arg.alias_info()) return UnboxedForm::None;
+    const auto kind = arg.type()->kind();
+    if (kind == c10::TypeKind::TensorType) pattern += 'T';
+    else if (kind == c10::TypeKind::NumberType) pattern += 'S';
+    else return UnboxedForm::None;
+  }
+  try {
+    if (pattern == "T") return (void)op.typed<at::Tensor(T)>(), UnboxedForm::T;
+    if (pattern == "TT") return (void)op.typed<at::Tensor(T, T)>(), UnboxedForm::TT;
+    if (pattern == "TTS") return (void)op.typed<at::Tensor(T, T, S)>(), UnboxedForm::TTS;
+    if (pattern == "TS") return (void)op.typed<at::Tensor(T, S)>(), UnboxedForm::TS;
+    if (pattern == "TSS") return (void)op.typed<at::Tensor(T, S, S)>(), UnboxedForm::TSS;
+  } catch (const c10::Error&) {
+    // the kernel's C++ signature differs from the schema's usual one: boxed
+  }
+  return UnboxedForm::None;
+}
+
+/** A plain number argument as a Scalar; false for anything else (booleans, tensors, …: the boxed path). */
+bool scalarArg(const Napi::Value& v, c10::Scalar* out) {
+  if (!v.IsNumber()) return false;
+  *out = numberToScalar(v.As<Napi::Number>().DoubleValue());
+  return true;
+}
+
+/**
+ * Calls `op` unboxed when its form allows it and the JavaScript arguments are live tensors and
+ * plain numbers where the form has them (a missing last Scalar takes its default). Returns false,
+ * having called nothing, for any other call: the boxed path then converts (and words the errors).
+ * Measured on `add` of 1-element tensors: the boxed stack cost ~0.1 µs of a 0.7 µs call.
+ */
+bool callUnboxed(Napi::Env env, const RegisteredOp& entry, const Napi::CallbackInfo& info, at::Tensor* result) {
+  const size_t given = info.Length() - 1;
+  const c10::OperatorHandle& op = entry.handle;
+  auto tensorAt = [&](size_t i) { return liveTensor(env, info[i + 1]); };
+  // the last Scalar: given, or its default
+  auto lastScalar = [&](size_t i, c10::Scalar* out) {
+    if (i < given) return scalarArg(info[i + 1], out);
+    if (!entry.lastScalarDefault) return false;
+    *out = *entry.lastScalarDefault;
+    return true;
+  };
+  switch (entry.form) {
+    case UnboxedForm::T: {
+      at::Tensor* a = given == 1 ? tensorAt(0) : nullptr;
+      if (!a) return false;
+      *result = op.typed<at::Tensor(T)>().call(*a);
+      return true;
+    }
+    case UnboxedForm::TT: {
+      at::Tensor* a = given == 2 ? tensorAt(0) : nullptr;
+      at::Tensor* b = a ? tensorAt(1) : nullptr;
+      if (!b) return false;
+      *result = op.typed<at::Tensor(T, T)>().call(*a, *b);
+      return true;
+    }
+    case UnboxedForm::TTS: {
+      c10::Scalar s;
+      at::Tensor* a = given == 2 || given == 3 ? tensorAt(0) : nullptr;
+      at::Tensor* b = a ? tensorAt(1) : nullptr;
+      if (!b || !lastScalar(2, &s)) return false;
+      *result = op.typed<at::Tensor(T, T, S)>().call(*a, *b, s);
+      return true;
+    }
+    case UnboxedForm::TS: {
+      c10::Scalar s;
+      at::Tensor* a = given == 2 ? tensorAt(0) : nullptr;
+      if (!a || !scalarArg(info[2], &s)) return false;
+      *result = op.typed<at::Tensor(T, S)>().call(*a, s);
+      return true;
+    }
+    case UnboxedForm::TSS: {
+      c10::Scalar s1, s2;
+      at::Tensor* a = given == 2 || given == 3 ? tensorAt(0) : nullptr;
+      if (!a || !scalarArg(info[2], &s1) || !lastScalar(2, &s2)) return false;
+      *result = op.typed<at::Tensor(T, S, S)>().call(*a, s1, s2);
+      return true;
+    }
+    case UnboxedForm::None:
+      return false;
+  }
+  return false;
+}
+
 /** findOp(name, overload) -> id, or -1 when this libtorch has no such operator. */
 Napi::Value FindOp(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
@@ -174,13 +276,19 @@ Napi::Value FindOp(const Napi::CallbackInfo& info) {
     auto handle = c10::Dispatcher::singleton().findSchema(
         {info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value()});
     if (!handle) return Napi::Number::New(env, -1);
+    RegisteredOp entry{*handle, unboxedForm(*handle), std::nullopt};
+    const auto& args = handle->schema().arguments();
+    if (entry.form != UnboxedForm::None && args.back().type()->kind() == c10::TypeKind::NumberType &&
+        args.back().default_value()) {
+      entry.lastScalarDefault = args.back().default_value()->toScalar();
+    }
     auto& table = operatorTable(env);
-    table.push_back(*handle);
+    table.push_back(std::move(entry));
     return Napi::Number::New(env, static_cast<double>(table.size() - 1));
   });
 }
 
-const c10::OperatorHandle& operatorById(Napi::Env env, const Napi::Value& v) {
+const RegisteredOp& operatorById(Napi::Env env, const Napi::Value& v) {
   int64_t id = toInt64(env, v, "operator id");
   auto& table = operatorTable(env);
   if (id < 0 || id >= static_cast<int64_t>(table.size())) throw Napi::RangeError::New(env, "unknown operator id");
@@ -191,8 +299,16 @@ const c10::OperatorHandle& operatorById(Napi::Env env, const Napi::Value& v) {
 Napi::Value OpSchema(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     std::ostringstream os;
-    os << operatorById(info.Env(), info[0]).schema();
+    os << operatorById(info.Env(), info[0]).handle.schema();
     return Napi::String::New(info.Env(), os.str());
+  });
+}
+
+/** opCallForm(id) -> the unboxed form ("T", "TT", "TTS", "TS", "TSS") or "boxed". */
+Napi::Value OpCallForm(const Napi::CallbackInfo& info) {
+  return guarded(info, [&]() -> Napi::Value {
+    static const char* const names[] = {"boxed", "T", "TT", "TTS", "TS", "TSS"};
+    return Napi::String::New(info.Env(), names[static_cast<size_t>(operatorById(info.Env(), info[0]).form)]);
   });
 }
 
@@ -200,7 +316,10 @@ Napi::Value OpSchema(const Napi::CallbackInfo& info) {
 Napi::Value Call(const Napi::CallbackInfo& info) {
   return guarded(info, [&]() -> Napi::Value {
     Napi::Env env = info.Env();
-    const c10::OperatorHandle& op = operatorById(env, info[0]);
+    const RegisteredOp& entry = operatorById(env, info[0]);
+    at::Tensor unboxed;
+    if (callUnboxed(env, entry, info, &unboxed)) return wrapTensor(env, std::move(unboxed));
+    const c10::OperatorHandle& op = entry.handle;
     const auto& args = op.schema().arguments();
     const size_t given = info.Length() - 1;
     if (given > args.size()) {
@@ -235,6 +354,7 @@ Napi::Value Call(const Napi::CallbackInfo& info) {
 void registerDispatch(Napi::Env env, Napi::Object exports) {
   exports.Set("findOp", Napi::Function::New(env, FindOp, "findOp"));
   exports.Set("opSchema", Napi::Function::New(env, OpSchema, "opSchema"));
+  exports.Set("opCallForm", Napi::Function::New(env, OpCallForm, "opCallForm"));
   exports.Set("call", Napi::Function::New(env, Call, "call"));
 }
 

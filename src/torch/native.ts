@@ -80,6 +80,8 @@ export interface NativeBlasInfo {
 export interface NativeAddon {
   findOp(name: string, overload: string): number;
   opSchema(id: number): string;
+  /** How call() reaches the operator: unboxed for the common tensor/Scalar patterns ("TTS": add.Tensor), else "boxed". */
+  opCallForm(id: number): string;
   call(id: number, ...args: unknown[]): unknown;
   fromBytes(bytes: ArrayBufferView | ArrayBuffer, dtype: number, shape: readonly number[]): Handle;
   toBytes(t: Handle): ArrayBuffer;

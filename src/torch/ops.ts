@@ -35,6 +35,15 @@ export class Op {
   get schema(): string {
     return native.opSchema(this.id);
   }
+
+  /**
+   * How calls reach the operator: its argument pattern when it is called unboxed (T a tensor, S a
+   * Scalar: "TTS" for add.Tensor, "TS" for mul.Scalar), or "boxed" through the dispatcher's IValue
+   * stack (in-place, out= and view operators, lists, optionals, …). Both give the same results.
+   */
+  get callForm(): string {
+    return native.opCallForm(this.id);
+  }
 }
 
 const registry = new Map<string, Op>();

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 
 import * as torch from './index.js';
+import { innermostScopeEntries } from './scope.js';
 
 describe('scope', () => {
   test('intermediates are released, the returned tensor survives', () => {
@@ -172,6 +173,46 @@ describe('scope', () => {
       throw new Error('leave the block');
     }, /leave the block/);
     assert.equal(seen.isDisposed, true);
+    assert.equal(torch.liveTensors(), base);
+  });
+
+  test('a long loop of explicit disposes (and keeps) inside one scope keeps its list bounded', () => {
+    const base = torch.liveTensors();
+    const one = torch.ones([1]);
+    let most = 0;
+    let kept: torch.Tensor[] = [];
+    const survivor = torch.scope(() => {
+      const first = one.mul(3); // tracked before the loop, must survive every compaction
+      for (let i = 0; i < 20_000; i++) {
+        one.add(i).dispose();
+        if (i % 1000 === 0) kept.push(torch.keep(one.mul(i)));
+        most = Math.max(most, innermostScopeEntries());
+      }
+      assert.equal(torch.liveTensors(), base + 2 + kept.length, 'one, first and the kept tensors');
+      return first.add(1);
+    });
+    assert.ok(most <= 2 * 1025 + 1, `the list held up to ${most} entries for at most 2 live ones`);
+    assert.equal(innermostScopeEntries(), 0);
+    assert.deepEqual(survivor.toArray(), [4]);
+    assert.equal(kept.length, 20);
+    assert.deepEqual(kept[3]!.toArray(), [3000], 'kept tensors outlive the scope');
+    for (const t of [survivor, one, ...kept]) t.dispose();
+    kept = [];
+    assert.equal(torch.liveTensors(), base);
+  });
+
+  test('a tensor disposed early is not disposed again when its scope closes; a returned one moves out', () => {
+    const base = torch.liveTensors();
+    const out = torch.scope(() => {
+      const a = torch.ones([2]);
+      a.dispose();
+      const b = torch.zeros([2]);
+      assert.equal(innermostScopeEntries(), 2);
+      return { b, n: 1 };
+    });
+    assert.equal(out.b.isDisposed, false);
+    assert.equal(torch.liveTensors(), base + 1);
+    out.b.dispose();
     assert.equal(torch.liveTensors(), base);
   });
 });

@@ -8,7 +8,7 @@ import { type DType, dtypeCode, dtypeName } from './dtype.js';
 import { checkDevice, type Device } from './device.js';
 import { type Handle, native } from './native.js';
 import { op, type Op } from './ops.js';
-import { type Scoped, track } from './scope.js';
+import { type ScopeOwner, type Scoped, track } from './scope.js';
 
 /** A tensor or a plain number (broadcast as a scalar). */
 export type TensorOrScalar = Tensor | number;
@@ -208,8 +208,16 @@ const UNARY = {
   isfinite: op('aten::isfinite'),
 } as const;
 
-function scalarOrTensor(x: TensorOrScalar, tensorOp: Op, scalarOp: Op, self: Tensor, ...rest: unknown[]): Tensor {
-  return typeof x === 'number' ? callT(scalarOp, self.handle, x, ...rest) : callT(tensorOp, self.handle, H(x), ...rest);
+/**
+ * A binary operator with a tensor or a number as `x` (`tensorOp` or its `.Scalar` overload), with
+ * `alpha` where the operator has one. Fixed arguments rather than rest/spread: this is the hottest
+ * path for small tensors.
+ */
+function scalarOrTensor(x: TensorOrScalar, tensorOp: Op, scalarOp: Op, self: Tensor, alpha?: number): Tensor {
+  const numeric = typeof x === 'number';
+  const id = numeric ? scalarOp.id : tensorOp.id;
+  const other = numeric ? x : H(x);
+  return new Tensor((alpha === undefined ? native.call(id, self.handle, other) : native.call(id, self.handle, other, alpha)) as Handle);
 }
 
 type Bound = TensorOrScalar | null;
@@ -265,7 +273,7 @@ const finalizer = new FinalizationRegistry<Handle>((h) => {
 /** A libtorch tensor. Create tensors with the functions in `creation.ts` (`zeros`, `tensor`, …). */
 export class Tensor implements Scoped {
   /** @internal */
-  _owner: Set<Scoped> | undefined = undefined;
+  _owner: ScopeOwner | undefined = undefined;
   readonly #h: Handle;
   #meta: [number, string, ...number[]] | undefined;
   #shape: readonly number[] | undefined;
@@ -334,8 +342,9 @@ export class Tensor implements Scoped {
 
   /** Releases this handle's reference to the native tensor now (idempotent). */
   dispose(): void {
-    if (native.dispose(this.#h)) this._owner?.delete(this);
+    const owner = this._owner;
     this._owner = undefined;
+    if (native.dispose(this.#h)) owner?.left();
   }
 
   /** True after `dispose()`. */
