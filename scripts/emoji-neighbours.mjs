@@ -10,12 +10,17 @@
 //
 //   copy(s) = min over training images j of s's category of √(Σ_d (s_d − x_j,d)² / D),
 //
-// the mean over the category's samples: far below nn, the model reproduces training images.
+// the mean over the category's samples: far below nn, the model reproduces training images. The
+// samples' classes are read as their model was trained (samples.json names the checkpoint): a
+// subcategory or name run's classes count as their category. For a name run (one class per emoji),
+// also the distance from each sample to the very emoji it was asked for.
 //
 //   npm run build && node scripts/emoji-neighbours.mjs [runs/demo-emoji/demo.json [runs/demo-emoji/eval/samples]]
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadEmoji } from '../dist/src/data/emoji.js';
+import { runDataset, scoredLabels } from '../dist/src/eval/embedded-run.js';
+import { readCheckpointConfig } from '../dist/src/models/checkpoint.js';
 import { readNpz } from '../dist/src/eval/npz.js';
 
 const [demoJson, samplesDir] = process.argv.slice(2);
@@ -31,10 +36,16 @@ const squaredDistance = (a, b) => {
   return s;
 };
 
-/** The evaluation samples as CHW pixels in [0, 1] with their labels, or undefined without a samples folder. */
+/**
+ * The evaluation samples as CHW pixels in [0, 1] with their category (`label`) and the class their
+ * model was asked for (`requested`), and the run's dataset; undefined without a samples folder.
+ */
 function loadSamples(dir) {
   if (!dir) return undefined;
-  const { labels } = JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8'));
+  const { labels: requested, settings } = JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8'));
+  const train = readCheckpointConfig(settings.checkpoint).train;
+  const found = runDataset(train) ?? { dataset: 'emoji', fineLabels: null, dataDir: '' };
+  const labels = scoredLabels(requested, found);
   const arr = readNpz(path.join(dir, 'samples.npz')).get('arr_0');
   const [n, h, w, ch] = arr.shape;
   if (h !== ds.height || w !== ds.width || ch !== ds.channels)
@@ -45,15 +56,17 @@ function loadSamples(dir) {
     for (let y = 0; y < h; y++)
       for (let xx = 0; xx < w; xx++)
         for (let c = 0; c < ch; c++) x[c * h * w + y * w + xx] = arr.data[((i * h + y) * w + xx) * ch + c] / 255;
-    out.push({ pixels: x, label: labels[i] });
+    out.push({ pixels: x, label: labels[i], requested: requested[i] });
   }
-  return out;
+  return { list: out, byName: found.fineLabels === 'name' };
 }
-const samples = loadSamples(samplesDir);
+const loaded = loadSamples(samplesDir);
+const samples = loaded?.list;
 
 const columns = ['category', 'images', 'pixel std around the mean', 'nearest-neighbour RMS distance'];
 if (consistency) columns.push('class consistency');
 if (samples) columns.push("samples' RMS distance to the nearest training image");
+if (loaded?.byName) columns.push('… to the emoji asked for');
 console.log(`| ${columns.join(' | ')} |`);
 console.log(`|${columns.map(() => '---|').join('')}`);
 for (let c = 0; c < ds.numClasses; c++) {
@@ -73,6 +86,12 @@ for (let c = 0; c < ds.numClasses; c++) {
     const mine = samples.filter((s) => s.label === c);
     const copy = mine.reduce((sum, s) => sum + Math.sqrt(Math.min(...members.map((x) => squaredDistance(s.pixels, x))) / D), 0);
     cells.push(mine.length > 0 ? (copy / mine.length).toFixed(3) : '–');
+  }
+  if (loaded?.byName) {
+    // a name run's class k is the dataset's image k (one image per class, in dataset order)
+    const mine = samples.filter((s) => s.label === c);
+    const own = mine.reduce((sum, s) => sum + Math.sqrt(squaredDistance(s.pixels, images[s.requested]) / D), 0);
+    cells.push(mine.length > 0 ? (own / mine.length).toFixed(3) : '–');
   }
   console.log(`| ${cells.join(' | ')} |`);
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { EMOJI_SUBCATEGORY_LABELS, emojiSubcategoryGroups, loadEmoji } from './emoji.js';
+import { emojiCategoryGroups, fineEmojiLabels, loadEmoji } from './emoji.js';
 import { fixturePath } from '../../test/fixture-path.js';
 
 const DIR = fixturePath('data', 'emoji');
@@ -49,14 +49,29 @@ test('subcategory labels and a 32×32 resolution (Pillow bicubic)', async () => 
 
 test("subcategories of the kept categories only (minPerCategory), each with its category's index", async () => {
   const byCategory = await loadEmoji({ dir: DIR });
-  const bySub = await loadEmoji({ dir: DIR, ...EMOJI_SUBCATEGORY_LABELS });
+  const bySub = await loadEmoji({ dir: DIR, ...fineEmojiLabels('subcategory') });
   // Component (skin-tone), People & Body and Food & Drink have fewer than 10 images: their subcategories go too
   assert.deepEqual(bySub.classNames, ['face-smiling', 'face-affection', 'animal-mammal']);
   assert.equal(bySub.length, byCategory.length, 'the same images as the category labelling');
-  const { categories, parents: parent } = emojiSubcategoryGroups(DIR);
+  const { categories, parents: parent } = emojiCategoryGroups('subcategory', DIR);
   assert.deepEqual(categories, byCategory.classNames);
   assert.deepEqual([...parent], [0, 0, 1]);
   for (let i = 0; i < bySub.length; i++) assert.equal(parent[bySub.labels[i]!], byCategory.labels[i], `image ${i}`);
+});
+
+test('name labels: one class per emoji of the kept categories, each with its category', async () => {
+  const byCategory = await loadEmoji({ dir: DIR });
+  const byName = await loadEmoji({ dir: DIR, ...fineEmojiLabels('name') });
+  assert.equal(byName.name, 'emoji/name');
+  assert.equal(byName.length, byCategory.length, 'the same images as the category labelling');
+  assert.equal(byName.numClasses, 27);
+  assert.deepEqual(byName.classNames.slice(0, 3), ['grinning', 'smiley', 'smile']);
+  assert.deepEqual(byName.classNames.slice(17, 19), ['monkey_face', 'monkey']);
+  assert.deepEqual([...byName.labels], [...Array(27).keys()], 'image i is class i');
+  assert.equal(sum((await byName.get(17)).pixels), sum((await byCategory.get(17)).pixels));
+  const { categories, parents } = emojiCategoryGroups('name', DIR);
+  assert.deepEqual(categories, byCategory.classNames);
+  assert.deepEqual([...parents], [...byCategory.labels]);
 });
 
 test('missing metadata gives a clear error', async () => {

@@ -1,7 +1,7 @@
 /**
  * Noto Color Emoji images from the npm package `emoji-datasource-google` (16.0.0: 3,786 PNGs of 64×64
  * RGBA under `img/google/64/`, metadata in `emoji.json`), flattened onto white and labelled by their
- * Unicode category or subcategory.
+ * Unicode category, their subcategory, or each by its own name.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -19,12 +19,22 @@ export const EMOJI_PACKAGE = 'emoji-datasource-google';
 /** Side of the PNGs under `img/google/64/`. */
 export const EMOJI_SIZE = 64;
 
+/**
+ * What an emoji's class is: its Unicode `category` (9 in use, e.g. "Animals & Nature"), its
+ * `subcategory` (e.g. "animal-mammal"), or its `name` (its short name, e.g. "dog": one class per
+ * emoji, its skin tones included).
+ */
+export type EmojiLabels = 'category' | 'subcategory' | 'name';
+
+/** The labellings finer than the category, each shown and scored by its category ({@link emojiCategoryGroups}). */
+export type FineEmojiLabels = Exclude<EmojiLabels, 'category'>;
+
 /** Options of {@link loadEmoji}. */
 export interface EmojiOptions {
   /** Root of an `emoji-datasource-google` layout (`emoji.json`, `img/google/64/`); default: the installed package. */
   readonly dir?: string;
-  /** Label by Unicode `category` (default) or by `subcategory`. */
-  readonly labels?: 'category' | 'subcategory';
+  /** The classes (default `category`). */
+  readonly labels?: EmojiLabels;
   /** Classes with fewer images are left out, e.g. "Component" (default 10). */
   readonly minPerClass?: number;
   /** Images of categories with fewer images are left out whatever the labels (default 0: none). */
@@ -38,16 +48,18 @@ export interface EmojiOptions {
 }
 
 /**
- * Subcategory labels over exactly the images of the default category labelling: every subcategory,
- * however small, of the categories with at least 10 images (`emoji-subcategory` in training).
+ * A finer labelling over exactly the images of the default category labelling: every class, however
+ * small, of the categories with at least 10 images (`emoji-subcategory` and `emoji-name` in training).
  */
-export const EMOJI_SUBCATEGORY_LABELS = { labels: 'subcategory', minPerClass: 1, minPerCategory: 10 } as const satisfies EmojiOptions;
+export const fineEmojiLabels = (labels: FineEmojiLabels) =>
+  ({ labels, minPerClass: 1, minPerCategory: 10 }) as const satisfies EmojiOptions;
 
 /** The fields of an `emoji.json` entry used here. */
 interface EmojiEntry {
   readonly image: string;
   readonly category: string;
   readonly subcategory: string;
+  readonly short_name: string;
   readonly sort_order: number;
   readonly has_img_google: boolean;
   readonly skin_variations?: Record<string, { readonly image: string; readonly has_img_google: boolean }>;
@@ -76,10 +88,13 @@ export function defaultEmojiDir(): string {
   }
 }
 
-function listFiles(entries: readonly EmojiEntry[], by: 'category' | 'subcategory', skinTones: boolean): EmojiFile[] {
+/** The class key of an entry under a labelling. */
+const classKey = (e: EmojiEntry, by: EmojiLabels): string => (by === 'name' ? e.short_name : e[by]);
+
+function listFiles(entries: readonly EmojiEntry[], by: EmojiLabels, skinTones: boolean): EmojiFile[] {
   const files: EmojiFile[] = [];
   for (const e of entries) {
-    const key = e[by];
+    const key = classKey(e, by);
     if (e.has_img_google) files.push({ file: e.image, key, order: e.sort_order });
     if (!skinTones || e.skin_variations === undefined) continue;
     for (const tone of Object.keys(e.skin_variations).sort()) {
@@ -151,26 +166,26 @@ export async function loadEmoji(options: EmojiOptions = {}): Promise<ImageDatase
   });
 }
 
-/** The categories of the subcategory labelling (`emojiSubcategoryGroups`). */
-export interface EmojiSubcategoryGroups {
+/** The categories of a finer labelling's classes (`emojiCategoryGroups`). */
+export interface EmojiCategoryGroups {
   /** Class names of `loadEmoji()`, the default category labelling. */
   categories: readonly string[];
-  /** For each class of `loadEmoji({ ...EMOJI_SUBCATEGORY_LABELS })`, the index of its category. */
+  /** For each class of `loadEmoji(fineEmojiLabels(labels))`, the index of its category. */
   parents: Int32Array;
 }
 
 /**
- * The category of each subcategory class, for showing and scoring subcategory samples by category;
- * `dir` as in {@link EmojiOptions} (undefined or '': the installed package).
+ * The category of each class of the finer labelling `labels`, for showing and scoring its samples by
+ * category; `dir` as in {@link EmojiOptions} (undefined or '': the installed package).
  */
-export function emojiSubcategoryGroups(dir?: string): EmojiSubcategoryGroups {
+export function emojiCategoryGroups(labels: FineEmojiLabels, dir?: string): EmojiCategoryGroups {
   const meta = readMetadata(dir || defaultEmojiDir());
-  const { classNames: subcategories } = listEmoji(EMOJI_SUBCATEGORY_LABELS, meta);
+  const { classNames: fine } = listEmoji(fineEmojiLabels(labels), meta);
   const { classNames: categories, classIndex } = listEmoji({}, meta);
-  const parent = new Map(meta.entries.map((e) => [e.subcategory, e.category]));
-  const parents = Int32Array.from(subcategories, (sub) => {
-    const i = classIndex.get(parent.get(sub) ?? '');
-    if (i === undefined) throw new RangeError(`emoji subcategory '${sub}' belongs to no category of the default labelling`);
+  const parent = new Map(meta.entries.map((e) => [classKey(e, labels), e.category]));
+  const parents = Int32Array.from(fine, (name) => {
+    const i = classIndex.get(parent.get(name) ?? '');
+    if (i === undefined) throw new RangeError(`emoji ${labels} '${name}' belongs to no category of the default labelling`);
     return i;
   });
   return { categories, parents };

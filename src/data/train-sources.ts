@@ -5,6 +5,7 @@
  *   fashion-mnist   Debian's dataset-fashion-mnist (grey; 3 channels when the model has 3)
  *   emoji           emoji-datasource-google, category labels, RGB on white
  *   emoji-subcategory  the same images, subcategory labels
+ *   emoji-name      the same images, one class per emoji (its short name)
  *   folder          one subfolder per class under `dataDir` (ImageNet layout, ADM center crop)
  *   imagenet256     the paper's setting: 256-px images as autoencoder latents (latent-source.ts)
  *
@@ -15,7 +16,7 @@
  */
 import { DataSourceError, registerSource, type BatchSource, type SourceContext, type SourceFactory } from '../train/data.js';
 import type { ImageDataset } from './dataset.js';
-import { EMOJI_SUBCATEGORY_LABELS } from './emoji.js';
+import { fineEmojiLabels, type FineEmojiLabels } from './emoji.js';
 import { DatasetSource, openTargets } from './dataset-source.js';
 import { imagenet256Source } from './latent-source.js';
 import { openDataset, type DatasetSpec } from './open.js';
@@ -43,6 +44,20 @@ async function datasetSource(spec: DatasetSpec, ctx: SourceContext): Promise<Bat
   return new DatasetSource(opened.dataset, opened.provider, null, ctx);
 }
 
+/** The emoji images under a labelling finer than the category ({@link fineEmojiLabels}). */
+const fineEmojiSource =
+  (labels: FineEmojiLabels): SourceFactory =>
+  (ctx) =>
+    datasetSource(
+      {
+        kind: 'emoji',
+        ...fineEmojiLabels(labels),
+        resolution: ctx.model.inputSize,
+        ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}),
+      },
+      ctx,
+    );
+
 /** The dataset sources by `--data` name. */
 const DATASET_SOURCES: Readonly<Record<string, SourceFactory>> = {
   /** Fashion-MNIST train split (Debian's dataset-fashion-mnist, or the IDX directory in --data-dir). */
@@ -63,17 +78,10 @@ const DATASET_SOURCES: Readonly<Record<string, SourceFactory>> = {
       { kind: 'emoji', labels: 'category', resolution: ctx.model.inputSize, ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}) },
       ctx,
     ),
-  /** The same emoji images labelled by subcategory ({@link EMOJI_SUBCATEGORY_LABELS}: 98 finer classes). */
-  'emoji-subcategory': (ctx) =>
-    datasetSource(
-      {
-        kind: 'emoji',
-        ...EMOJI_SUBCATEGORY_LABELS,
-        resolution: ctx.model.inputSize,
-        ...(ctx.config.dataDir ? { dir: ctx.config.dataDir } : {}),
-      },
-      ctx,
-    ),
+  /** The same emoji images labelled by subcategory ({@link fineEmojiLabels}: 98 finer classes). */
+  'emoji-subcategory': fineEmojiSource('subcategory'),
+  /** The same emoji images, each its own class ({@link fineEmojiLabels}: 1,906 classes). */
+  'emoji-name': fineEmojiSource('name'),
   /** A folder with one subfolder per class (ImageNet layout), ADM center crop to the model input size. */
   folder: (ctx) => {
     if (!ctx.config.dataDir) throw new DataSourceError('--data folder needs --data-dir <directory with one subfolder per class>');
@@ -84,7 +92,7 @@ const DATASET_SOURCES: Readonly<Record<string, SourceFactory>> = {
 };
 
 /**
- * Makes the dataset sources (`fashion-mnist`, `emoji`, `folder`, `imagenet256`) available to `train()` as
+ * Makes the dataset sources (`fashion-mnist`, `emoji`, `emoji-subcategory`, `emoji-name`, `folder`, `imagenet256`) available to `train()` as
  * `config.data`. The CLI calls it before training; a program that trains on a dataset calls it once.
  */
 export function registerDatasetSources(): void {

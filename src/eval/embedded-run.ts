@@ -4,7 +4,7 @@
  * through the checkpoint that `samples.json` names, the embedded dataset its model was trained on:
  *
  *   data = fashion-mnist | emoji                        that dataset (and its dataDir)
- *   data = emoji-subcategory                            emoji, the requested subcategories scored by their category
+ *   data = emoji-subcategory | emoji-name               emoji, the requested classes scored by their category
  *   data = imagenet256 over a feature cache of one      the dataset the cache was prepared from (reg demo --latent)
  *
  * MobileNetV2 runs at the FD protocol's 64 px (FD_INPUT_SIZE), whatever size the run's targets used.
@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readManifest, type FeatureCacheManifest } from '../data/feature-cache.js';
-import { emojiSubcategoryGroups } from '../data/emoji.js';
+import { emojiCategoryGroups, type FineEmojiLabels } from '../data/emoji.js';
 import { readCheckpointConfig } from '../models/checkpoint.js';
 import { readNpz } from './npz.js';
 import type { EmbeddedDataset } from './class-consistency.js';
@@ -22,16 +22,20 @@ import { embeddedSampleScores, type EmbeddedSampleScores } from './embedded-scor
 export interface RunDataset {
   dataset: EmbeddedDataset;
   dataDir: string;
-  /** The run's classes are emoji subcategories (`emoji-subcategory`): samples are scored by their category. */
-  subcategories: boolean;
+  /**
+   * The run's classes are emoji subcategories (`emoji-subcategory`) or single emoji (`emoji-name`):
+   * samples are scored by their category. Null when the classes are the scored ones.
+   */
+  fineLabels: FineEmojiLabels | null;
 }
 
 const EMBEDDED: readonly EmbeddedDataset[] = ['fashion-mnist', 'emoji'];
 
 /** The embedded dataset behind a training data name, or null. */
-function embeddedData(name: unknown): Pick<RunDataset, 'dataset' | 'subcategories'> | null {
-  if (name === 'emoji-subcategory') return { dataset: 'emoji', subcategories: true };
-  return EMBEDDED.includes(name as EmbeddedDataset) ? { dataset: name as EmbeddedDataset, subcategories: false } : null;
+function embeddedData(name: unknown): Pick<RunDataset, 'dataset' | 'fineLabels'> | null {
+  if (name === 'emoji-subcategory') return { dataset: 'emoji', fineLabels: 'subcategory' };
+  if (name === 'emoji-name') return { dataset: 'emoji', fineLabels: 'name' };
+  return EMBEDDED.includes(name as EmbeddedDataset) ? { dataset: name as EmbeddedDataset, fineLabels: null } : null;
 }
 
 function cacheAt(dir: unknown): FeatureCacheManifest | null {
@@ -51,14 +55,14 @@ export function runDataset(train: Readonly<Record<string, unknown>>): RunDataset
 
 /**
  * The classes that `labels` (requested classes of a run on `found`) are scored as: their emoji
- * category for a subcategory run, else themselves.
+ * category for a run on a finer labelling, else themselves.
  */
 export function scoredLabels(labels: readonly number[], found: RunDataset): Int32Array {
-  if (!found.subcategories) return Int32Array.from(labels);
-  const { parents } = emojiSubcategoryGroups(found.dataDir);
+  if (!found.fineLabels) return Int32Array.from(labels);
+  const { parents } = emojiCategoryGroups(found.fineLabels, found.dataDir);
   return Int32Array.from(labels, (l) => {
     const p = parents[l];
-    if (p === undefined) throw new RangeError(`requested class ${l} is not one of the ${parents.length} emoji subcategories`);
+    if (p === undefined) throw new RangeError(`requested class ${l} is not one of the ${parents.length} emoji ${found.fineLabels} classes`);
     return p;
   });
 }

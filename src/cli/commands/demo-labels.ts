@@ -1,6 +1,6 @@
 /**
  * The classes `reg demo` asks for. A model may be conditioned on finer classes than the ones it is shown
- * and scored by (emoji subcategories inside their categories); `parents` maps a model class to its
+ * and scored by (emoji subcategories or single emoji inside their categories); `parents` maps a model class to its
  * scored class, null when they are the same. The q-th of the n_c samples requested for scored class c
  * takes the model class of training image ⌊(q + ½)·m_c / n_c⌋ among the m_c images of c, in dataset
  * order, so that each scored class's samples mix its model classes as its training images do.

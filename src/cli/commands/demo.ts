@@ -23,7 +23,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../args.js';
 import { parseArgs, UsageError } from '../args.js';
-import { EMOJI_SUBCATEGORY_LABELS, emojiSubcategoryGroups, loadEmoji } from '../../data/emoji.js';
+import { emojiCategoryGroups, fineEmojiLabels, loadEmoji, type FineEmojiLabels } from '../../data/emoji.js';
 import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache } from '../../data/feature-cache.js';
@@ -63,9 +63,9 @@ const DEMO_OPTIONS = {
   dataDir: { type: 'string', help: 'dataset directory (default: the installed Debian/npm package)' },
   emojiLabels: {
     type: 'string',
-    choices: ['category', 'subcategory'],
+    choices: ['category', 'subcategory', 'name'],
     default: 'category',
-    help: 'emoji: the classes the model is conditioned on (subcategory: 98 finer groups such as fruit or mammals; docs/demo-tuning.md); the grid rows, FD and class consistency stay per category',
+    help: 'emoji: the classes the model is conditioned on (subcategory: 98 finer groups such as fruit or mammals; name: each emoji its own class; docs/demo-tuning.md); the grid rows, FD and class consistency stay per category',
   },
   encoderWeights: {
     type: 'string',
@@ -154,7 +154,7 @@ export interface DemoSummary {
   dataset: string;
   /** The classes the model is conditioned on. */
   classes: readonly string[];
-  /** The classes the grid rows show and the scores use (emoji subcategories: their categories; else `classes`). */
+  /** The classes the grid rows show and the scores use (emoji subcategories or names: their categories; else `classes`). */
   scoredClasses: readonly string[];
   /** Where the model was trained: 'pixels', or 'latents' of the autoencoder below. */
   space: 'pixels' | 'latents';
@@ -176,14 +176,20 @@ function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDatas
   const channels = s.latent ? 3 : 1;
   if (s.dataset === 'fashion-mnist') return loadFashionMnist({ split, resolution: s.imageSize, fit: 'pad', channels, ...dir });
   // Emoji has no test split: the demo trains on the whole set; its FD holds out images i mod 5 = 0 (frechetSplits).
-  return loadEmoji({ ...(bySubcategory(s) ? EMOJI_SUBCATEGORY_LABELS : { labels: 'category' }), resolution: s.imageSize, ...dir });
+  const fine = fineLabels(s);
+  return loadEmoji({ ...(fine ? fineEmojiLabels(fine) : { labels: 'category' }), resolution: s.imageSize, ...dir });
 }
 
-/** The model is conditioned on emoji subcategories (shown and scored by their category). */
-const bySubcategory = (s: DemoSettings): boolean => s.dataset === 'emoji' && s.emojiLabels === 'subcategory';
+/** The emoji labelling finer than the category that the model is conditioned on (shown and scored by category), or null. */
+function fineLabels(s: DemoSettings): FineEmojiLabels | null {
+  return s.dataset === 'emoji' && (s.emojiLabels === 'subcategory' || s.emojiLabels === 'name') ? s.emojiLabels : null;
+}
 
 /** The training data source of the pixel space (src/data/train-sources.ts). */
-const trainingData = (s: DemoSettings): string => (bySubcategory(s) ? 'emoji-subcategory' : s.dataset);
+const trainingData = (s: DemoSettings): string => {
+  const fine = fineLabels(s);
+  return fine ? `emoji-${fine}` : s.dataset;
+};
 
 /** What the model sees: its input shape, patch and data source (pixels of the dataset, or latents from the feature cache). */
 type ModelSpace = Pick<
@@ -382,7 +388,9 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   };
   const info = { regTs: regTsVersion(), checkpoint: runDir, weights: 'ema' };
   // the classes the grid shows and the scores use, and for each model class its scored class
-  const groups = bySubcategory(s) ? emojiSubcategoryGroups(s.dataDir) : null;
+  const fine = fineLabels(s);
+  const groups = fine ? emojiCategoryGroups(fine, s.dataDir) : null;
+  const members = fine === 'name' ? 'its emoji' : 'its subcategories';
   const classes = groups?.categories ?? trainSet.classNames;
   const parents = groups?.parents ?? null;
   const k = classes.length;
@@ -396,7 +404,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
       settings: {
         ...common,
         num: k * 10,
-        labelMode: parents ? 'one row per category, its subcategories as in the data' : 'one row per class',
+        labelMode: parents ? `one row per category, ${members} as in the data` : 'one row per class',
       },
       batchSize: 50,
       gridSize: k * 10,
@@ -416,7 +424,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
         ...common,
         seed: s.seed + 1,
         num: s.evalSamples,
-        labelMode: parents ? 'balanced over categories, their subcategories as in the data' : 'balanced',
+        labelMode: parents ? `balanced over categories, ${members} as in the data` : 'balanced',
       },
       batchSize: 100,
       gridSize: 0,

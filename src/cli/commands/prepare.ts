@@ -13,6 +13,7 @@ import type { Command } from '../args.js';
 import { UsageError } from '../args.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache, type FeatureDType } from '../../data/feature-cache.js';
+import { fineEmojiLabels } from '../../data/emoji.js';
 import { openDataset, type DatasetSpec } from '../../data/open.js';
 import { vaePosterior } from '../../data/vae-posterior.js';
 import type { PosteriorEncoder } from '../../data/latents.js';
@@ -34,7 +35,8 @@ export interface DatasetSpecOptions {
 /**
  * The {@link DatasetSpec} of a dataset named on the command line:
  *   `fashion-mnist[:train|:test]`   Debian's dataset-fashion-mnist (grey, 28×28)
- *   `emoji[:category|:subcategory]` emoji-datasource-google (RGB on white, 64×64)
+ *   `emoji[:category|:subcategory|:name]` emoji-datasource-google (RGB on white, 64×64); the finer
+ *                                   labellings keep every class of the categories the default keeps
  *   `folder:<dir>`                  one subfolder per class, center-cropped to `resolution`
  *   `folder`                        the same with the folder given as `dir` (--data-dir)
  */
@@ -54,11 +56,11 @@ export function parseDatasetArg(arg: string, options: DatasetSpecOptions = {}): 
         ...(resolution ? { resolution } : {}),
       };
     case 'emoji':
-      if (rest !== undefined && rest !== 'category' && rest !== 'subcategory')
-        throw new UsageError(`--dataset emoji:${rest}: labels must be category or subcategory`);
+      if (rest !== undefined && rest !== 'category' && rest !== 'subcategory' && rest !== 'name')
+        throw new UsageError(`--dataset emoji:${rest}: labels must be category, subcategory or name`);
       return {
         kind: 'emoji',
-        labels: rest ?? 'category',
+        ...(rest === 'subcategory' || rest === 'name' ? fineEmojiLabels(rest) : { labels: 'category' }),
         ...(options.dir ? { dir: options.dir } : {}),
         ...(resolution ? { resolution } : {}),
       };
@@ -67,7 +69,7 @@ export function parseDatasetArg(arg: string, options: DatasetSpecOptions = {}): 
       if (resolution === undefined) throw new UsageError('--dataset folder:<dir> needs --resolution');
       return { kind: 'image-folder', root: rest || options.dir!, resolution };
     default:
-      throw new UsageError(`unknown dataset '${arg}' (fashion-mnist[:train|:test], emoji[:category|:subcategory], folder:<dir>)`);
+      throw new UsageError(`unknown dataset '${arg}' (fashion-mnist[:train|:test], emoji[:category|:subcategory|:name], folder:<dir>)`);
   }
 }
 
@@ -83,7 +85,7 @@ export const prepareCommand: Command = {
   options: {
     dataset: {
       type: 'string',
-      help: 'fashion-mnist[:train|:test], emoji[:category|:subcategory] or folder:<dir>',
+      help: 'fashion-mnist[:train|:test], emoji[:category|:subcategory|:name] or folder:<dir>',
       default: 'fashion-mnist',
     },
     data: { type: 'string', help: 'the dataset as reg train spells it (--data folder --data-dir <dir>); wins over --dataset' },
