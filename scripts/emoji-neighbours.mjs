@@ -13,7 +13,8 @@
 // the mean over the category's samples: far below nn, the model reproduces training images. The
 // samples' classes are read as their model was trained (samples.json names the checkpoint): a
 // subcategory or name run's classes count as their category. For a name run (one class per emoji),
-// also the distance from each sample to the very emoji it was asked for.
+// also the distance from each sample to the very emoji it was asked for, and the share of samples
+// whose nearest training image of their category is that emoji.
 //
 //   npm run build && node scripts/emoji-neighbours.mjs [runs/demo-emoji/demo.json [runs/demo-emoji/eval/samples]]
 import { readFileSync } from 'node:fs';
@@ -42,8 +43,9 @@ const squaredDistance = (a, b) => {
  */
 function loadSamples(dir) {
   if (!dir) return undefined;
-  const { labels: requested, settings } = JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8'));
-  const train = readCheckpointConfig(settings.checkpoint).train;
+  // reg sample records the checkpoint in settings, reg demo beside them
+  const { labels: requested, settings, checkpoint } = JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8'));
+  const train = readCheckpointConfig(settings.checkpoint ?? checkpoint).train;
   const found = runDataset(train) ?? { dataset: 'emoji', fineLabels: null, dataDir: '' };
   const labels = scoredLabels(requested, found);
   const arr = readNpz(path.join(dir, 'samples.npz')).get('arr_0');
@@ -66,7 +68,7 @@ const samples = loaded?.list;
 const columns = ['category', 'images', 'pixel std around the mean', 'nearest-neighbour RMS distance'];
 if (consistency) columns.push('class consistency');
 if (samples) columns.push("samples' RMS distance to the nearest training image");
-if (loaded?.byName) columns.push('… to the emoji asked for');
+if (loaded?.byName) columns.push('… to the emoji asked for', 'share whose nearest is the emoji asked for');
 console.log(`| ${columns.join(' | ')} |`);
 console.log(`|${columns.map(() => '---|').join('')}`);
 for (let c = 0; c < ds.numClasses; c++) {
@@ -90,8 +92,15 @@ for (let c = 0; c < ds.numClasses; c++) {
   if (loaded?.byName) {
     // a name run's class k is the dataset's image k (one image per class, in dataset order)
     const mine = samples.filter((s) => s.label === c);
-    const own = mine.reduce((sum, s) => sum + Math.sqrt(squaredDistance(s.pixels, images[s.requested]) / D), 0);
-    cells.push(mine.length > 0 ? (own / mine.length).toFixed(3) : '–');
+    const memberIndex = ds.labels.reduce((list, l, i) => (l === c ? [...list, i] : list), []);
+    let own = 0;
+    let hits = 0;
+    for (const s of mine) {
+      own += Math.sqrt(squaredDistance(s.pixels, images[s.requested]) / D);
+      const d = memberIndex.map((i) => squaredDistance(s.pixels, images[i]));
+      if (memberIndex[d.indexOf(Math.min(...d))] === s.requested) hits++;
+    }
+    cells.push(mine.length > 0 ? (own / mine.length).toFixed(3) : '–', mine.length > 0 ? (hits / mine.length).toFixed(2) : '–');
   }
   console.log(`| ${cells.join(' | ')} |`);
 }

@@ -390,7 +390,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
   // the classes the grid shows and the scores use, and for each model class its scored class
   const fine = fineLabels(s);
   const groups = fine ? emojiCategoryGroups(fine, s.dataDir) : null;
-  const members = fine === 'name' ? 'its emoji' : 'its subcategories';
+  const members = fine === 'name' ? 'emoji' : 'subcategories';
   const classes = groups?.categories ?? trainSet.classNames;
   const parents = groups?.parents ?? null;
   const k = classes.length;
@@ -404,7 +404,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
       settings: {
         ...common,
         num: k * 10,
-        labelMode: parents ? `one row per category, ${members} as in the data` : 'one row per class',
+        labelMode: parents ? `one row per category, its ${members} as in the data` : 'one row per class',
       },
       batchSize: 50,
       gridSize: k * 10,
@@ -424,7 +424,7 @@ export async function runDemo(s: DemoSettings): Promise<DemoSummary> {
         ...common,
         seed: s.seed + 1,
         num: s.evalSamples,
-        labelMode: parents ? `balanced over categories, ${members} as in the data` : 'balanced',
+        labelMode: parents ? `balanced over categories, their ${members} as in the data` : 'balanced',
       },
       batchSize: 100,
       gridSize: 0,
