@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadEmoji } from '../dist/src/data/emoji.js';
-import { runDataset, scoredLabels } from '../dist/src/eval/embedded-run.js';
+import { recordedCheckpoint, runDataset, scoredLabels } from '../dist/src/eval/embedded-run.js';
 import { readCheckpointConfig } from '../dist/src/models/checkpoint.js';
 import { readNpz } from '../dist/src/eval/npz.js';
 
@@ -43,9 +43,9 @@ const squaredDistance = (a, b) => {
  */
 function loadSamples(dir) {
   if (!dir) return undefined;
-  // reg sample records the checkpoint in settings, reg demo beside them
-  const { labels: requested, settings, checkpoint } = JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8'));
-  const train = readCheckpointConfig(settings.checkpoint ?? checkpoint).train;
+  const record = JSON.parse(readFileSync(path.join(dir, 'samples.json'), 'utf8'));
+  const requested = record.labels;
+  const train = readCheckpointConfig(recordedCheckpoint(record)).train;
   const found = runDataset(train) ?? { dataset: 'emoji', fineLabels: null, dataDir: '' };
   const labels = scoredLabels(requested, found);
   const arr = readNpz(path.join(dir, 'samples.npz')).get('arr_0');

@@ -42,9 +42,16 @@ export async function splitFashionMnist(dir: string): Promise<string> {
 /**
  * A `reg sample` output folder `<root>/samples-<name>` (samples.npz + samples.json) whose samples are the
  * first 20 test images of `dataDir` at 32 px requested as their true classes, made by the checkpoint
- * `<root>/ck-<name>` of a tiny random SiT whose training configuration says `data`, `dataDir`.
+ * `<root>/ck-<name>` of a tiny random SiT whose training configuration says `data`, `dataDir`;
+ * `recordedBy` picks where samples.json names the checkpoint (reg sample's or reg demo's layout).
  */
-export async function samplingRunFolder(root: string, name: string, data: string, dataDir: string): Promise<string> {
+export async function samplingRunFolder(
+  root: string,
+  name: string,
+  data: string,
+  dataDir: string,
+  recordedBy: 'reg sample' | 'reg demo' = 'reg sample',
+): Promise<string> {
   const config = resolveConfig('SiT-T/2', { inputSize: 8, depth: 1, encoderDepth: 1, inChannels: 1, zDims: [16], numClasses: 10 });
   const model = new SiT(config);
   const checkpoint = path.join(root, `ck-${name}`);
@@ -57,7 +64,11 @@ export async function samplingRunFolder(root: string, name: string, data: string
   writeNpz(path.join(dir, 'samples.npz'), { arr_0: { dtype: 'uint8', shape: images.shape, data: images.data } });
   writeFileSync(
     path.join(dir, 'samples.json'),
-    JSON.stringify({ settings: { checkpoint }, labels: Array.from(test.labels.subarray(0, 20)) }),
+    JSON.stringify({
+      // reg sample records the checkpoint among its settings, reg demo beside them
+      ...(recordedBy === 'reg sample' ? { settings: { checkpoint } } : { checkpoint, settings: {} }),
+      labels: Array.from(test.labels.subarray(0, 20)),
+    }),
   );
   return dir;
 }

@@ -78,6 +78,18 @@ export interface EmbeddedRunScoresOptions {
   log?: (line: string) => void;
 }
 
+/** The fields of a samples.json that name the checkpoint the samples came from. */
+export interface SamplesRecord {
+  settings?: { checkpoint?: unknown };
+  checkpoint?: unknown;
+}
+
+/** The checkpoint a samples.json names: `settings.checkpoint` (reg sample) or `checkpoint` (reg demo); undefined if neither. */
+export function recordedCheckpoint(record: SamplesRecord): string | undefined {
+  const c = record.settings?.checkpoint ?? record.checkpoint;
+  return typeof c === 'string' ? c : undefined;
+}
+
 /** What {@link embeddedRunScores} measured, and on which dataset. */
 export type EmbeddedRunScores = EmbeddedSampleScores & Pick<RunDataset, 'dataset' | 'dataDir'>;
 
@@ -89,11 +101,11 @@ export async function embeddedRunScores(samplesDir: string, o: EmbeddedRunScores
   const recordFile = path.join(samplesDir, 'samples.json');
   const npzFile = path.join(samplesDir, 'samples.npz');
   for (const f of [recordFile, npzFile]) if (!existsSync(f)) throw new Error(`${f} not found (expected the output folder of reg sample)`);
-  // reg sample's record: settings.checkpoint names the checkpoint, labels the requested classes.
-  const record = JSON.parse(readFileSync(recordFile, 'utf8')) as { settings?: { checkpoint?: unknown }; labels?: unknown };
-  const checkpoint = record.settings?.checkpoint;
-  if (typeof checkpoint !== 'string')
-    throw new Error(`${recordFile}: no "settings.checkpoint" field; the dataset of the samples is unknown`);
+  // the record names the checkpoint; labels are the requested classes
+  const record = JSON.parse(readFileSync(recordFile, 'utf8')) as SamplesRecord & { labels?: unknown };
+  const checkpoint = recordedCheckpoint(record);
+  if (checkpoint === undefined)
+    throw new Error(`${recordFile}: no "settings.checkpoint" or "checkpoint" field; the dataset of the samples is unknown`);
   if (!Array.isArray(record.labels) || !record.labels.every((l) => Number.isInteger(l)))
     throw new Error(`${recordFile}: "labels" must be the list of requested classes`);
   const train = readCheckpointConfig(checkpoint).train;

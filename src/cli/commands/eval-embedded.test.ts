@@ -51,4 +51,7 @@ test('reg eval --embedded refuses samples without a folder, and samples of a run
     usage(/not trained on Fashion-MNIST or emoji; score them with --ref/),
   );
   await assert.rejects(() => run(['--embedded', '--samples', tmp]), usage(/samples\.json not found/));
+  // a reg demo record names its checkpoint beside the settings: found, and refused for its data
+  const demo = await samplingRunFolder(tmp, 'synthetic-demo', 'synthetic', path.join(tmp, 'fashion-mnist'), 'reg demo');
+  await assert.rejects(() => run(['--embedded', '--samples', demo]), usage(/not trained on Fashion-MNIST or emoji; score them with --ref/));
 });
