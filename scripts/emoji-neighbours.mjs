@@ -71,8 +71,13 @@ if (samples) columns.push("samples' RMS distance to the nearest training image")
 if (loaded?.byName) columns.push('… to the emoji asked for', 'share whose nearest is the emoji asked for');
 console.log(`| ${columns.join(' | ')} |`);
 console.log(`|${columns.map(() => '---|').join('')}`);
+/** The mean of `values`, formatted with `digits`, or a dash when there are none. */
+const meanCell = (values, digits) => (values.length > 0 ? (values.reduce((x, y) => x + y, 0) / values.length).toFixed(digits) : '–');
+
 for (let c = 0; c < ds.numClasses; c++) {
-  const members = images.filter((_, i) => ds.labels[i] === c);
+  const memberIndex = [];
+  for (let i = 0; i < ds.length; i++) if (ds.labels[i] === c) memberIndex.push(i);
+  const members = memberIndex.map((i) => images[i]);
   const mean = new Float64Array(D);
   for (const x of members) for (let d = 0; d < D; d++) mean[d] += x[d] / members.length;
   const variance = members.reduce((s, x) => s + squaredDistance(x, mean), 0) / (members.length * D);
@@ -85,22 +90,20 @@ for (let c = 0; c < ds.numClasses; c++) {
   const cells = [ds.classNames[c], members.length, Math.sqrt(variance).toFixed(3), nearest.toFixed(3)];
   if (consistency) cells.push(consistency[c].toFixed(2));
   if (samples) {
-    const mine = samples.filter((s) => s.label === c);
-    const copy = mine.reduce((sum, s) => sum + Math.sqrt(Math.min(...members.map((x) => squaredDistance(s.pixels, x))) / D), 0);
-    cells.push(mine.length > 0 ? (copy / mine.length).toFixed(3) : '–');
-  }
-  if (loaded?.byName) {
-    // a name run's class k is the dataset's image k (one image per class, in dataset order)
-    const mine = samples.filter((s) => s.label === c);
-    const memberIndex = ds.labels.reduce((list, l, i) => (l === c ? [...list, i] : list), []);
-    let own = 0;
-    let hits = 0;
-    for (const s of mine) {
-      own += Math.sqrt(squaredDistance(s.pixels, images[s.requested]) / D);
-      const d = memberIndex.map((i) => squaredDistance(s.pixels, images[i]));
-      if (memberIndex[d.indexOf(Math.min(...d))] === s.requested) hits++;
+    const copy = [];
+    const own = [];
+    const hit = [];
+    for (const s of samples.filter((s) => s.label === c)) {
+      const d = members.map((x) => squaredDistance(s.pixels, x));
+      const k = d.indexOf(Math.min(...d));
+      copy.push(Math.sqrt(d[k] / D));
+      if (!loaded.byName) continue;
+      // a name run's class r is the dataset's image r (one image per class, in dataset order)
+      own.push(Math.sqrt(squaredDistance(s.pixels, images[s.requested]) / D));
+      hit.push(memberIndex[k] === s.requested ? 1 : 0);
     }
-    cells.push(mine.length > 0 ? (own / mine.length).toFixed(3) : '–', mine.length > 0 ? (hits / mine.length).toFixed(2) : '–');
+    cells.push(meanCell(copy, 3));
+    if (loaded.byName) cells.push(meanCell(own, 3), meanCell(hit, 2));
   }
   console.log(`| ${cells.join(' | ')} |`);
 }

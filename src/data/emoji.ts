@@ -24,10 +24,19 @@ export const EMOJI_SIZE = 64;
  * `subcategory` (e.g. "animal-mammal"), or its `name` (its short name, e.g. "dog": one class per
  * emoji, its skin tones included).
  */
-export type EmojiLabels = 'category' | 'subcategory' | 'name';
+export type EmojiLabels = 'category' | FineEmojiLabels;
 
 /** The labellings finer than the category, each shown and scored by its category ({@link emojiCategoryGroups}). */
-export type FineEmojiLabels = Exclude<EmojiLabels, 'category'>;
+export const FINE_EMOJI_LABELS = ['subcategory', 'name'] as const;
+
+/** One of {@link FINE_EMOJI_LABELS}. */
+export type FineEmojiLabels = (typeof FINE_EMOJI_LABELS)[number];
+
+/** Whether `labels` names a labelling finer than the category. */
+export const isFineEmojiLabels = (labels: unknown): labels is FineEmojiLabels => FINE_EMOJI_LABELS.includes(labels as FineEmojiLabels);
+
+/** The training source (`--data`) of the emoji images under a finer labelling: `emoji-<labels>`. */
+export const fineEmojiSourceName = (labels: FineEmojiLabels): string => `emoji-${labels}`;
 
 /** Options of {@link loadEmoji}. */
 export interface EmojiOptions {

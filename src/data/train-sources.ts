@@ -16,7 +16,7 @@
  */
 import { DataSourceError, registerSource, type BatchSource, type SourceContext, type SourceFactory } from '../train/data.js';
 import type { ImageDataset } from './dataset.js';
-import { fineEmojiLabels, type FineEmojiLabels } from './emoji.js';
+import { fineEmojiLabels, fineEmojiSourceName, type FineEmojiLabels } from './emoji.js';
 import { DatasetSource, openTargets } from './dataset-source.js';
 import { imagenet256Source } from './latent-source.js';
 import { openDataset, type DatasetSpec } from './open.js';
@@ -79,9 +79,9 @@ const DATASET_SOURCES: Readonly<Record<string, SourceFactory>> = {
       ctx,
     ),
   /** The same emoji images labelled by subcategory ({@link fineEmojiLabels}: 98 finer classes). */
-  'emoji-subcategory': fineEmojiSource('subcategory'),
+  [fineEmojiSourceName('subcategory')]: fineEmojiSource('subcategory'),
   /** The same emoji images, each its own class ({@link fineEmojiLabels}: 1,906 classes). */
-  'emoji-name': fineEmojiSource('name'),
+  [fineEmojiSourceName('name')]: fineEmojiSource('name'),
   /** A folder with one subfolder per class (ImageNet layout), ADM center crop to the model input size. */
   folder: (ctx) => {
     if (!ctx.config.dataDir) throw new DataSourceError('--data folder needs --data-dir <directory with one subfolder per class>');

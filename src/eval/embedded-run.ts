@@ -12,7 +12,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { readManifest, type FeatureCacheManifest } from '../data/feature-cache.js';
-import { emojiCategoryGroups, type FineEmojiLabels } from '../data/emoji.js';
+import { emojiCategoryGroups, FINE_EMOJI_LABELS, fineEmojiSourceName, type FineEmojiLabels } from '../data/emoji.js';
 import { readCheckpointConfig } from '../models/checkpoint.js';
 import { readNpz } from './npz.js';
 import type { EmbeddedDataset } from './class-consistency.js';
@@ -33,8 +33,8 @@ const EMBEDDED: readonly EmbeddedDataset[] = ['fashion-mnist', 'emoji'];
 
 /** The embedded dataset behind a training data name, or null. */
 function embeddedData(name: unknown): Pick<RunDataset, 'dataset' | 'fineLabels'> | null {
-  if (name === 'emoji-subcategory') return { dataset: 'emoji', fineLabels: 'subcategory' };
-  if (name === 'emoji-name') return { dataset: 'emoji', fineLabels: 'name' };
+  const fine = FINE_EMOJI_LABELS.find((labels) => fineEmojiSourceName(labels) === name);
+  if (fine) return { dataset: 'emoji', fineLabels: fine };
   return EMBEDDED.includes(name as EmbeddedDataset) ? { dataset: name as EmbeddedDataset, fineLabels: null } : null;
 }
 

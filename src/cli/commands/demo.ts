@@ -23,7 +23,15 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '../args.js';
 import { parseArgs, UsageError } from '../args.js';
-import { emojiCategoryGroups, fineEmojiLabels, loadEmoji, type FineEmojiLabels } from '../../data/emoji.js';
+import {
+  emojiCategoryGroups,
+  FINE_EMOJI_LABELS,
+  fineEmojiLabels,
+  fineEmojiSourceName,
+  isFineEmojiLabels,
+  loadEmoji,
+  type FineEmojiLabels,
+} from '../../data/emoji.js';
 import { loadFashionMnist } from '../../data/fashion-mnist.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache } from '../../data/feature-cache.js';
@@ -63,7 +71,7 @@ const DEMO_OPTIONS = {
   dataDir: { type: 'string', help: 'dataset directory (default: the installed Debian/npm package)' },
   emojiLabels: {
     type: 'string',
-    choices: ['category', 'subcategory', 'name'],
+    choices: ['category', ...FINE_EMOJI_LABELS],
     default: 'category',
     help: 'emoji: the classes the model is conditioned on (subcategory: 98 finer groups such as fruit or mammals; name: each emoji its own class; docs/demo-tuning.md); the grid rows, FD and class consistency stay per category',
   },
@@ -182,13 +190,13 @@ function openSplit(s: DemoSettings, split: 'train' | 'test'): Promise<ImageDatas
 
 /** The emoji labelling finer than the category that the model is conditioned on (shown and scored by category), or null. */
 function fineLabels(s: DemoSettings): FineEmojiLabels | null {
-  return s.dataset === 'emoji' && (s.emojiLabels === 'subcategory' || s.emojiLabels === 'name') ? s.emojiLabels : null;
+  return s.dataset === 'emoji' && isFineEmojiLabels(s.emojiLabels) ? s.emojiLabels : null;
 }
 
 /** The training data source of the pixel space (src/data/train-sources.ts). */
 const trainingData = (s: DemoSettings): string => {
   const fine = fineLabels(s);
-  return fine ? `emoji-${fine}` : s.dataset;
+  return fine ? fineEmojiSourceName(fine) : s.dataset;
 };
 
 /** What the model sees: its input shape, patch and data source (pixels of the dataset, or latents from the feature cache). */

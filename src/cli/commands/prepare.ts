@@ -13,7 +13,7 @@ import type { Command } from '../args.js';
 import { UsageError } from '../args.js';
 import type { ImageDataset } from '../../data/dataset.js';
 import { prepareFeatureCache, type FeatureDType } from '../../data/feature-cache.js';
-import { fineEmojiLabels } from '../../data/emoji.js';
+import { fineEmojiLabels, isFineEmojiLabels } from '../../data/emoji.js';
 import { openDataset, type DatasetSpec } from '../../data/open.js';
 import { vaePosterior } from '../../data/vae-posterior.js';
 import type { PosteriorEncoder } from '../../data/latents.js';
@@ -56,11 +56,11 @@ export function parseDatasetArg(arg: string, options: DatasetSpecOptions = {}): 
         ...(resolution ? { resolution } : {}),
       };
     case 'emoji':
-      if (rest !== undefined && rest !== 'category' && rest !== 'subcategory' && rest !== 'name')
+      if (rest !== undefined && rest !== 'category' && !isFineEmojiLabels(rest))
         throw new UsageError(`--dataset emoji:${rest}: labels must be category, subcategory or name`);
       return {
         kind: 'emoji',
-        ...(rest === 'subcategory' || rest === 'name' ? fineEmojiLabels(rest) : { labels: 'category' }),
+        ...(isFineEmojiLabels(rest) ? fineEmojiLabels(rest) : { labels: 'category' }),
         ...(options.dir ? { dir: options.dir } : {}),
         ...(resolution ? { resolution } : {}),
       };
